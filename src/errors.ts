@@ -1,0 +1,34 @@
+/**
+ * Base class of every error this project throws on purpose. `code` is stable (documented in README) and is what
+ * callers, tests and the CLI switch on; `message` is for humans and may change.
+ */
+export class ImsdcError extends Error {
+  readonly code: string;
+  override readonly cause?: unknown;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+
+  toJSON(): { name: string; code: string; message: string } {
+    return { name: this.name, code: this.code, message: this.message };
+  }
+}
+
+/** True when `e` is one of ours, optionally with a given code. */
+export function isImsdcError(e: unknown, code?: string): e is ImsdcError {
+  return e instanceof ImsdcError && (code === undefined || e.code === code);
+}
+
+/** Wraps anything thrown into a message string without ever throwing itself. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  try {
+    return String(e);
+  } catch {
+    return "unprintable error";
+  }
+}
