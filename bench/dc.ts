@@ -1,0 +1,171 @@
+/**
+ * Data channel benchmark: setup time, bulk throughput and a 1000-message burst, for our UE (imsdc on hardened
+ * werift) and for the baseline node-datachannel (libdatachannel) in the same run. Each side of a pair is its own
+ * process (IPC signalling). Prints one JSON line per figure, then a table.
+ *
+ *   node --import tsx bench/dc.ts [--runs 5] [--bulk-ms 5000] [--impl ours,ndc]
+ *
+ * Bounded: every wait has a timeout; a pair that does not finish is reported as failed and killed.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { cpus } from "node:os";
+import { fileURLToPath } from "node:url";
+
+interface Args {
+  runs: number;
+  bulkMs: number;
+  impls: string[];
+  burst: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { runs: 5, bulkMs: 5000, impls: ["ours", "ndc"], burst: 1000 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = argv[i + 1];
+    if (k === "--runs" && v) a.runs = Number(v);
+    else if (k === "--bulk-ms" && v) a.bulkMs = Number(v);
+    else if (k === "--impl" && v) a.impls = v.split(",");
+    else if (k === "--burst" && v) a.burst = Number(v);
+    else continue;
+    i++;
+  }
+  return a;
+}
+
+type Msg = { type: string; [k: string]: unknown };
+const PEER = fileURLToPath(new URL("./dcPeer.ts", import.meta.url));
+
+class Child {
+  readonly cp: ChildProcess;
+  private readonly queue: Msg[] = [];
+  private waiters: { type: string; res: (m: Msg) => void }[] = [];
+  constructor(impl: string) {
+    this.cp = fork(PEER, [impl], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.cp.on("message", (m: Msg) => {
+      if (m.type === "error") console.error(`[${impl}] peer error: ${String(m.error)}`);
+      const w = this.waiters.find((x) => x.type === m.type);
+      if (w) {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        w.res(m);
+      } else this.queue.push(m);
+    });
+  }
+  send(m: Msg): void {
+    this.cp.send(m);
+  }
+  wait(type: string, ms = 30_000): Promise<Msg> {
+    const i = this.queue.findIndex((m) => m.type === type);
+    if (i >= 0) return Promise.resolve(this.queue.splice(i, 1)[0] as Msg);
+    return new Promise((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`timeout waiting for ${type}`)), ms);
+      this.waiters.push({
+        type,
+        res: (m) => {
+          clearTimeout(t);
+          res(m);
+        },
+      });
+    });
+  }
+  async stop(): Promise<void> {
+    try {
+      this.send({ type: "exit" });
+    } catch {
+      /* already gone */
+    }
+    await new Promise<void>((r) => {
+      const t = setTimeout(() => {
+        this.cp.kill("SIGKILL");
+        r();
+      }, 3000);
+      this.cp.once("exit", () => {
+        clearTimeout(t);
+        r();
+      });
+    });
+  }
+}
+
+async function pair(impl: string): Promise<{ a: Child; b: Child; setupMs: number }> {
+  const a = new Child(impl);
+  const b = new Child(impl);
+  await Promise.all([a.wait("ready"), b.wait("ready")]);
+  a.send({ type: "makeOffer" });
+  const offer = await a.wait("offer");
+  b.send({ type: "offer", sdp: offer.sdp });
+  const answer = await b.wait("answer");
+  a.send({ type: "answer", sdp: answer.sdp });
+  const [oa, ob] = await Promise.all([a.wait("open"), b.wait("open")]);
+  const setupMs = Math.max(Number(oa.t), Number(ob.t)) - Number(offer.t0);
+  return { a, b, setupMs };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length ? (s[Math.floor((s.length - 1) / 2)] as number) : Number.NaN;
+};
+
+async function benchImpl(impl: string, args: Args): Promise<Record<string, unknown>> {
+  const setups: number[] = [];
+  for (let i = 0; i < args.runs; i++) {
+    const p = await pair(impl);
+    setups.push(p.setupMs);
+    await Promise.all([p.a.stop(), p.b.stop()]);
+  }
+  const out: Record<string, unknown> = {
+    impl,
+    setupMsMedian: +median(setups).toFixed(1),
+    setupMsRuns: setups.map((x) => +x.toFixed(1)),
+  };
+  console.log(JSON.stringify({ figure: "setup", impl, ms_median: out.setupMsMedian, runs: out.setupMsRuns }));
+
+  // bulk: 64 KiB messages for bulkMs, bufferedAmount high 1 MiB / low 256 KiB; rate = bytes / (last - first byte)
+  {
+    const p = await pair(impl);
+    const size = 64 * 1024;
+    p.b.send({ type: "bulkRecv" });
+    await p.b.wait("bulkReady");
+    p.a.send({ type: "bulkSend", size, high: 1 << 20, low: 256 << 10, durationMs: args.bulkMs });
+    const sent = await p.a.wait("bulkSent", args.bulkMs + 30_000);
+    p.b.send({ type: "bulkExpect", count: Number(sent.messages) });
+    const done = await p.b.wait("bulkDone", 60_000).catch(() => undefined);
+    const mbps = done ? Number(done.bytes) / 1e6 / (Number(done.ms) / 1000) : Number.NaN;
+    out.bulkMBps = +mbps.toFixed(2);
+    console.log(JSON.stringify({ figure: "bulk_64KiB", impl, MBps: out.bulkMBps, messages: Number(sent.messages) }));
+    await Promise.all([p.a.stop(), p.b.stop()]);
+  }
+
+  // burst: N small messages sent synchronously
+  {
+    const p = await pair(impl);
+    p.b.send({ type: "burstRecv", count: args.burst });
+    await p.b.wait("burstReady");
+    p.a.send({ type: "burstSend", count: args.burst });
+    const start = await p.a.wait("burstStart");
+    const done = await p.b.wait("burstDone", 60_000).catch(() => undefined);
+    const ms = done ? Number(done.t) - Number(start.t) : Number.NaN;
+    out.burstMs = +ms.toFixed(1);
+    console.log(JSON.stringify({ figure: `burst_${args.burst}`, impl, ms: out.burstMs }));
+    await Promise.all([p.a.stop(), p.b.stop()]);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  console.log(JSON.stringify({ figure: "machine", cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version }));
+  const rows: Record<string, unknown>[] = [];
+  for (const impl of args.impls) rows.push(await benchImpl(impl, args));
+  console.log("\n| impl | setup ms (median) | bulk 64 KiB MB/s | burst %d msgs ms |".replace("%d", String(args.burst)));
+  console.log("|---|---|---|---|");
+  for (const r of rows) console.log(`| ${r.impl} | ${r.setupMsMedian} | ${r.bulkMBps} | ${r.burstMs} |`);
+}
+
+void main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

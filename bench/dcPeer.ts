@@ -1,0 +1,118 @@
+/**
+ * One side of the data channel benchmark, run as a child process (`node --import tsx bench/dcPeer.ts <impl>`).
+ * Speaks to the parent over IPC: {type:"offer"|"answer", sdp}, then runs the figure it is told to.
+ * impl: "ndc" (node-datachannel / libdatachannel, the baseline) or "ours" (the imsdc UE on hardened werift).
+ */
+import { performance } from "node:perf_hooks";
+import { makeNdcPeer } from "./peers/ndc.ts";
+import { makeOursPeer } from "./peers/ours.ts";
+import type { BenchPeer, ParentMsg } from "./peers/types.ts";
+
+const impl = process.argv[2] ?? "ndc";
+const send = (m: unknown) => process.send?.(m);
+/** wall clock shared by both processes (ms since epoch, sub-ms resolution) */
+const now = () => performance.timeOrigin + performance.now();
+
+async function main(): Promise<void> {
+  const peer: BenchPeer = impl === "ours" ? await makeOursPeer() : await makeNdcPeer();
+  process.on("message", (raw: ParentMsg) => {
+    void handle(peer, raw).catch((e: unknown) => {
+      send({ type: "error", error: e instanceof Error ? e.message : String(e) });
+    });
+  });
+  send({ type: "ready" });
+}
+
+let bulkExpect: (n: number) => void = () => {};
+
+async function handle(peer: BenchPeer, m: ParentMsg): Promise<void> {
+  switch (m.type) {
+    case "makeOffer": {
+      const t0 = now();
+      const sdp = await peer.createOffer();
+      send({ type: "offer", sdp, t0 });
+      await peer.opened();
+      send({ type: "open", side: "offerer", t: now() });
+      return;
+    }
+    case "offer": {
+      const sdp = await peer.acceptOffer(m.sdp);
+      send({ type: "answer", sdp });
+      await peer.opened();
+      send({ type: "open", side: "answerer", t: now() });
+      return;
+    }
+    case "answer":
+      await peer.acceptAnswer(m.sdp);
+      return;
+    case "bulkSend": {
+      const payload = Buffer.alloc(m.size, 0xab);
+      peer.setLowThreshold(m.low);
+      const t0 = performance.now();
+      let sent = 0;
+      await new Promise<void>((resolve) => {
+        const pump = () => {
+          while (peer.buffered() < m.high) {
+            if (performance.now() - t0 >= m.durationMs) {
+              resolve();
+              return;
+            }
+            peer.send(payload);
+            sent++;
+          }
+        };
+        peer.onLow(pump);
+        pump();
+      });
+      send({ type: "bulkSent", messages: sent, bytes: sent * m.size });
+      return;
+    }
+    case "bulkRecv": {
+      let bytes = 0;
+      let msgs = 0;
+      let first = 0;
+      let last = 0;
+      let expect = Number.POSITIVE_INFINITY;
+      const check = () => {
+        if (msgs >= expect) {
+          expect = Number.POSITIVE_INFINITY;
+          send({ type: "bulkDone", bytes, msgs, ms: last - first });
+        }
+      };
+      bulkExpect = (n) => {
+        expect = n;
+        check();
+      };
+      peer.onMessage((d) => {
+        if (!first) first = now();
+        bytes += typeof d === "string" ? Buffer.byteLength(d) : d.length;
+        msgs++;
+        last = now();
+        check();
+      });
+      send({ type: "bulkReady" });
+      return;
+    }
+    case "bulkExpect":
+      bulkExpect(m.count);
+      return;
+    case "burstSend": {
+      send({ type: "burstStart", t: now() });
+      for (let i = 0; i < m.count; i++) peer.send(`msg-${i}`);
+      return;
+    }
+    case "burstRecv": {
+      let n = 0;
+      peer.onMessage(() => {
+        if (++n === m.count) send({ type: "burstDone", t: now() });
+      });
+      send({ type: "burstReady" });
+      return;
+    }
+    case "exit":
+      await peer.close();
+      process.exit(0);
+  }
+}
+
+void main();

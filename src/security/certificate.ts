@@ -1,0 +1,280 @@
+/**
+ * Per-session DTLS certificates for the data-channel endpoint.
+ *
+ * - ECDSA P-256 key pair from node:crypto, private key exported as PKCS#8 PEM (the only private-key form werift
+ *   accepts; SEC1 "EC PRIVATE KEY" is rejected by its parser).
+ * - A minimal self-signed X.509 v3 certificate (ecdsa-with-SHA256), DER-encoded here so there is no extra dependency.
+ * - Before a certificate is handed out it passes a self-test: the private key signs a random challenge that the
+ *   certificate's public key verifies, the certificate's self-signature verifies, and the key is P-256. werift does
+ *   not check that key and certificate belong together, so a mismatch would otherwise only surface as a failed
+ *   handshake (or, worse, as a certificate we advertise but cannot prove possession of).
+ * - Fingerprints (RFC 8122 §5) are hashes of the DER certificate in uppercase colon-separated hex.
+ */
+import {
+  createHash,
+  createPrivateKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  sign,
+  timingSafeEqual,
+  verify,
+  X509Certificate,
+} from "node:crypto";
+import { ImsdcError } from "../errors.ts";
+
+export type CertificateErrorCode =
+  | "E_CERT_SELFTEST"
+  | "E_CERT_KEY_FORMAT"
+  | "E_CERT_PARSE"
+  | "E_FINGERPRINT_ALGORITHM"
+  | "E_FINGERPRINT_FORMAT";
+
+export class CertificateError extends ImsdcError {
+  constructor(code: CertificateErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** Hash functions we accept for a=fingerprint (RFC 8122 §5 names). SHA-1/SHA-224 are deliberately not offered. */
+export const FINGERPRINT_ALGORITHMS = ["sha-256", "sha-384", "sha-512"] as const;
+export type FingerprintAlgorithm = (typeof FINGERPRINT_ALGORITHMS)[number];
+
+export interface Fingerprint {
+  readonly algorithm: FingerprintAlgorithm;
+  /** Uppercase hex pairs separated by ":" (RFC 8122 §5, e.g. "AB:CD:…"). */
+  readonly value: string;
+}
+
+/** TLS 1.2 SignatureAndHashAlgorithm of the certificate key: sha256(4) + ecdsa(3) (RFC 5246 §7.4.1.4.1). */
+export const ECDSA_SHA256_SIGNATURE_HASH = { hash: 4, signature: 3 } as const;
+
+export interface SessionCertificate {
+  readonly certPem: string;
+  /** PKCS#8 PEM ("BEGIN PRIVATE KEY"). */
+  readonly keyPem: string;
+  readonly der: Buffer;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly signatureHash: typeof ECDSA_SHA256_SIGNATURE_HASH;
+  /** SHA-256 fingerprint, the one we advertise. */
+  readonly fingerprint: Fingerprint;
+  /** SHA-256, SHA-384 and SHA-512 fingerprints. */
+  readonly fingerprints: readonly Fingerprint[];
+  fingerprintFor(algorithm: FingerprintAlgorithm): Fingerprint;
+}
+
+export interface GenerateOptions {
+  /** Subject/issuer CN. Default: random, so certificates of different sessions are not linkable by name. */
+  commonName?: string;
+  /** Default 30 days. */
+  validityDays?: number;
+  /** Clock override (tests). */
+  now?: Date;
+}
+
+const HASH_OF: Record<FingerprintAlgorithm, string> = { "sha-256": "sha256", "sha-384": "sha384", "sha-512": "sha512" };
+const DIGEST_LENGTH: Record<FingerprintAlgorithm, number> = { "sha-256": 32, "sha-384": 48, "sha-512": 64 };
+
+export function isFingerprintAlgorithm(name: string): name is FingerprintAlgorithm {
+  return (FINGERPRINT_ALGORITHMS as readonly string[]).includes(name);
+}
+
+/** Uppercase colon-separated hex (RFC 8122 §5). */
+export function formatFingerprint(digest: Buffer): string {
+  return [...digest].map((b) => b.toString(16).toUpperCase().padStart(2, "0")).join(":");
+}
+
+/** Parses an RFC 8122 fingerprint value (hex pairs separated by ":"; case-insensitive on input). */
+export function parseFingerprintValue(algorithm: string, value: string): Buffer {
+  const alg = algorithm.toLowerCase();
+  if (!isFingerprintAlgorithm(alg)) {
+    throw new CertificateError("E_FINGERPRINT_ALGORITHM", `unsupported fingerprint hash function "${algorithm}"`);
+  }
+  if (!/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2})*$/.test(value)) {
+    throw new CertificateError("E_FINGERPRINT_FORMAT", "fingerprint is not colon-separated hex pairs");
+  }
+  const bytes = Buffer.from(value.replaceAll(":", ""), "hex");
+  if (bytes.length !== DIGEST_LENGTH[alg]) {
+    throw new CertificateError(
+      "E_FINGERPRINT_FORMAT",
+      `${alg} fingerprint has ${bytes.length} bytes, expected ${DIGEST_LENGTH[alg]}`,
+    );
+  }
+  return bytes;
+}
+
+/** Fingerprint of a certificate given as DER bytes or PEM text. */
+export function fingerprintOf(certificate: Buffer | string, algorithm: FingerprintAlgorithm = "sha-256"): Fingerprint {
+  const der = typeof certificate === "string" ? parseCertificate(certificate).raw : certificate;
+  return { algorithm, value: formatFingerprint(createHash(HASH_OF[algorithm]).update(der).digest()) };
+}
+
+/** Constant-time comparison of a certificate against a signalled fingerprint. */
+export function fingerprintMatches(certificateDer: Buffer, expected: { algorithm: string; value: string }): boolean {
+  const want = parseFingerprintValue(expected.algorithm, expected.value);
+  const alg = expected.algorithm.toLowerCase() as FingerprintAlgorithm;
+  const got = createHash(HASH_OF[alg]).update(certificateDer).digest();
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
+/** Generates a fresh ECDSA P-256 key and self-signed certificate and self-tests them. */
+export function generateSessionCertificate(options: GenerateOptions = {}): SessionCertificate {
+  const now = options.now ?? new Date();
+  const validityDays = options.validityDays ?? 30;
+  if (!(validityDays > 0 && validityDays <= 3650)) {
+    throw new RangeError(`validityDays must be in (0, 3650], got ${validityDays}`);
+  }
+  const commonName = options.commonName ?? `imsdc-${randomBytes(8).toString("hex")}`;
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  // Backdate by one hour to tolerate small clock skew between the UEs.
+  const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000 - 3_600_000);
+  const notAfter = new Date(notBefore.getTime() + validityDays * 86_400_000);
+  const der = buildSelfSignedCertificate(privateKey, publicKey, commonName, notBefore, notAfter);
+  const certPem = toPem("CERTIFICATE", der);
+  const keyPem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  return loadSessionCertificate(certPem, keyPem);
+}
+
+/**
+ * Wraps an existing PEM pair after checking it: PKCS#8 P-256 key, parsable certificate, and key/certificate
+ * proof of possession (E_CERT_SELFTEST when they do not belong together).
+ */
+export function loadSessionCertificate(certPem: string, keyPem: string): SessionCertificate {
+  const x509 = parseCertificate(certPem);
+  const key = parsePrivateKey(keyPem);
+  certificateSelfTest(x509, key);
+  const der = x509.raw;
+  const fingerprints = FINGERPRINT_ALGORITHMS.map((alg) => fingerprintOf(der, alg));
+  const byAlg = (alg: FingerprintAlgorithm): Fingerprint => {
+    const fp = fingerprints.find((f) => f.algorithm === alg);
+    if (!fp) throw new CertificateError("E_FINGERPRINT_ALGORITHM", `no ${alg} fingerprint`);
+    return fp;
+  };
+  return {
+    certPem: x509.toString(),
+    keyPem,
+    der,
+    notBefore: new Date(x509.validFrom),
+    notAfter: new Date(x509.validTo),
+    signatureHash: ECDSA_SHA256_SIGNATURE_HASH,
+    fingerprint: byAlg("sha-256"),
+    fingerprints,
+    fingerprintFor: byAlg,
+  };
+}
+
+/**
+ * Throws E_CERT_SELFTEST unless `key` is the private key of `certificate` (sign/verify of a random challenge, plus
+ * Node's own key/certificate match check) and the self-signature verifies.
+ */
+export function certificateSelfTest(certificate: X509Certificate, key: KeyObject): void {
+  const challenge = randomBytes(32);
+  let ok = false;
+  try {
+    const signature = sign("sha256", challenge, key);
+    ok =
+      verify("sha256", challenge, certificate.publicKey, signature) &&
+      certificate.checkPrivateKey(key) &&
+      certificate.verify(certificate.publicKey);
+  } catch (cause) {
+    throw new CertificateError("E_CERT_SELFTEST", "certificate self-test failed", { cause });
+  }
+  if (!ok) {
+    throw new CertificateError("E_CERT_SELFTEST", "private key does not match the certificate (sign/verify self-test)");
+  }
+}
+
+function parseCertificate(certPem: string): X509Certificate {
+  try {
+    return new X509Certificate(certPem);
+  } catch (cause) {
+    throw new CertificateError("E_CERT_PARSE", "certificate PEM cannot be parsed", { cause });
+  }
+}
+
+function parsePrivateKey(keyPem: string): KeyObject {
+  if (!keyPem.includes("-----BEGIN PRIVATE KEY-----")) {
+    throw new CertificateError("E_CERT_KEY_FORMAT", "private key must be PKCS#8 PEM (BEGIN PRIVATE KEY)");
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: keyPem, format: "pem" });
+  } catch (cause) {
+    throw new CertificateError("E_CERT_KEY_FORMAT", "private key PEM cannot be parsed", { cause });
+  }
+  if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== "prime256v1") {
+    throw new CertificateError("E_CERT_KEY_FORMAT", "private key must be ECDSA P-256");
+  }
+  return key;
+}
+
+function toPem(label: string, der: Buffer): string {
+  const b64 = der.toString("base64").replace(/(.{64})/g, "$1\n");
+  return `-----BEGIN ${label}-----\n${b64}${b64.endsWith("\n") ? "" : "\n"}-----END ${label}-----\n`;
+}
+
+// --- minimal DER writer (X.690) for the fixed certificate structure of RFC 5280 §4.1 ---
+
+function derLength(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+function tlv(tag: number, ...content: Buffer[]): Buffer {
+  const body = Buffer.concat(content);
+  return Buffer.concat([Buffer.from([tag]), derLength(body.length), body]);
+}
+
+const seq = (...c: Buffer[]): Buffer => tlv(0x30, ...c);
+
+function derPositiveInteger(bytes: Buffer): Buffer {
+  let i = 0;
+  while (i < bytes.length - 1 && bytes[i] === 0) i++;
+  const trimmed = bytes.subarray(i);
+  const first = trimmed[0] ?? 0;
+  return tlv(0x02, first & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed);
+}
+
+/** UTCTime for 1950–2049, GeneralizedTime otherwise (RFC 5280 §4.1.2.5). */
+function derTime(d: Date): Buffer {
+  const p = (n: number) => String(n).padStart(2, "0");
+  const y = d.getUTCFullYear();
+  const rest = `${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
+  return y >= 1950 && y < 2050
+    ? tlv(0x17, Buffer.from(`${p(y % 100)}${rest}`, "ascii"))
+    : tlv(0x18, Buffer.from(`${y}${rest}`, "ascii"));
+}
+
+// 1.2.840.10045.4.3.2 ecdsa-with-SHA256 (RFC 5758 §3.2: parameters absent)
+const OID_ECDSA_WITH_SHA256 = Buffer.from([0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]);
+// 2.5.4.3 commonName
+const OID_COMMON_NAME = Buffer.from([0x06, 0x03, 0x55, 0x04, 0x03]);
+
+function buildSelfSignedCertificate(
+  privateKey: KeyObject,
+  publicKey: KeyObject,
+  commonName: string,
+  notBefore: Date,
+  notAfter: Date,
+): Buffer {
+  const serial = randomBytes(16);
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01; // positive, non-zero, 16 bytes (RFC 5280 §4.1.2.2)
+  const name = seq(tlv(0x31, seq(OID_COMMON_NAME, tlv(0x0c, Buffer.from(commonName, "utf8")))));
+  const algorithm = seq(OID_ECDSA_WITH_SHA256);
+  const spki = publicKey.export({ type: "spki", format: "der" });
+  const tbs = seq(
+    tlv(0xa0, derPositiveInteger(Buffer.from([2]))), // [0] EXPLICIT version v3
+    derPositiveInteger(serial),
+    algorithm,
+    name,
+    seq(derTime(notBefore), derTime(notAfter)),
+    name,
+    spki,
+  );
+  const signature = sign("sha256", tbs, privateKey); // DER ECDSA-Sig-Value
+  return seq(tbs, algorithm, tlv(0x03, Buffer.from([0]), signature));
+}
+

@@ -1,0 +1,51 @@
+import { ImsdcError } from "../errors.ts";
+
+/** Stable codes of the UE data channel engine (README "UE error codes"). */
+export type UeErrorCode =
+  | "E_FP_MISMATCH" // peer certificate matches no signalled fingerprint (RFC 8122 §6)
+  | "E_DTLS_AUTH" // peer failed proof of possession / Finished check (RFC 5246 §7.4.3, §7.4.8, §7.4.9)
+  | "E_DTLS_FAILED" // any other DTLS handshake failure
+  | "E_GATHER_TIMEOUT"
+  | "E_ICE_TIMEOUT"
+  | "E_ICE_FAILED"
+  | "E_ICE_REQUIRED" // the peer's SDP carries no ICE credentials/candidates: werift needs ICE
+  | "E_DTLS_TIMEOUT"
+  | "E_SCTP_TIMEOUT"
+  | "E_SDP_REMOTE" // the remote offer/answer has error findings (see `findings`)
+  | "E_SDP_NO_DC" // no usable data channel m-line
+  | "E_STATE" // API called in the wrong state
+  | "E_DC_NOT_OPEN"
+  | "E_DC_TX_TOO_LARGE" // message larger than the peer's a=max-message-size (RFC 8841 §6)
+  | "E_DC_RX_TOO_LARGE" // peer sent more than our a=max-message-size (RFC 8841 §6)
+  | "E_DC_CHANNEL" // any other channel-level fault reported by the engine
+  | "E_DC_ID_IN_USE"
+  | "E_DC_OPTIONS" // channel options the engine cannot honour
+  | "E_CLOSED";
+
+export class UeError extends ImsdcError {
+  declare readonly code: UeErrorCode;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: UeErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(code, message, options);
+    if (options?.details) this.details = options.details;
+  }
+}
+
+/** Rejects with `UeError(code)` when `p` does not settle within `ms`. The timer never keeps the process alive. */
+export function withTimeout<T>(p: Promise<T>, ms: number, code: UeErrorCode, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new UeError(code, `${what} did not complete within ${ms} ms`)), ms);
+    t.unref?.();
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
