@@ -3,7 +3,7 @@
  * redacted by path. `createLogger` gives pretty output on a TTY and NDJSON otherwise.
  * Security decisions go to the audit log (`audit()`), one JSON object per decision.
  */
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 
 export type { Logger };
 
@@ -45,7 +45,10 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   if (opts.destination) return pino(base, opts.destination);
   const pretty = opts.pretty ?? Boolean(process.stdout.isTTY);
   if (pretty) {
-    return pino({ ...base, transport: { target: "pino-pretty", options: { colorize: true, translateTime: "HH:MM:ss.l" } } });
+    return pino({
+      ...base,
+      transport: { target: "pino-pretty", options: { colorize: true, translateTime: "HH:MM:ss.l" } },
+    });
   }
   return pino(base);
 }

@@ -1,0 +1,376 @@
+/**
+ * The transport layer (RFC 3261 §18): owns the UDP, TCP and WebSocket transports, parses what they frame, answers
+ * what cannot be parsed (400 with a Warning, 505, 413/513), stamps received/rport on inbound requests (§18.2.1,
+ * RFC 3581 §4), checks the top Via of inbound responses (§18.1.2), and routes outbound responses (§18.2.2, RFC 3581
+ * §4) and requests (reusing TCP/WS connections). Transactions talk to it through `TransactionTransport`.
+ */
+import type { Logger } from "../../log.ts";
+import { silentLogger } from "../../log.ts";
+import { type PartialMessage, SipError, SipParseError } from "../errors.ts";
+import { getParam, randomHex, setParam } from "../grammar.ts";
+import { formatVia, parseVia } from "../headers.ts";
+import type { SipMessage, SipRequest, SipResponse } from "../message.ts";
+import { findHeaderEnd, parseMessage, readPartial } from "../parse.ts";
+import { errorResponseFor } from "../reply.ts";
+import { defaultPort, responseTarget, viaTransport } from "./route.ts";
+import { TcpTransport } from "./tcp.ts";
+import {
+  bareHost,
+  DEFAULT_LIMITS,
+  type SipEndpoint,
+  type SipSource,
+  type SipTarget,
+  type SipTransport,
+  type SipTransportProtocol,
+  sipHost,
+  type TransportHandlers,
+  type TransportLimits,
+} from "./types.ts";
+import { UdpTransport } from "./udp.ts";
+import { WsTransport } from "./ws.ts";
+
+export interface ListenOptions {
+  host?: string;
+  /** 0 (default) picks a free port; the bound port is reported by address() */
+  port?: number;
+  /** false: no listening socket, outbound connections only (TCP, WS) */
+  listen?: boolean;
+}
+
+export interface SipTransportLayerOptions {
+  /** default listening host for all transports; default 127.0.0.1 */
+  host?: string;
+  udp?: boolean | ListenOptions;
+  tcp?: boolean | ListenOptions;
+  ws?: boolean | (ListenOptions & { path?: string });
+  limits?: Partial<TransportLimits>;
+  /**
+   * Host written in Via sent-by and Contact. Default: the listening address; for a WebSocket client without a
+   * listener, a random "<x>.invalid" name (RFC 7118 §5.2).
+   */
+  viaHost?: string;
+  /** warn-agent of the Warning header in error answers (RFC 3261 §20.43); default the Via host */
+  warningAgent?: string;
+  /** RFC 3261 §18.1.2: drop responses whose top Via sent-by is not ours; default true */
+  checkResponseVia?: boolean;
+  logger?: Logger;
+}
+
+export { defaultPort, responseTarget, uriTarget, viaTransport } from "./route.ts";
+
+/** What the transaction layer needs from a transport (a fake can implement it in unit tests). */
+export interface TransactionTransport {
+  sendRequest(req: SipRequest, target: SipTarget): Promise<SipSource>;
+  sendResponse(res: SipResponse, source: SipSource | undefined): Promise<void>;
+  /** sent-by for a Via we add on this transport (RFC 3261 §18.1.1) */
+  localVia(transport: SipTransportProtocol): { transport: string; host: string; port: number | undefined };
+  isReliable(transport: SipTransportProtocol): boolean;
+  /** whether a transport is configured (for the RFC 3261 §18.1.1 switch to TCP) */
+  hasTransport?(transport: SipTransportProtocol): boolean;
+}
+
+export type InboundListener = (message: SipMessage, source: SipSource) => void;
+
+export class SipTransportLayer implements TransactionTransport {
+  private readonly transports = new Map<SipTransportProtocol, SipTransport>();
+  private readonly listeners = new Set<InboundListener>();
+  private readonly limits: TransportLimits;
+  private readonly log: Logger;
+  private readonly viaHosts = new Map<SipTransportProtocol, { host: string; port: number | undefined }>();
+  private started = false;
+  private closed = false;
+
+  constructor(private readonly opts: SipTransportLayerOptions = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.log = opts.logger ?? silentLogger;
+    const handlers: TransportHandlers = {
+      onMessage: (bytes, source) => this.inbound(bytes, source),
+      onStreamError: (err, head, tooLarge, source) => this.streamError(err, head, tooLarge, source),
+    };
+    const host = opts.host ?? "127.0.0.1";
+    const cfg = (c: boolean | ListenOptions | undefined): ListenOptions | undefined =>
+      c === undefined || c === false ? undefined : c === true ? {} : c;
+    const udp = cfg(opts.udp);
+    const tcp = cfg(opts.tcp);
+    const ws = cfg(opts.ws);
+    if (!udp && !tcp && !ws) throw new SipError("E_SIP_CONFIG", "at least one transport (udp, tcp, ws) is needed");
+    if (udp) {
+      this.transports.set(
+        "UDP",
+        new UdpTransport(handlers, { host: udp.host ?? host, port: udp.port ?? 0, logger: this.log }),
+      );
+    }
+    if (tcp) {
+      this.transports.set(
+        "TCP",
+        new TcpTransport(handlers, {
+          host: tcp.host ?? host,
+          port: tcp.port ?? 0,
+          listen: tcp.listen !== false,
+          limits: this.limits,
+          logger: this.log,
+        }),
+      );
+    }
+    if (ws) {
+      const path = typeof opts.ws === "object" ? opts.ws.path : undefined;
+      this.transports.set(
+        "WS",
+        new WsTransport(handlers, {
+          host: ws.host ?? host,
+          port: ws.port ?? 0,
+          listen: ws.listen !== false,
+          ...(path !== undefined ? { path } : {}),
+          limits: this.limits,
+          logger: this.log,
+        }),
+      );
+    }
+  }
+
+  /** Binds every configured transport. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    try {
+      for (const [proto, t] of this.transports) {
+        const ep = await t.listen();
+        if (ep) this.viaHosts.set(proto, { host: this.opts.viaHost ?? sipHost(ep.host), port: ep.port });
+        else
+          this.viaHosts.set(proto, {
+            // RFC 7118 §5.2: a client that cannot receive connections uses a random .invalid domain in Via/Contact
+            host: this.opts.viaHost ?? `${randomHex(6)}.invalid`,
+            port: undefined,
+          });
+      }
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+  }
+
+  /** Frees every socket and timer of every transport. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    await Promise.all([...this.transports.values()].map((t) => t.close()));
+  }
+
+  get maxMessageSize(): number {
+    return this.limits.maxMessageSize;
+  }
+
+  protocols(): SipTransportProtocol[] {
+    return [...this.transports.keys()];
+  }
+
+  transport(p: SipTransportProtocol): SipTransport | undefined {
+    return this.transports.get(p);
+  }
+
+  /** Bound address of a transport's listening socket (undefined when not listening). */
+  address(p: SipTransportProtocol): SipEndpoint | undefined {
+    return this.transports.get(p)?.address();
+  }
+
+  localVia(p: SipTransportProtocol): { transport: string; host: string; port: number | undefined } {
+    const v = this.viaHosts.get(p);
+    if (!v) throw new SipError("E_SIP_TRANSPORT", `transport ${p} is not configured or not started`);
+    return { transport: p, host: v.host, port: v.port };
+  }
+
+  isReliable(p: SipTransportProtocol): boolean {
+    return p !== "UDP";
+  }
+
+  hasTransport(p: SipTransportProtocol): boolean {
+    return this.transports.has(p);
+  }
+
+  hasConnection(p: SipTransportProtocol, id: string): boolean {
+    return this.transports.get(p)?.hasConnection(id) ?? false;
+  }
+
+  /** Subscribes to parsed inbound messages; returns an unsubscribe function. */
+  onMessage(listener: InboundListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private get agent(): string {
+    if (this.opts.warningAgent !== undefined) return this.opts.warningAgent;
+    const first = this.viaHosts.values().next().value;
+    return first ? `${first.host}${first.port !== undefined ? `:${first.port}` : ""}` : "localhost";
+  }
+
+  // ------------------------------------------------------------------------------------------------------------------
+  // inbound
+
+  private inbound(bytes: Uint8Array, source: SipSource): void {
+    if (this.closed) return;
+    const datagram = source.transport !== "TCP";
+    if (bytes.byteLength > this.limits.maxMessageSize) {
+      this.oversize(bytes, source);
+      return;
+    }
+    let msg: SipMessage;
+    try {
+      msg = parseMessage(bytes, { datagram });
+    } catch (e) {
+      const err = e instanceof SipParseError ? e : new SipParseError("E_SIP_HEADER", "unparseable");
+      this.answerMalformed(err, err.partial, source);
+      return;
+    }
+    try {
+      if (msg.kind === "request") this.stampVia(msg, source);
+      else if (!this.responseViaIsOurs(msg)) {
+        // RFC 3261 §18.1.2: a response whose top Via is not ours is discarded
+        this.log.info({ source, status: msg.status }, "sip: response with foreign top Via dropped");
+        return;
+      }
+    } catch (e) {
+      this.log.info({ err: e, source }, "sip: message dropped");
+      return;
+    }
+    for (const l of this.listeners) {
+      try {
+        l(msg, source);
+      } catch (e) {
+        this.log.error({ err: e }, "sip: inbound listener failed");
+      }
+    }
+  }
+
+  /** RFC 3261 §18.2.1 and RFC 3581 §4: add received (and fill rport) to the top Via of an inbound request. */
+  private stampVia(req: SipRequest, source: SipSource): void {
+    const v = req.topVia();
+    let params = v.params;
+    const rport = getParam(params, "rport");
+    if (rport === null) {
+      // RFC 3581 §4: rport without value → set to the source port, and received MUST be added
+      params = setParam(params, "rport", String(source.port));
+      params = setParam(params, "received", source.host);
+    } else if (bareHost(v.host) !== bareHost(source.host)) {
+      // RFC 3261 §18.2.1: received when sent-by differs from the packet's source address
+      params = setParam(params, "received", source.host);
+    }
+    if (params !== v.params) req.setTopVia({ ...v, params });
+  }
+
+  private responseViaIsOurs(res: SipResponse): boolean {
+    if (this.opts.checkResponseVia === false) return true;
+    const v = res.topVia();
+    const t = viaTransport(v.transport);
+    for (const [proto, mine] of this.viaHosts) {
+      if (t !== undefined && t !== proto) continue;
+      if (bareHost(mine.host) !== bareHost(v.host)) continue;
+      if (mine.port === undefined || (v.port ?? defaultPort(proto)) === mine.port) return true;
+    }
+    return false;
+  }
+
+  /** RFC 3261 §18.3: a malformed request is answered (400/505) when it can be; anything else is dropped. */
+  private answerMalformed(
+    err: SipError,
+    partial: PartialMessage | undefined,
+    source: SipSource,
+    status?: number,
+  ): void {
+    const res = errorResponseFor(partial, err, this.agent, status);
+    if (!res) {
+      this.log.info(
+        { code: err.code, msg: err.message, source, kind: partial?.kind },
+        "sip: malformed message dropped",
+      );
+      return;
+    }
+    this.log.info({ code: err.code, msg: err.message, source, status: res.status }, "sip: malformed request answered");
+    this.stampViaSafe(res, source);
+    this.sendResponse(res, source).catch((e) => this.log.info({ err: e }, "sip: error answer not sent"));
+  }
+
+  private stampViaSafe(res: SipResponse, source: SipSource): void {
+    try {
+      const v = parseVia(res.getHeaders("Via")[0] ?? "")[0];
+      if (!v) return;
+      let params = v.params;
+      if (getParam(params, "rport") === null) params = setParam(params, "rport", String(source.port));
+      if (bareHost(v.host) !== bareHost(source.host) || params !== v.params)
+        params = setParam(params, "received", source.host);
+      if (params !== v.params) res.replaceFirstValue("Via", formatVia({ ...v, params }));
+    } catch {
+      // routing falls back to the source
+    }
+  }
+
+  /**
+   * RFC 3261 §21.4.11 413 when the header section fits but the body makes the message too large; §21.5.14 513 when
+   * the header section alone is too large. Either only when the request can be answered.
+   */
+  private oversize(bytes: Uint8Array, source: SipSource): void {
+    const end = findHeaderEnd(bytes);
+    const headTooLarge = !end || end.bodyStart > this.limits.maxMessageSize;
+    const err = new SipError(
+      "E_SIP_TOO_LARGE",
+      `message of ${bytes.byteLength} bytes exceeds ${this.limits.maxMessageSize}`,
+    );
+    this.answerMalformed(err, readPartial(bytes), source, headTooLarge ? 513 : 413);
+  }
+
+  private streamError(
+    err: SipError,
+    head: Uint8Array | undefined,
+    tooLarge: "head" | "body" | undefined,
+    source: SipSource,
+  ): Uint8Array | undefined {
+    if (!head) {
+      this.log.info({ code: err.code, source }, "sip: unframeable stream closed");
+      return undefined;
+    }
+    const status = tooLarge === "body" ? 413 : tooLarge === "head" ? 513 : 400;
+    const res = errorResponseFor(readPartial(head), err, this.agent, status);
+    if (!res) return undefined;
+    this.stampViaSafe(res, source);
+    this.log.info({ code: err.code, source, status }, "sip: answering before closing the stream");
+    return res.toBytes();
+  }
+
+  // ------------------------------------------------------------------------------------------------------------------
+  // outbound
+
+  /** Sends a request (its top Via must already be set); resolves with the flow used. */
+  async sendRequest(req: SipRequest, target: SipTarget): Promise<SipSource> {
+    return this.sendBytes(req.toBytes(), target);
+  }
+
+  async sendBytes(bytes: Uint8Array, target: SipTarget): Promise<SipSource> {
+    if (this.closed) throw new SipError("E_SIP_CLOSED", "transport layer closed");
+    const t = this.transports.get(target.transport);
+    if (!t) throw new SipError("E_SIP_TRANSPORT", `no ${target.transport} transport configured`);
+    return t.send(bytes, target);
+  }
+
+  /**
+   * RFC 3261 §18.2.2: over a reliable transport the response goes back on the request's connection while it is
+   * open (else a new connection to received/sent-by); over UDP to received (or sent-by) and the rport/sent-by port.
+   */
+  async sendResponse(res: SipResponse, source: SipSource | undefined): Promise<void> {
+    const via = res.topVia();
+    if (source?.connectionId !== undefined && this.hasConnection(source.transport, source.connectionId)) {
+      await this.sendBytes(res.toBytes(), {
+        transport: source.transport,
+        host: source.host,
+        port: source.port,
+        connectionId: source.connectionId,
+      });
+      return;
+    }
+    const target = responseTarget(via, source);
+    if (source && this.isReliable(source.transport) && target.transport === source.transport) {
+      // the connection is gone: open a new one to the source address and the sent-by port (RFC 3261 §18.2.2)
+      target.host = typeof getParam(via.params, "received") === "string" ? target.host : source.host;
+    }
+    await this.sendBytes(res.toBytes(), target);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Transport-level types shared by the UDP, TCP and WebSocket transports and the transport layer (RFC 3261 §18,
+ * RFC 7118).
+ */
+import type { SipError } from "../errors.ts";
+
+export type SipTransportProtocol = "UDP" | "TCP" | "WS";
+
+export interface SipEndpoint {
+  host: string;
+  port: number;
+}
+
+/** Where to send a message. `connectionId` (TCP/WS) names an existing connection to use when it is still open. */
+export interface SipTarget {
+  transport: SipTransportProtocol;
+  host: string;
+  port: number;
+  connectionId?: string | undefined;
+}
+
+/** Where a message came from (and, for stream transports, on which connection). */
+export interface SipSource {
+  transport: SipTransportProtocol;
+  host: string;
+  port: number;
+  localHost: string;
+  localPort: number;
+  connectionId?: string | undefined;
+}
+
+/** Callbacks a transport reports to (the transport layer). None of them may throw; transports guard anyway. */
+export interface TransportHandlers {
+  /** one framed message (a datagram, a TCP-framed message, a WebSocket message) */
+  onMessage(bytes: Uint8Array, source: SipSource): void;
+  /**
+   * A stream could not be framed any further; the connection will be closed. May return bytes to write first
+   * (e.g. a 413 or 400 answer to the request whose head was readable).
+   */
+  onStreamError(
+    error: SipError,
+    head: Uint8Array | undefined,
+    tooLarge: "head" | "body" | undefined,
+    source: SipSource,
+  ): Uint8Array | undefined;
+}
+
+export interface TransportLimits {
+  /** largest message accepted (bytes); default 65536 */
+  maxMessageSize: number;
+  /** simultaneous connections per stream transport (inbound + outbound); default 1024 */
+  maxConnections: number;
+  /** a stream connection without traffic for this long is closed; default 300000 ms */
+  idleTimeoutMs: number;
+  /** outbound connection establishment limit; default 5000 ms */
+  connectTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: TransportLimits = {
+  maxMessageSize: 65536,
+  maxConnections: 1024,
+  idleTimeoutMs: 300_000,
+  connectTimeoutMs: 5000,
+};
+
+export interface SipTransport {
+  readonly protocol: SipTransportProtocol;
+  /** RFC 3261 §17.1.1.2 / §18: reliable transports need no retransmission timers */
+  readonly reliable: boolean;
+  /** starts listening (a client-only WebSocket transport resolves without a socket); port 0 picks a free port */
+  listen(): Promise<SipEndpoint | undefined>;
+  address(): SipEndpoint | undefined;
+  /** sends one message; resolves with the flow used (connection, local address) */
+  send(bytes: Uint8Array, target: SipTarget): Promise<SipSource>;
+  hasConnection(id: string): boolean;
+  connectionCount(): number;
+  /** frees every socket and timer */
+  close(): Promise<void>;
+}
+
+/** Strips IPv6 brackets and the IPv4-mapped prefix: the form Node reports addresses in. */
+export function bareHost(host: string): string {
+  let h = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  if (h.toLowerCase().startsWith("::ffff:") && h.includes(".")) h = h.slice(7);
+  return h.toLowerCase();
+}
+
+/** Host as written in SIP (IPv6 in brackets). */
+export function sipHost(host: string): string {
+  const h = bareHost(host);
+  return h.includes(":") ? `[${h}]` : h;
+}
+
+export function endpointKey(host: string, port: number): string {
+  return `${bareHost(host)}|${port}`;
+}

@@ -1,0 +1,124 @@
+/**
+ * SIP over UDP (RFC 3261 §18): one message per datagram. Size checks and parsing are the transport layer's job;
+ * this file only moves datagrams.
+ */
+import { createSocket, type Socket } from "node:dgram";
+import { isIPv6 } from "node:net";
+import type { Logger } from "../../log.ts";
+import { silentLogger } from "../../log.ts";
+import { SipError } from "../errors.ts";
+import {
+  bareHost,
+  type SipEndpoint,
+  type SipSource,
+  type SipTarget,
+  type SipTransport,
+  type TransportHandlers,
+} from "./types.ts";
+
+export interface UdpTransportOptions {
+  host?: string;
+  port?: number;
+  logger?: Logger;
+}
+
+export class UdpTransport implements SipTransport {
+  readonly protocol = "UDP" as const;
+  readonly reliable = false;
+  private socket: Socket | undefined;
+  private bound: SipEndpoint | undefined;
+  private closed = false;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly handlers: TransportHandlers,
+    opts: UdpTransportOptions = {},
+  ) {
+    this.host = opts.host ?? "127.0.0.1";
+    this.port = opts.port ?? 0;
+    this.log = opts.logger ?? silentLogger;
+  }
+
+  listen(): Promise<SipEndpoint> {
+    return new Promise((resolve, reject) => {
+      const socket = createSocket({ type: isIPv6(bareHost(this.host)) ? "udp6" : "udp4" });
+      this.socket = socket;
+      const onError = (e: Error) =>
+        reject(new SipError("E_SIP_TRANSPORT", `UDP bind failed: ${e.message}`, { cause: e }));
+      socket.once("error", onError);
+      socket.on("message", (msg, rinfo) => {
+        try {
+          const a = socket.address();
+          this.handlers.onMessage(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), {
+            transport: "UDP",
+            host: bareHost(rinfo.address),
+            port: rinfo.port,
+            localHost: a.address,
+            localPort: a.port,
+          });
+        } catch (e) {
+          this.log.error({ err: e }, "sip udp: message handler failed");
+        }
+      });
+      socket.bind(this.port, bareHost(this.host), () => {
+        socket.off("error", onError);
+        // an error on a bound UDP socket (e.g. ICMP-triggered) must never crash the process
+        socket.on("error", (e) => this.log.warn({ err: e }, "sip udp: socket error"));
+        const a = socket.address();
+        this.bound = { host: a.address, port: a.port };
+        resolve(this.bound);
+      });
+    });
+  }
+
+  address(): SipEndpoint | undefined {
+    return this.bound;
+  }
+
+  send(bytes: Uint8Array, target: SipTarget): Promise<SipSource> {
+    const socket = this.socket;
+    if (!socket || this.closed || !this.bound) {
+      return Promise.reject(new SipError("E_SIP_CLOSED", "UDP transport is not listening"));
+    }
+    const local = this.bound;
+    return new Promise((resolve, reject) => {
+      socket.send(bytes, target.port, bareHost(target.host), (err) => {
+        if (err) reject(new SipError("E_SIP_TRANSPORT", `UDP send failed: ${err.message}`, { cause: err }));
+        else
+          resolve({
+            transport: "UDP",
+            host: bareHost(target.host),
+            port: target.port,
+            localHost: local.host,
+            localPort: local.port,
+          });
+      });
+    });
+  }
+
+  hasConnection(): boolean {
+    return false;
+  }
+
+  connectionCount(): number {
+    return 0;
+  }
+
+  close(): Promise<void> {
+    if (this.closed || !this.socket) {
+      this.closed = true;
+      return Promise.resolve();
+    }
+    this.closed = true;
+    const socket = this.socket;
+    return new Promise((resolve) => {
+      try {
+        socket.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}
