@@ -1,6 +1,55 @@
-/** Our UE on hardened werift (filled in once the SDP-driven endpoint lands). */
+/** Our UE (DcEndpoint on hardened werift), negotiated channel 1000 via a=dcmap, loopback only. */
+
+import type { DcChannel } from "../../src/ue/channel.ts";
+import { DcEndpoint } from "../../src/ue/dcEndpoint.ts";
 import type { BenchPeer } from "./types.ts";
 
 export async function makeOursPeer(): Promise<BenchPeer> {
-  throw new Error("ours: not wired yet");
+  const ep = new DcEndpoint({
+    name: "bench",
+    channels: [{ id: 1000, label: "bench" }],
+    maxMessageSize: 262144,
+  });
+  let ch: DcChannel | undefined;
+  const msgCbs: ((d: Buffer | string) => void)[] = [];
+  const lowCbs: (() => void)[] = [];
+  let low = 0;
+  const channelReady = new Promise<DcChannel>((resolve) => {
+    ep.on("channel", (c) => {
+      if (c.id !== 1000) return;
+      ch = c;
+      c.on("message", (m) => {
+        for (const cb of msgCbs) cb(m);
+      });
+      c.on("bufferedamountlow", () => {
+        for (const cb of lowCbs) cb();
+      });
+      c.bufferedAmountLowThreshold = low;
+      resolve(c);
+    });
+  });
+  const need = (): DcChannel => {
+    if (!ch) throw new Error("channel not ready");
+    return ch;
+  };
+  return {
+    createOffer: () => ep.createOffer(),
+    acceptOffer: (sdp) => ep.acceptOffer(sdp),
+    acceptAnswer: (sdp) => ep.acceptAnswer(sdp),
+    async opened() {
+      await ep.connected();
+      const c = await channelReady;
+      if (c.readyState !== "open") await new Promise<void>((r) => c.once("open", () => r()));
+      if (!ep.verdict?.verified) throw new Error("peer not verified");
+    },
+    send: (d) => need().send(d),
+    buffered: () => need().bufferedAmount,
+    setLowThreshold: (n) => {
+      low = n;
+      if (ch) ch.bufferedAmountLowThreshold = n;
+    },
+    onLow: (cb) => lowCbs.push(cb),
+    onMessage: (cb) => msgCbs.push(cb),
+    close: () => ep.close(),
+  };
 }
