@@ -172,8 +172,18 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
 
   /** Resolves when the current association is up and the peer verified; rejects with its typed error. */
   connected(): Promise<void> {
-    if (!this.connecting) return Promise.reject(new UeError("E_STATE", "no negotiation in progress"));
-    return this.connecting;
+    if (this.connecting) return this.connecting;
+    if (this._state !== "offered") return Promise.reject(new UeError("E_STATE", "no negotiation in progress"));
+    // our offer awaits its answer: settle with the association that the answer starts
+    return new Promise<void>((resolve, reject) => {
+      const onState = (s: EndpointState) => {
+        if (s === "offered") return;
+        this.off("state", onState);
+        if (this.connecting) this.connecting.then(resolve, reject);
+        else reject(new UeError("E_STATE", `negotiation ended in state ${s}`));
+      };
+      this.on("state", onState);
+    });
   }
 
   private newTransport(): DcTransport {
@@ -416,7 +426,6 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
     if (prev) void prev.transport.close();
     this.current = { transport, state: next, media: remote };
     this.openChannels(transport, remote.dcmaps);
-    this.setState("connecting");
     const params: RemoteTransportParams = {
       iceUfrag: remote.ice.ufrag ?? "",
       icePwd: remote.ice.pwd ?? "",
@@ -441,6 +450,7 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
     );
     this.connecting = run;
     run.catch(() => {});
+    this.setState("connecting");
   }
 
   private openChannels(transport: DcTransport, dcmaps: DcMap[]): void {
