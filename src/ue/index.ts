@@ -1,0 +1,24 @@
+/** The UE library face for test UE apps: data channel endpoint, transport, channels, the SIP-driven UE node. */
+export { DcChannel, type DcChannelEvents, type DcChannelInfo, type DcChannelState } from "./channel.ts";
+export {
+  type AssociationEvent,
+  type ChannelSpec,
+  DcEndpoint,
+  type DcEndpointEvents,
+  type DcEndpointOptions,
+  type EndpointState,
+  identityFromCertificate,
+} from "./dcEndpoint.ts";
+export {
+  type DcTimeouts,
+  DcTransport,
+  type DcTransportEvents,
+  DEFAULT_TIMEOUTS,
+  type DtlsIdentity,
+  type DtlsRole,
+  derFingerprint,
+  type SecurityVerdict,
+  verifyPeerCertificate,
+} from "./dcTransport.ts";
+export { UeError, type UeErrorCode } from "./errors.ts";
+export { ImsUe, type ImsUeEvents, type ImsUeOptions, UeCall } from "./ue.ts";
