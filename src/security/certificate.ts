@@ -277,4 +277,3 @@ function buildSelfSignedCertificate(
   const signature = sign("sha256", tbs, privateKey); // DER ECDSA-Sig-Value
   return seq(tbs, algorithm, tlv(0x03, Buffer.from([0]), signature));
 }
-
