@@ -363,6 +363,9 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
       }
       this.setState("failed");
       this.emit("failure", err);
+      // RFC 5246 §7.2.2: the fatal alert (bad_certificate / decrypt_error) must leave before the socket closes,
+      // so the peer fails at once instead of waiting for its own timeout
+      if (err.code === "E_FP_MISMATCH" || err.code === "E_DTLS_AUTH") await new Promise((r) => setTimeout(r, 100));
       await this.close();
       throw err;
     }
