@@ -88,7 +88,7 @@ export function ndcPeer(name: string, channelId = 1000): NdcPeer {
     },
     close() {
       try {
-        channel.close();
+        // closing the channel before its connection can crash libdatachannel at worker exit: close the connection only
         pc.close();
       } catch {
         /* already closed */
