@@ -1,0 +1,455 @@
+/**
+ * The IMS-AGW engine: contexts of (at most two) terminations, the Iq procedures of TS 23.334 as methods, the TCP
+ * establishment control of TR 29.828 §4.4.2 and the relay between the terminations of a context.
+ *
+ * The object itself is the in-process Iq binding (it implements `IqAgw`); `IqWsServer` exposes the same object
+ * over a WebSocket, and `IqWsClient` implements the same interface on the IMS-ALG side.
+ */
+import { AuditLog, type Logger, silentLogger } from "../../log.ts";
+import { generateSessionCertificate, type SessionCertificate } from "../../security/certificate.ts";
+import {
+  type AgwConnectionPoint,
+  AgwError,
+  type ConfigureAgwConnectionPointRequest,
+  type IqAgw,
+  type IqEvent,
+  type IqEventListener,
+  type IqTransport,
+  parseConfigureRequest,
+  parseReleaseContextRequest,
+  parseReleaseRequest,
+  parseReserveAndConfigureRequest,
+  parseReserveRequest,
+  type ReleaseAgwConnectionPointRequest,
+  type ReleaseAgwConnectionPointResponse,
+  type ReleaseAgwContextRequest,
+  type ReleaseAgwContextResponse,
+  type ReserveAgwConnectionPointRequest,
+  type ReserveAndConfigureAgwConnectionPointRequest,
+  type TerminationSide,
+  type TerminationState,
+  type TerminationTimers,
+} from "./iq.ts";
+import { Relay, type RelayResult } from "./relay.ts";
+import { type ResolvedTimers, Termination, type TerminationHooks, TlsCredential } from "./termination.ts";
+
+/** Default timers (ms). Establishment is generous: the SDP answer may wait for a human to accept the session. */
+export const DEFAULT_TIMERS: ResolvedTimers = {
+  establishmentMs: 180_000,
+  connectMs: 10_000,
+  handshakeMs: 10_000,
+  fingerprintWaitMs: 30_000,
+  holdMs: 30_000,
+  idleMs: 0,
+};
+
+export interface ImsAgwOptions {
+  /** Default local address of access-side terminations. Default 127.0.0.1. */
+  accessAddress?: string;
+  /** Default local address of core-side terminations. Default 127.0.0.1. */
+  coreAddress?: string;
+  logger?: Logger;
+  /** Audit log for every TLS verification and TCP admission decision. Default: a private in-memory log. */
+  audit?: AuditLog;
+  /** Default timers of new terminations (each field overridable per request). */
+  timers?: TerminationTimers;
+  /**
+   * Profile default of TR 29.828 §4.4.2.1.2 indication 3 (SYN on one termination triggers SYN on the other).
+   * Default true: "This is also the expected behavior for the current versions of the Ix and Iq profiles."
+   */
+  tcpEstablishmentInterlinkage?: boolean;
+  /** Default 10 000. */
+  maxContexts?: number;
+  /** Connections parked by delayed/hold mode per termination. Default 4. */
+  maxParkedPerTermination?: number;
+  /** Connections in TCP/TLS setup per termination (first verified wins). Default 4. */
+  maxCandidatesPerTermination?: number;
+  /** Stream high-water mark of relayed sockets (bytes). Default 256 KiB. */
+  highWaterMark?: number;
+  /** A half-closed relay must finish within this time. Default 30 s. */
+  halfCloseMs?: number;
+  /** Default TLSv1.2 (TLS 1.3 preferred by negotiation). */
+  tlsMinVersion?: "TLSv1.2" | "TLSv1.3";
+  /** Certificate source (tests); default: `generateSessionCertificate()` (ECDSA P-256, self-tested). */
+  certificateFactory?: () => SessionCertificate;
+  /** One certificate per TLS termination (default) or one per AGW (renewed daily); see `credentialForNewTermination`. */
+  certificateScope?: "termination" | "agw";
+}
+
+export interface ContextView {
+  contextId: string;
+  interlinkage: boolean;
+  relaying: boolean;
+  terminations: {
+    terminationId: string;
+    side: TerminationSide;
+    transport: IqTransport;
+    state: TerminationState;
+    localPort: number;
+    /** bytes queued toward this termination's peer inside the AGW */
+    writableLength: number;
+    /** bytes read from this termination's peer and not yet forwarded */
+    readableLength: number;
+  }[];
+}
+
+interface Context {
+  readonly id: string;
+  readonly terminations: Map<string, Termination>;
+  /** reservations in progress (a context holds at most two terminations) */
+  reserving: number;
+  interlinkage: boolean;
+  relay: Relay | undefined;
+}
+
+const MAX_TERMINATIONS_PER_CONTEXT = 2;
+const SHARED_CERTIFICATE_LIFETIME_MS = 86_400_000;
+
+export class ImsAgw implements IqAgw {
+  readonly audit: AuditLog;
+  private readonly log: Logger;
+  private readonly contexts = new Map<string, Context>();
+  private readonly listeners = new Set<IqEventListener>();
+  private nextContext = 1;
+  private nextTermination = 1;
+  private closed = false;
+  private readonly opts: Required<
+    Pick<
+      ImsAgwOptions,
+      | "accessAddress"
+      | "coreAddress"
+      | "tcpEstablishmentInterlinkage"
+      | "maxContexts"
+      | "maxParkedPerTermination"
+      | "maxCandidatesPerTermination"
+      | "highWaterMark"
+      | "halfCloseMs"
+      | "tlsMinVersion"
+    >
+  >;
+  private readonly timers: ResolvedTimers;
+  private readonly certificateFactory: () => SessionCertificate;
+  private readonly certificateScope: "termination" | "agw";
+  private shared: { credential: TlsCredential; created: number } | undefined;
+
+  constructor(options: ImsAgwOptions = {}) {
+    this.log = (options.logger ?? silentLogger).child({ node: "agw" });
+    this.audit = options.audit ?? new AuditLog();
+    this.opts = {
+      accessAddress: options.accessAddress ?? "127.0.0.1",
+      coreAddress: options.coreAddress ?? "127.0.0.1",
+      tcpEstablishmentInterlinkage: options.tcpEstablishmentInterlinkage ?? true,
+      maxContexts: options.maxContexts ?? 10_000,
+      maxParkedPerTermination: options.maxParkedPerTermination ?? 4,
+      maxCandidatesPerTermination: options.maxCandidatesPerTermination ?? 4,
+      highWaterMark: options.highWaterMark ?? 256 * 1024,
+      halfCloseMs: options.halfCloseMs ?? 30_000,
+      tlsMinVersion: options.tlsMinVersion ?? "TLSv1.2",
+    };
+    this.timers = { ...DEFAULT_TIMERS, ...(options.timers ?? {}) };
+    this.certificateFactory = options.certificateFactory ?? (() => generateSessionCertificate());
+    this.certificateScope = options.certificateScope ?? "termination";
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Iq procedures
+  // -------------------------------------------------------------------------------------------------------------
+
+  async reserveAgwConnectionPoint(req: ReserveAgwConnectionPointRequest): Promise<AgwConnectionPoint> {
+    const r = parseReserveRequest(req);
+    return this.reserve(r, undefined);
+  }
+
+  async reserveAndConfigureAgwConnectionPoint(
+    req: ReserveAndConfigureAgwConnectionPointRequest,
+  ): Promise<AgwConnectionPoint> {
+    const r = parseReserveAndConfigureRequest(req);
+    return this.reserve(r, r);
+  }
+
+  async configureAgwConnectionPoint(req: ConfigureAgwConnectionPointRequest): Promise<AgwConnectionPoint> {
+    this.assertOpen();
+    const r = parseConfigureRequest(req);
+    const { ctx, t } = this.find(r.contextId, r.terminationId);
+    if (r.tcpEstablishmentInterlinkage !== undefined) ctx.interlinkage = r.tcpEstablishmentInterlinkage;
+    const { contextId: _c, terminationId: _t, tcpEstablishmentInterlinkage: _i, ...rest } = r;
+    t.configure(rest);
+    this.log.debug({ contextId: ctx.id, terminationId: t.id, state: t.state }, "configured");
+    return t.point();
+  }
+
+  async releaseAgwConnectionPoint(req: ReleaseAgwConnectionPointRequest): Promise<ReleaseAgwConnectionPointResponse> {
+    const r = parseReleaseRequest(req);
+    const { ctx, t } = this.find(r.contextId, r.terminationId);
+    const statistics = await this.releaseTermination(ctx, t);
+    return { contextId: ctx.id, terminationId: t.id, statistics };
+  }
+
+  async releaseAgwContext(req: ReleaseAgwContextRequest): Promise<ReleaseAgwContextResponse> {
+    const r = parseReleaseContextRequest(req);
+    const ctx = this.contexts.get(r.contextId);
+    if (!ctx) throw new AgwError("E_AGW_UNKNOWN_CONTEXT", `no context ${r.contextId}`);
+    const terminations = await Promise.all(
+      [...ctx.terminations.values()].map(async (t) => ({
+        contextId: ctx.id,
+        terminationId: t.id,
+        statistics: await this.releaseTermination(ctx, t),
+      })),
+    );
+    this.contexts.delete(ctx.id);
+    return { contextId: ctx.id, terminations };
+  }
+
+  onEvent(listener: IqEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Releases every context and stops accepting requests. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.contexts.values()].map((c) => this.releaseAgwContext({ contextId: c.id })));
+    this.listeners.clear();
+  }
+
+  /** Operational view of a context (not an Iq procedure): states and bytes buffered in the AGW per leg. */
+  inspectContext(contextId: string): ContextView | undefined {
+    const ctx = this.contexts.get(contextId);
+    if (!ctx) return undefined;
+    return {
+      contextId: ctx.id,
+      interlinkage: ctx.interlinkage,
+      relaying: ctx.relay !== undefined,
+      terminations: [...ctx.terminations.values()].map((t) => {
+        const s = t.readyStream;
+        return {
+          terminationId: t.id,
+          side: t.side,
+          transport: t.transport,
+          state: t.state,
+          localPort: t.localPort,
+          writableLength: s?.writableLength ?? 0,
+          readableLength: s?.readableLength ?? 0,
+        };
+      }),
+    };
+  }
+
+  hasContext(contextId: string): boolean {
+    return this.contexts.has(contextId);
+  }
+
+  /** Number of contexts (informative). */
+  get contextCount(): number {
+    return this.contexts.size;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Internals
+  // -------------------------------------------------------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.closed) throw new AgwError("E_AGW_CLOSED", "the AGW is closed");
+  }
+
+  private find(contextId: string, terminationId: string): { ctx: Context; t: Termination } {
+    const ctx = this.contexts.get(contextId);
+    if (!ctx) throw new AgwError("E_AGW_UNKNOWN_CONTEXT", `no context ${contextId}`);
+    const t = ctx.terminations.get(terminationId);
+    if (!t) throw new AgwError("E_AGW_UNKNOWN_TERMINATION", `no termination ${terminationId} in ${contextId}`);
+    return { ctx, t };
+  }
+
+  private async reserve(
+    r: ReserveAgwConnectionPointRequest,
+    rc: ReserveAndConfigureAgwConnectionPointRequest | undefined,
+  ): Promise<AgwConnectionPoint> {
+    this.assertOpen();
+    let ctx: Context;
+    let created = false;
+    if (r.contextId !== undefined) {
+      const existing = this.contexts.get(r.contextId);
+      if (!existing) throw new AgwError("E_AGW_UNKNOWN_CONTEXT", `no context ${r.contextId}`);
+      if (existing.terminations.size + existing.reserving >= MAX_TERMINATIONS_PER_CONTEXT) {
+        throw new AgwError("E_AGW_CONTEXT_FULL", `context ${existing.id} already has two terminations`);
+      }
+      ctx = existing;
+    } else {
+      if (this.contexts.size >= this.opts.maxContexts) {
+        throw new AgwError("E_AGW_LIMIT", `limit of ${this.opts.maxContexts} contexts reached`);
+      }
+      // H.248 "Context Request" ($): a new context
+      ctx = {
+        id: `C${this.nextContext++}`,
+        terminations: new Map(),
+        reserving: 0,
+        interlinkage: this.opts.tcpEstablishmentInterlinkage,
+        relay: undefined,
+      };
+      this.contexts.set(ctx.id, ctx);
+      created = true;
+    }
+    if (r.tcpEstablishmentInterlinkage !== undefined) ctx.interlinkage = r.tcpEstablishmentInterlinkage;
+    if (rc?.tcpConnect) {
+      const port = rc.remote.port;
+      if (rc.remote.address === undefined || port === undefined || port === 0 || port === 9) {
+        if (created) this.contexts.delete(ctx.id);
+        throw new AgwError("E_AGW_INVALID_PARAM", "tcpConnect needs a remote address and port (not 0 or 9)");
+      }
+    }
+    const isTls = r.transport.includes("TLS");
+    let credential: TlsCredential | undefined;
+    if (isTls) {
+      try {
+        credential = this.credentialForNewTermination();
+      } catch (cause) {
+        if (created) this.contexts.delete(ctx.id);
+        throw new AgwError("E_AGW_CERT", "certificate generation failed", { cause });
+      }
+    }
+    const terminationId = `T${this.nextTermination++}`;
+    const localAddress = r.localAddress ?? (r.side === "access" ? this.opts.accessAddress : this.opts.coreAddress);
+    ctx.reserving++;
+    let t: Termination;
+    try {
+      t = await Termination.create({
+        contextId: ctx.id,
+        terminationId,
+        side: r.side,
+        transport: r.transport,
+        localAddress,
+        localPort: r.localPort ?? 0,
+        tcpEstablishment: r.tcpEstablishment ?? { mode: "immediate" }, // TR 29.828 §4.4.2.2: immediate is mandatory
+        establishTlsSession: r.establishTlsSession ?? false,
+        ...(r.tlsRole !== undefined ? { tlsRole: r.tlsRole } : {}),
+        notifyTlsFailure: r.notifyTlsSessionEstablishmentFailureEvent ?? false,
+        localFingerprintRequested: r.localCertificateFingerprintRequest ?? false,
+        ...(rc?.acceptTcpOnlyFromRemote !== undefined ? { acceptTcpOnlyFromRemote: rc.acceptTcpOnlyFromRemote } : {}),
+        ...(rc ? { remote: rc.remote } : {}),
+        timers: { ...this.timers, ...(r.timers ?? {}) },
+        maxParked: this.opts.maxParkedPerTermination,
+        maxCandidates: this.opts.maxCandidatesPerTermination,
+        highWaterMark: this.opts.highWaterMark,
+        ...(credential ? { credential } : {}),
+        logger: this.log, // every line carries contextId/terminationId; no child logger per termination (memory)
+        hooks: this.hooksFor(ctx),
+      });
+    } catch (e) {
+      ctx.reserving--;
+      if (created && ctx.terminations.size === 0) this.contexts.delete(ctx.id);
+      throw e;
+    }
+    ctx.reserving--;
+    if (this.closed || !this.contexts.has(ctx.id)) {
+      await t.release();
+      throw new AgwError("E_AGW_CLOSED", "the AGW closed or the context was released during the reservation");
+    }
+    ctx.terminations.set(t.id, t);
+    this.log.debug(
+      { contextId: ctx.id, terminationId: t.id, side: t.side, transport: t.transport, port: t.localPort },
+      "reserved",
+    );
+    if (rc?.tcpConnect) t.connect("request"); // TR 29.828 §4.4.2.1.2 indication 2
+    // Indication 3: the other termination may already carry a peer-opened connection.
+    if (ctx.interlinkage) {
+      for (const o of ctx.terminations.values()) {
+        if (o !== t && o.hasConnection && !t.hasConnection && !t.peerIsActive) t.connect("interlinkage");
+      }
+    }
+    return t.point();
+  }
+
+  /**
+   * "termination" scope: a fresh ECDSA P-256 certificate per TLS termination (sessions are not linkable by the
+   * certificate). "agw" scope: one certificate shared by all terminations, renewed daily (saves the per-termination
+   * TLS context, about 21 KiB, and the key generation).
+   */
+  private credentialForNewTermination(): TlsCredential {
+    if (this.certificateScope === "termination") {
+      return new TlsCredential(this.certificateFactory(), this.opts.tlsMinVersion);
+    }
+    const now = Date.now();
+    if (!this.shared || now - this.shared.created > SHARED_CERTIFICATE_LIFETIME_MS) {
+      this.shared = { credential: new TlsCredential(this.certificateFactory(), this.opts.tlsMinVersion), created: now };
+    }
+    return this.shared.credential;
+  }
+
+  private hooksFor(ctx: Context): TerminationHooks {
+    return {
+      emit: (e) => this.emit(e),
+      audit: (e) => this.audit.record(e),
+      tcpEstablished: (t, direction) => {
+        // TR 29.828 §4.4.2.1.2 indication 3: a peer-opened connection triggers a SYN on the other termination,
+        // unless that termination's peer is the active party (RFC 4145 §4: it will connect to us).
+        if (direction !== "incoming" || !ctx.interlinkage) return;
+        for (const o of ctx.terminations.values()) {
+          if (o !== t && !o.hasConnection && !o.peerIsActive) o.connect("interlinkage");
+        }
+      },
+      ready: () => this.maybeStartRelay(ctx),
+      disconnected: () => {},
+    };
+  }
+
+  private maybeStartRelay(ctx: Context): void {
+    if (ctx.relay) return;
+    const terms = [...ctx.terminations.values()];
+    if (terms.length !== 2) return;
+    const [x, y] = terms;
+    if (!x || !y) return;
+    // access first, so statistics read naturally
+    const [a, b] = x.side === "core" && y.side === "access" ? [y, x] : [x, y];
+    const sa = a.readyStream;
+    const sb = b.readyStream;
+    if (!sa || !sb) return; // no byte flows before both legs are ready (TLS: fingerprint verified)
+    const idles = [a.idleMs, b.idleMs].filter((v) => v > 0);
+    const relay = new Relay(
+      sa,
+      sb,
+      { idleMs: idles.length ? Math.min(...idles) : 0, halfCloseMs: this.opts.halfCloseMs },
+      (res) => this.onRelayEnd(ctx, a, b, res),
+    );
+    ctx.relay = relay;
+    a.relaying = true;
+    b.relaying = true;
+    this.log.info({ contextId: ctx.id, a: a.id, b: b.id }, "relay started");
+    this.emit({ event: "relayStarted", contextId: ctx.id, terminationId: a.id, peerTerminationId: b.id });
+    this.emit({ event: "relayStarted", contextId: ctx.id, terminationId: b.id, peerTerminationId: a.id });
+    relay.start();
+  }
+
+  private onRelayEnd(ctx: Context, a: Termination, b: Termination, res: RelayResult): void {
+    ctx.relay = undefined;
+    a.relayEnded(res.a);
+    b.relayEnded(res.b);
+    this.log.info({ contextId: ctx.id, reason: res.reason, error: res.error, a: res.a, b: res.b }, "relay ended");
+    if (res.reason === "idle-timeout") {
+      this.emit({ event: "idleTimeout", contextId: ctx.id, terminationId: a.id });
+      this.emit({ event: "idleTimeout", contextId: ctx.id, terminationId: b.id });
+    }
+    const base = { event: "relayEnded", contextId: ctx.id, reason: res.reason } as const;
+    this.emit({ ...base, terminationId: a.id, peerTerminationId: b.id, statistics: res.a });
+    this.emit({ ...base, terminationId: b.id, peerTerminationId: a.id, statistics: res.b });
+  }
+
+  private async releaseTermination(ctx: Context, t: Termination) {
+    if (ctx.relay) ctx.relay.destroy("released");
+    ctx.terminations.delete(t.id);
+    const stats = await t.release();
+    if (ctx.terminations.size === 0 && ctx.reserving === 0) this.contexts.delete(ctx.id);
+    return stats;
+  }
+
+  private emit(e: IqEvent): void {
+    this.log.debug({ ...e }, `event ${e.event}`);
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "event listener threw");
+      }
+    }
+  }
+}

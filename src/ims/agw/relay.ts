@@ -1,0 +1,135 @@
+/**
+ * Application-agnostic byte relay between the two connections of a context (TR 29.828 §4.4.2.1.2: the AGW relays
+ * TCP; MSRP/BFCP are not parsed — the "application-agnostic" reading of the transport Editor's notes).
+ *
+ * Fast path: `a.pipe(b); b.pipe(a)`. Backpressure is the stream machinery's: when `b.write()` returns false the
+ * source is paused and resumed on 'drain', so at most the writable high-water mark is buffered per direction. There
+ * is no per-chunk JavaScript of our own (no byte counting, no inspection); statistics come from the sockets'
+ * own counters when the relay ends.
+ *
+ * Half-close (RFC 793 §3.5 / RFC 9293 §3.6: a FIN closes one direction only): both sockets run with
+ * `allowHalfOpen`, so a FIN from one peer is forwarded as `end()` to the other while the reverse direction keeps
+ * flowing. The relay ends when both directions are done, on any error (both destroyed), on idle timeout, or when a
+ * half-closed relay stays half-closed longer than `halfCloseMs`.
+ */
+import type { Socket } from "node:net";
+import type { RelayEndReason, TerminationStatistics } from "./iq.ts";
+
+export interface RelayOptions {
+  /** No byte in either direction for this long ends the relay (0 = never). */
+  idleMs?: number;
+  /** After the first FIN (or a clean close) the other direction must finish within this time (0 = never). */
+  halfCloseMs?: number;
+}
+
+export interface RelayResult {
+  reason: RelayEndReason;
+  /** counters seen from side A's peer: octets it sent (received by the AGW) and octets delivered to it */
+  a: TerminationStatistics;
+  b: TerminationStatistics;
+  error?: string;
+}
+
+/**
+ * Relays between two connected, verified sockets. `a` and `b` may be TLS sockets (plaintext side) or TCP sockets.
+ * The relay takes ownership: it destroys both when it ends.
+ */
+export class Relay {
+  private ended = false;
+  private halfTimer: NodeJS.Timeout | undefined;
+  private readonly cleanups: (() => void)[] = [];
+  /** plaintext octets a→b and b→a, taken from the destination sockets' `bytesWritten` at the end */
+  private result: RelayResult | undefined;
+
+  constructor(
+    private readonly a: Socket,
+    private readonly b: Socket,
+    private readonly opts: RelayOptions,
+    private readonly onEnd: (result: RelayResult) => void,
+  ) {}
+
+  get active(): boolean {
+    return !this.ended;
+  }
+
+  start(): void {
+    const { a, b } = this;
+    for (const [self, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const onError = (e: Error) => this.finish("error", e.message);
+      const onClose = () => {
+        if (this.ended) return;
+        // clean only when both directions of `self` completed (FIN received and our FIN flushed)
+        if (!(self.readableEnded && self.writableFinished)) {
+          this.finish("error", "peer connection closed abruptly");
+          return;
+        }
+        if (other.destroyed) {
+          this.finish("closed");
+          return;
+        }
+        if (!other.writableEnded) other.end();
+        this.armHalfClose(); // `other` closes by itself once flushed; the timer bounds the wait
+      };
+      const onEndOfInput = () => this.armHalfClose();
+      const onTimeout = () => this.finish("idle-timeout");
+      self.on("error", onError);
+      self.on("close", onClose);
+      self.on("end", onEndOfInput);
+      if (this.opts.idleMs && this.opts.idleMs > 0) {
+        self.setTimeout(this.opts.idleMs);
+        self.on("timeout", onTimeout);
+      }
+      this.cleanups.push(() => {
+        self.off("error", onError);
+        self.off("close", onClose);
+        self.off("end", onEndOfInput);
+        self.off("timeout", onTimeout);
+      });
+    }
+    // RFC 793 §3.5 half-close: pipe's end() forwards a FIN as a FIN; allowHalfOpen keeps the other direction open.
+    a.pipe(b);
+    b.pipe(a);
+    // A socket may already be gone (peer closed while we were verifying): end at once.
+    if (a.destroyed || b.destroyed) this.finish("error", "connection closed before relay start");
+  }
+
+  private armHalfClose(): void {
+    const ms = this.opts.halfCloseMs ?? 0;
+    if (this.ended || ms <= 0 || this.halfTimer) return;
+    this.halfTimer = setTimeout(() => this.finish("half-close-timeout"), ms);
+  }
+
+  /** Ends the relay now (release, AGW shutdown). */
+  destroy(reason: RelayEndReason = "released"): void {
+    this.finish(reason);
+  }
+
+  private finish(reason: RelayEndReason, error?: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.halfTimer) clearTimeout(this.halfTimer);
+    this.halfTimer = undefined;
+    const { a, b } = this;
+    this.result = {
+      reason,
+      a: { octetsReceived: b.bytesWritten, octetsSent: a.bytesWritten },
+      b: { octetsReceived: a.bytesWritten, octetsSent: b.bytesWritten },
+      ...(error !== undefined ? { error } : {}),
+    };
+    a.unpipe(b);
+    b.unpipe(a);
+    for (const s of [a, b]) {
+      if (this.opts.idleMs) s.setTimeout(0);
+      if (!s.destroyed) s.destroy();
+    }
+    for (const c of this.cleanups) c();
+    this.cleanups.length = 0;
+    // swallow late errors of destroyed sockets
+    a.on("error", () => {});
+    b.on("error", () => {});
+    this.onEnd(this.result);
+  }
+}
