@@ -36,12 +36,20 @@ function parseArgs(argv: string[]): Args {
 type Msg = { type: string; [k: string]: unknown };
 const PEER = fileURLToPath(new URL("./dcPeer.ts", import.meta.url));
 
+/** every child still running: killed when the bench exits, also after an error */
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const cp of live) cp.kill("SIGKILL");
+});
+
 class Child {
   readonly cp: ChildProcess;
   private readonly queue: Msg[] = [];
   private waiters: { type: string; res: (m: Msg) => void }[] = [];
   constructor(impl: string) {
     this.cp = fork(PEER, [impl], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    live.add(this.cp);
+    this.cp.once("exit", () => live.delete(this.cp));
     this.cp.on("message", (m: Msg) => {
       if (m.type === "error") console.error(`[${impl}] peer error: ${String(m.error)}`);
       const w = this.waiters.find((x) => x.type === m.type);
@@ -90,28 +98,51 @@ class Child {
 async function pair(impl: string): Promise<{ a: Child; b: Child; setupMs: number }> {
   const a = new Child(impl);
   const b = new Child(impl);
-  await Promise.all([a.wait("ready"), b.wait("ready")]);
-  a.send({ type: "makeOffer" });
-  const offer = await a.wait("offer");
-  b.send({ type: "offer", sdp: offer.sdp });
-  const answer = await b.wait("answer");
-  a.send({ type: "answer", sdp: answer.sdp });
-  const [oa, ob] = await Promise.all([a.wait("open"), b.wait("open")]);
-  const setupMs = Math.max(Number(oa.t), Number(ob.t)) - Number(offer.t0);
-  return { a, b, setupMs };
+  try {
+    await Promise.all([a.wait("ready"), b.wait("ready")]);
+    a.send({ type: "makeOffer" });
+    const offer = await a.wait("offer");
+    b.send({ type: "offer", sdp: offer.sdp });
+    const answer = await b.wait("answer");
+    a.send({ type: "answer", sdp: answer.sdp });
+    const [oa, ob] = await Promise.all([a.wait("open"), b.wait("open")]);
+    const setupMs = Math.max(Number(oa.t), Number(ob.t)) - Number(offer.t0);
+    return { a, b, setupMs };
+  } catch (e) {
+    // a pair that does not come up is killed, and the figure is reported as failed (NaN)
+    await Promise.all([a.stop(), b.stop()]);
+    throw e;
+  }
+}
+
+/** runs one figure on a fresh pair; a failure is logged and yields undefined (the pair is stopped either way) */
+async function withPair<T>(
+  impl: string,
+  what: string,
+  fn: (p: { a: Child; b: Child; setupMs: number }) => Promise<T>,
+): Promise<T | undefined> {
+  let p: { a: Child; b: Child; setupMs: number } | undefined;
+  try {
+    p = await pair(impl);
+    return await fn(p);
+  } catch (e) {
+    console.error(`[${impl}] ${what} failed: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  } finally {
+    if (p) await Promise.all([p.a.stop(), p.b.stop()]);
+  }
 }
 
 const median = (xs: number[]) => {
-  const s = [...xs].sort((x, y) => x - y);
+  const s = xs.filter(Number.isFinite).sort((x, y) => x - y); // failed runs (NaN) are left out
   return s.length ? (s[Math.floor((s.length - 1) / 2)] as number) : Number.NaN;
 };
 
 async function benchImpl(impl: string, args: Args): Promise<Record<string, unknown>> {
   const setups: number[] = [];
   for (let i = 0; i < args.runs; i++) {
-    const p = await pair(impl);
-    setups.push(p.setupMs);
-    await Promise.all([p.a.stop(), p.b.stop()]);
+    const ms = await withPair(impl, "setup", async (p) => p.setupMs);
+    setups.push(ms ?? Number.NaN);
   }
   const out: Record<string, unknown> = {
     impl,
@@ -122,32 +153,33 @@ async function benchImpl(impl: string, args: Args): Promise<Record<string, unkno
 
   // bulk: 64 KiB messages for bulkMs, bufferedAmount high 1 MiB / low 256 KiB; rate = bytes / (last - first byte)
   {
-    const p = await pair(impl);
     const size = 64 * 1024;
-    p.b.send({ type: "bulkRecv" });
-    await p.b.wait("bulkReady");
-    p.a.send({ type: "bulkSend", size, high: 1 << 20, low: 256 << 10, durationMs: args.bulkMs });
-    const sent = await p.a.wait("bulkSent", args.bulkMs + 30_000);
-    p.b.send({ type: "bulkExpect", count: Number(sent.messages) });
-    const done = await p.b.wait("bulkDone", 60_000).catch(() => undefined);
-    const mbps = done ? Number(done.bytes) / 1e6 / (Number(done.ms) / 1000) : Number.NaN;
-    out.bulkMBps = +mbps.toFixed(2);
-    console.log(JSON.stringify({ figure: "bulk_64KiB", impl, MBps: out.bulkMBps, messages: Number(sent.messages) }));
-    await Promise.all([p.a.stop(), p.b.stop()]);
+    const r = await withPair(impl, "bulk", async (p) => {
+      p.b.send({ type: "bulkRecv" });
+      await p.b.wait("bulkReady");
+      p.a.send({ type: "bulkSend", size, high: 1 << 20, low: 256 << 10, durationMs: args.bulkMs });
+      const sent = await p.a.wait("bulkSent", args.bulkMs + 30_000);
+      p.b.send({ type: "bulkExpect", count: Number(sent.messages) });
+      const done = await p.b.wait("bulkDone", 60_000).catch(() => undefined);
+      const mbps = done ? Number(done.bytes) / 1e6 / (Number(done.ms) / 1000) : Number.NaN;
+      return { mbps, messages: Number(sent.messages) };
+    });
+    out.bulkMBps = +(r?.mbps ?? Number.NaN).toFixed(2);
+    console.log(JSON.stringify({ figure: "bulk_64KiB", impl, MBps: out.bulkMBps, messages: r?.messages ?? 0 }));
   }
 
   // burst: N small messages sent synchronously
   {
-    const p = await pair(impl);
-    p.b.send({ type: "burstRecv", count: args.burst });
-    await p.b.wait("burstReady");
-    p.a.send({ type: "burstSend", count: args.burst });
-    const start = await p.a.wait("burstStart");
-    const done = await p.b.wait("burstDone", 60_000).catch(() => undefined);
-    const ms = done ? Number(done.t) - Number(start.t) : Number.NaN;
-    out.burstMs = +ms.toFixed(1);
+    const ms = await withPair(impl, "burst", async (p) => {
+      p.b.send({ type: "burstRecv", count: args.burst });
+      await p.b.wait("burstReady");
+      p.a.send({ type: "burstSend", count: args.burst });
+      const start = await p.a.wait("burstStart");
+      const done = await p.b.wait("burstDone", 60_000).catch(() => undefined);
+      return done ? Number(done.t) - Number(start.t) : Number.NaN;
+    });
+    out.burstMs = +(ms ?? Number.NaN).toFixed(1);
     console.log(JSON.stringify({ figure: `burst_${args.burst}`, impl, ms: out.burstMs }));
-    await Promise.all([p.a.stop(), p.b.stop()]);
   }
   return out;
 }

@@ -13,6 +13,9 @@ const send = (m: unknown) => process.send?.(m);
 /** wall clock shared by both processes (ms since epoch, sub-ms resolution) */
 const now = () => performance.timeOrigin + performance.now();
 
+// the bench (parent) is gone, e.g. after an error or a timeout kill: do not linger with open sockets
+process.on("disconnect", () => process.exit(0));
+
 async function main(): Promise<void> {
   const peer: BenchPeer = impl === "ours" ? await makeOursPeer() : await makeNdcPeer();
   process.on("message", (raw: ParentMsg) => {

@@ -186,9 +186,11 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
     });
   }
 
-  private newTransport(): DcTransport {
+  private newTransport(role: "offerer" | "answerer"): DcTransport {
     const t = new DcTransport({
       identity: this.identity,
+      // RFC 8445 §6.1.1: the offerer is the controlling agent, from the first packet on
+      iceControlling: role === "offerer",
       ...(this.opts.hostAddresses ? { hostAddresses: this.opts.hostAddresses } : {}),
       ...(this.opts.maxMessageSize !== undefined ? { maxMessageSize: this.opts.maxMessageSize } : {}),
       ...(this.opts.sctpPort !== undefined ? { sctpPort: this.opts.sctpPort } : {}),
@@ -244,7 +246,7 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
     this.checkChannelOptions(channels);
     const restart = opts.restart === true || !this.current;
     if (this.pending && this.pending.transport !== this.current?.transport) await this.pending.transport.close();
-    const transport = restart ? this.newTransport() : (this.current?.transport as DcTransport);
+    const transport = restart ? this.newTransport("offerer") : (this.current?.transport as DcTransport);
     const local = await transport.gather();
     const tlsId = restart ? undefined : this.current?.state.localTlsId;
     const built = buildDcOffer({
@@ -345,7 +347,7 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
     const iceChanged = prev !== undefined && prev.media.ice.ufrag !== remote.ice.ufrag;
     const decision = prev ? decideAssociation(prev.state, probe) : { action: "new" as const, reasons: ["first offer"] };
     const reuse = decision.action === "reuse" && !iceChanged && prev !== undefined;
-    const transport = reuse ? prev.transport : this.newTransport();
+    const transport = reuse ? prev.transport : this.newTransport("answerer");
     const local = await transport.gather();
     const built = buildDcAnswer(offer, {
       origin: { address: local.address },

@@ -76,6 +76,12 @@ export interface DcTransportOptions {
   /** our a=max-message-size (RFC 8841 §6); default 65536; 0 = unlimited */
   maxMessageSize?: number;
   iceLite?: boolean;
+  /**
+   * RFC 8445 §6.1.1: the offerer's agent is controlling. Known when the transport is created (offer or answer), and
+   * set before any packet: checks can arrive before the answer does, and a wrong default role makes the peer switch
+   * roles (487 Role Conflict) and nominate alone.
+   */
+  iceControlling?: boolean;
   timeouts?: Partial<DcTimeouts>;
   logger?: Logger;
 }
@@ -190,6 +196,7 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
       ...(v4 || v6 ? { interfaceAddresses: { ...(v4 ? { udp4: v4 } : {}), ...(v6 ? { udp6: v6 } : {}) } } : {}),
     });
     this.ice = new RTCIceTransport(this.gatherer);
+    if (opts.iceControlling !== undefined) this.ice.connection.iceControlling = opts.iceControlling;
     const cert = new RTCCertificate(opts.identity.keyPem, opts.identity.certPem, {
       hash: 4, // sha256
       signature: opts.identity.keyType === "rsa" ? 1 : 3, // rsa | ecdsa

@@ -55,6 +55,24 @@ describe("UE data channel endpoint ↔ UE", () => {
     });
   }
 
+  it("RFC 8445 §6.1.1: the answerer's checks may arrive before the offerer has the answer (SIP latency)", async () => {
+    // the offerer's agent must already be controlling; a wrong default role made the answerer win a role conflict
+    // and nominate alone, and the offerer's ICE never completed (2 of 8 runs failed before the fix)
+    for (let i = 0; i < 6; i++) {
+      const a = new DcEndpoint({ name: "alice", channels: CHANNELS, timeouts: { iceMs: 4000, dtlsMs: 4000 } });
+      const b = new DcEndpoint({ name: "bob", timeouts: { iceMs: 4000, dtlsMs: 4000 } });
+      try {
+        const answer = await b.acceptOffer(await a.createOffer());
+        await new Promise((r) => setTimeout(r, 30)); // the 200 OK is still on its way
+        await a.acceptAnswer(answer);
+        await Promise.all([a.connected(), b.connected()]);
+        expect(a.verdict?.verified && b.verdict?.verified).toBe(true);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    }
+  });
+
   it("fails closed when the answer's fingerprint is tampered (offerer refuses)", async () => {
     const audit = new AuditLog();
     const a = new DcEndpoint({ name: "alice", channels: CHANNELS, audit, timeouts: { dtlsMs: 5000 } });
