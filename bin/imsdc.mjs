@@ -4,4 +4,7 @@ import { register } from "tsx/esm/api";
 
 register();
 const { main } = await import("../src/cli/main.ts");
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// every command has finished its work (long-running ones return after a clean shutdown): do not let a library
+// timer that was not cleared keep the process alive
+process.exit(code);

@@ -17,6 +17,8 @@ export const PARTS = [
   "docs/pcscf-alg.md",
   "docs/pcscf.md",
   "docs/agw.md",
+  "docs/e2ae-ue.md",
+  "docs/demo.md",
   "docs/bench.md",
   "docs/development.md",
 ];
