@@ -135,10 +135,17 @@ const COMPACT_TO_LONG: Record<string, string> = {
 const LONG_TO_COMPACT: Record<string, string> = {};
 for (const [c, l] of Object.entries(COMPACT_TO_LONG)) LONG_TO_COMPACT[l] = c;
 
+/** headerKey results by name as written (bounded): every header lookup on a message calls headerKey per row. */
+const KEY_CACHE = new Map<string, string>();
+
 /** Lower-case long name used to compare header names ("v" and "VIA" both give "via"). */
 export function headerKey(name: string): string {
+  const hit = KEY_CACHE.get(name);
+  if (hit !== undefined) return hit;
   const lower = name.toLowerCase();
-  return COMPACT_TO_LONG[lower] ?? lower;
+  const key = Object.hasOwn(COMPACT_TO_LONG, lower) ? (COMPACT_TO_LONG[lower] as string) : lower;
+  if (KEY_CACHE.size < 2048) KEY_CACHE.set(name, key);
+  return key;
 }
 
 /** True when this stack has a canonical spelling for the header (otherwise the name is re-emitted as received). */

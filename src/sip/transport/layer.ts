@@ -97,7 +97,12 @@ export class SipTransportLayer implements TransactionTransport {
     if (udp) {
       this.transports.set(
         "UDP",
-        new UdpTransport(handlers, { host: udp.host ?? host, port: udp.port ?? 0, logger: this.log }),
+        new UdpTransport(handlers, {
+          host: udp.host ?? host,
+          port: udp.port ?? 0,
+          bufferSize: this.limits.udpBufferSize,
+          logger: this.log,
+        }),
       );
     }
     if (tcp) {

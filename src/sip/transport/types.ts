@@ -54,6 +54,8 @@ export interface TransportLimits {
   idleTimeoutMs: number;
   /** outbound connection establishment limit; default 5000 ms */
   connectTimeoutMs: number;
+  /** UDP socket receive and send buffer (bytes, SO_RCVBUF/SO_SNDBUF; capped by the kernel); 0 = OS default */
+  udpBufferSize: number;
 }
 
 export const DEFAULT_LIMITS: TransportLimits = {
@@ -61,6 +63,7 @@ export const DEFAULT_LIMITS: TransportLimits = {
   maxConnections: 1024,
   idleTimeoutMs: 300_000,
   connectTimeoutMs: 5000,
+  udpBufferSize: 0,
 };
 
 export interface SipTransport {

@@ -19,6 +19,8 @@ import {
 export interface UdpTransportOptions {
   host?: string;
   port?: number;
+  /** SO_RCVBUF / SO_SNDBUF in bytes (0 or absent: OS default); a busy proxy needs more than the default ~200 kB */
+  bufferSize?: number;
   logger?: Logger;
 }
 
@@ -30,6 +32,7 @@ export class UdpTransport implements SipTransport {
   private closed = false;
   private readonly host: string;
   private readonly port: number;
+  private readonly bufferSize: number;
   private readonly log: Logger;
 
   constructor(
@@ -38,6 +41,7 @@ export class UdpTransport implements SipTransport {
   ) {
     this.host = opts.host ?? "127.0.0.1";
     this.port = opts.port ?? 0;
+    this.bufferSize = opts.bufferSize ?? 0;
     this.log = opts.logger ?? silentLogger;
   }
 
@@ -50,12 +54,13 @@ export class UdpTransport implements SipTransport {
       socket.once("error", onError);
       socket.on("message", (msg, rinfo) => {
         try {
-          const a = socket.address();
+          // the bound address (set before any datagram can arrive): no getsockname() per datagram
+          const a = this.bound ?? { host: socket.address().address, port: socket.address().port };
           this.handlers.onMessage(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), {
             transport: "UDP",
             host: bareHost(rinfo.address),
             port: rinfo.port,
-            localHost: a.address,
+            localHost: a.host,
             localPort: a.port,
           });
         } catch (e) {
@@ -66,6 +71,14 @@ export class UdpTransport implements SipTransport {
         socket.off("error", onError);
         // an error on a bound UDP socket (e.g. ICMP-triggered) must never crash the process
         socket.on("error", (e) => this.log.warn({ err: e }, "sip udp: socket error"));
+        if (this.bufferSize > 0) {
+          try {
+            socket.setRecvBufferSize(this.bufferSize);
+            socket.setSendBufferSize(this.bufferSize);
+          } catch (e) {
+            this.log.warn({ err: e, bufferSize: this.bufferSize }, "sip udp: socket buffer size not applied");
+          }
+        }
         const a = socket.address();
         this.bound = { host: a.address, port: a.port };
         resolve(this.bound);

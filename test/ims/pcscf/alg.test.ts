@@ -449,6 +449,12 @@ describe("malformed security attributes on guarded m-lines → 488 with the find
     });
   }
 
+  it("the only fingerprint of a DC m-line malformed: the syntax code, not E_FP_MISSING", () => {
+    const body = DC_OFFER.replace(/a=fingerprint:sha-256 (\S+)/, "a=fingerprint:sha-256 zz:$1");
+    const d = decideSdp(body, ctx("originating", "offer"));
+    expect(d.refuse?.codes).toEqual(["E_FP_SYNTAX"]);
+  });
+
   it("a malformed fingerprint on TLS MSRP is refused too (even e2e)", () => {
     const body = MSRP_TLS_OFFER.replace(/a=fingerprint:SHA-256 9C:08/, "a=fingerprint:SHA-256 9C:0");
     const d = decideSdp(body, ctx("originating", "offer"));

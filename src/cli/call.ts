@@ -1,0 +1,421 @@
+/**
+ * `imsdc call --scenario …`: two headless UEs through the embedded network (S-CSCF, P-CSCF(A), P-CSCF(B), IMS-AGW),
+ * printed as a ladder with the IMS-ALG decisions, the DTLS verdicts, the first data channel message each way and the
+ * timings. Exit 0 when the scenario's expected outcome happened.
+ *
+ *   e2e        TS 33.328 §7.2.5: both P-CSCFs forward the offer/answer unchanged, both UEs verify the peer's
+ *              certificate against the signalled fingerprint, chat flows both ways.
+ *   tamper     the fingerprint of alice's offer is altered after it leaves the UE (between UE A and P-CSCF(A)):
+ *              signalling completes, bob's DTLS refuses the peer (RFC 8122 §6), the data channel fails closed and
+ *              the session is released with BYE.
+ *   e2ae-msrp, e2ae-bfcp   TR 29.828 §5.2.1.2 / §5.2.1.3 through the IMS-AGW: not available yet (exit 5).
+ */
+import { type DemoEvent, type SipTraceEvent, tamperFingerprint, type UeTraceEvent } from "../demo/events.ts";
+import { DEMO_CHANNEL, EmbeddedNetwork, now } from "../demo/network.ts";
+import { isImsdcError } from "../errors.ts";
+import { createLogger, type Logger, silentLogger } from "../log.ts";
+import { SipRequestError } from "../sip/index.ts";
+import type { DcChannel, UeCall } from "../ue/index.ts";
+import { parseArgs, wantsHelp } from "./args.ts";
+import { CliError, UsageError } from "./errors.ts";
+import { renderLadder, shortFp } from "./ladder.ts";
+import { type CliIo, EXIT } from "./main.ts";
+
+const USAGE = `usage: imsdc call --scenario e2e|tamper|e2ae-msrp|e2ae-bfcp [--json] [--quiet] [--timeout MS] [--log-level L]
+
+Runs one call between two headless UEs (alice via P-CSCF(A), bob via P-CSCF(B)) through an embedded S-CSCF,
+two P-CSCFs and the IMS-AGW on 127.0.0.1, and prints the ladder.
+
+  --scenario e2e        e2e data channel (TS 33.328 §7.2.5): both fingerprints verified, chat both ways
+  --scenario tamper     the offer's fingerprint is altered on the wire: bob's DTLS refuses, the DC fails closed, BYE
+  --scenario e2ae-msrp  MSRP over TLS terminated in the IMS-AGW (TR 29.828 §5.2.1.2)  [not available yet]
+  --scenario e2ae-bfcp  BFCP over TLS terminated in the IMS-AGW (TR 29.828 §5.2.1.3)  [not available yet]
+  --json                print one JSON result object instead of the ladder
+  --quiet               print only the verdict line
+  --timeout MS          bound on the whole scenario (default 30000)
+  --log-level L         node logs (NDJSON on stderr): fatal|error|warn|info|debug (default: none)
+
+exit: 0 expected outcome, 1 outcome not met, 2 usage, 3 runtime/network failure,
+      4 security failure where success was expected, 5 scenario not available yet
+`;
+
+export const SCENARIOS = ["e2e", "tamper", "e2ae-msrp", "e2ae-bfcp"] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+const SPEC = {
+  scenario: "string",
+  json: "boolean",
+  quiet: "boolean",
+  timeout: "ms",
+  "log-level": "string",
+  help: "boolean",
+} as const;
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The machine-readable result (`--json`). */
+export interface CallResult {
+  scenario: Scenario;
+  ok: boolean;
+  exitCode: number;
+  /** what happened, e.g. "dc-verified", "fail-closed", "not-available" */
+  outcome: string;
+  /** what the scenario expects */
+  expected: string;
+  message: string;
+  ladder: { t: number; from: string; to: string; label: string; warning?: string }[];
+  decisions: {
+    t: number;
+    pcscf: string;
+    kind: unknown;
+    direction: unknown;
+    decision: unknown;
+    action: unknown;
+    clause: unknown;
+    bodyUnchanged: unknown;
+    refuseCode?: unknown;
+  }[];
+  verdicts: { ueA?: Record<string, unknown>; ueB?: Record<string, unknown> };
+  firstMessage: { aToB?: { text: string; ms: number }; bToA?: { text: string; ms: number } };
+  timings: Record<string, number>;
+  error?: { code: string; message: string };
+}
+
+class Timeout extends CliError {
+  constructor(what: string, ms: number) {
+    super("E_TIMEOUT", `${what} did not happen within ${ms} ms`);
+  }
+}
+
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Timeout(what, ms)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+function waitFor(pred: () => boolean, ms: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const start = Date.now();
+    const tick = () => {
+      if (pred()) resolve();
+      else if (Date.now() - start > ms) reject(new Timeout(what, ms));
+      else setTimeout(tick, 10);
+    };
+    tick();
+  });
+}
+
+function channelOf(call: UeCall, ms: number): Promise<DcChannel> {
+  return waitFor(() => call.dc.channel(DEMO_CHANNEL.id)?.readyState === "open", ms, "data channel open").then(
+    () => call.dc.channel(DEMO_CHANNEL.id) as DcChannel,
+  );
+}
+
+/** Alters the fingerprint of an initial INVITE's SDP offer (same length, Content-Length stays right). */
+function tamperInvite(bytes: Uint8Array): Uint8Array {
+  let text = "";
+  for (const b of bytes) text += String.fromCharCode(b);
+  if (!text.startsWith("INVITE ")) return bytes;
+  const split = text.search(/\r?\n\r?\n/);
+  if (split < 0) return bytes;
+  const out = text.slice(0, split) + tamperFingerprint(text.slice(split));
+  return Uint8Array.from(out, (c) => c.charCodeAt(0));
+}
+
+function ueEvents(events: readonly DemoEvent[], ue: "ueA" | "ueB", what: UeTraceEvent["what"]): UeTraceEvent[] {
+  return events.filter((e): e is UeTraceEvent => e.type === "ue" && e.ue === ue && e.what === what);
+}
+
+/** Loopback handshakes take ~100 ms: a stalled stage fails after 5 s rather than the library's 10 s default. */
+const DC_TIMEOUTS = { gatherMs: 3_000, iceMs: 5_000, dtlsMs: 5_000, sctpMs: 5_000 };
+
+interface Run {
+  net: EmbeddedNetwork;
+  t0: number;
+  timings: Record<string, number>;
+  outcome: string;
+  ok: boolean;
+  exitCode: number;
+  message: string;
+  error?: { code: string; message: string };
+}
+
+async function runScenario(
+  scenario: "e2e" | "tamper",
+  timeoutMs: number,
+  logger: Logger,
+  progress: (s: string) => void,
+): Promise<Run> {
+  const tStart = now();
+  progress("starting S-CSCF, P-CSCF(A), P-CSCF(B) and the IMS-AGW on 127.0.0.1");
+  const net = await EmbeddedNetwork.start({ logger });
+  const run: Run = {
+    net,
+    t0: tStart,
+    timings: {},
+    outcome: "incomplete",
+    ok: false,
+    exitCode: EXIT.RUNTIME,
+    message: "",
+  };
+  const deadline = tStart + timeoutMs;
+  const left = () => Math.max(1, deadline - now());
+  try {
+    progress("registering alice (TCP, via P-CSCF(A)) and bob (UDP, via P-CSCF(B))");
+    const tReg = now();
+    const alice = await within(
+      net.addUe("ueA", "alice", {
+        transport: "TCP",
+        dc: { channels: [DEMO_CHANNEL], timeouts: DC_TIMEOUTS },
+        ...(scenario === "tamper" ? { mutateOutgoing: tamperInvite } : {}),
+      }),
+      left(),
+      "alice's registration",
+    );
+    await within(
+      net.addUe("ueB", "bob", { transport: "UDP", echoPrefix: "echo: ", dc: { timeouts: DC_TIMEOUTS } }),
+      left(),
+      "bob's registration",
+    );
+    run.timings.registerMs = now() - tReg;
+    progress(`calling sip:bob@${net.domain}`);
+    const bob = net.ues.get("ueB");
+    if (!bob) throw new CliError("E_NOT_AVAILABLE", "bob missing");
+    const incoming = new Promise<UeCall>((r) => bob.once("incoming", r));
+    run.t0 = now();
+    const call = await within(alice.call(`sip:bob@${net.domain}`), left(), "call establishment (200 OK + ACK)");
+    run.timings.inviteTo200Ms = now() - run.t0;
+    const bcall = await within(incoming, left(), "incoming call at bob");
+    if (scenario === "e2e") {
+      progress("waiting for ICE + DTLS + SCTP");
+      const tDtls = now();
+      const settled = await within(
+        Promise.allSettled([call.dc.connected(), bcall.dc.connected()]),
+        left(),
+        "DTLS handshake",
+      );
+      run.timings.dtlsMs = now() - tDtls;
+      const va = call.dc.verdict;
+      const vb = bcall.dc.verdict;
+      if (va?.verified !== true || vb?.verified !== true) {
+        // a verdict that says "refused" is a security failure; no verdict at all is a network/timeout failure
+        const refused = va?.verified === false || vb?.verified === false;
+        run.outcome = refused ? "peer-refused" : "handshake-failed";
+        run.exitCode = refused ? EXIT.SECURITY : EXIT.RUNTIME;
+        const failed = settled.find((s) => s.status === "rejected");
+        run.message = `${refused ? "DTLS verification failed" : "no DTLS verdict"}: alice ${va?.verified ?? "no verdict"}, bob ${vb?.verified ?? "no verdict"}${failed && failed.status === "rejected" ? ` (${String((failed.reason as Error).message)})` : ""}`;
+        return run;
+      }
+      const [ca, cb] = await Promise.all([channelOf(call, left()), channelOf(bcall, left())]);
+      run.timings.dcOpenMs = now() - run.t0;
+      const echoed = new Promise<string>((r) => ca.once("message", (m) => r(String(m))));
+      const tMsg = now();
+      ca.send("hello bob");
+      const echo = await within(echoed, left(), "bob's echo");
+      run.timings.roundTripMs = now() - tMsg;
+      void cb;
+      run.outcome = echo === "echo: hello bob" ? "dc-verified" : "echo-mismatch";
+      run.ok = run.outcome === "dc-verified";
+      run.exitCode = run.ok ? EXIT.OK : EXIT.FINDINGS;
+      run.message = run.ok
+        ? "both P-CSCFs forwarded the SDP unchanged, both fingerprints verified, chat both ways"
+        : `unexpected echo ${JSON.stringify(echo)}`;
+      progress("hanging up");
+      await within(call.hangup(), left(), "BYE");
+      await within(bcall.sip.terminated(), left(), "call release at bob");
+    } else {
+      progress("waiting for bob's DTLS verdict and the release");
+      const ended = await within(
+        Promise.all([call.sip.terminated(), bcall.sip.terminated()]),
+        left(),
+        "release of the session after the failed handshake",
+      );
+      run.timings.releaseMs = now() - run.t0;
+      const vb = bcall.dc.verdict;
+      const opened = ueEvents(net.events, "ueB", "dc-state").some((e) => e.data.state === "channel-open");
+      const data = ueEvents(net.events, "ueB", "chat-in").length + ueEvents(net.events, "ueA", "chat-in").length;
+      const bye = net.events.some((e) => e.type === "sip" && e.method === "BYE" && e.kind === "request");
+      if (vb?.verified === true || opened || data > 0) {
+        run.outcome = "not-fail-closed";
+        run.exitCode = EXIT.FINDINGS;
+        run.message = "SECURITY: the tampered offer was NOT refused by bob's DTLS";
+      } else if (vb === undefined) {
+        // no verdict: the handshake never reached the certificate (ICE/DTLS stalled): not the refusal under test
+        run.outcome = "handshake-failed";
+        run.exitCode = EXIT.RUNTIME;
+        run.message = "no DTLS verdict at bob: the handshake did not reach the certificate check (ICE/DTLS failure)";
+      } else if (!bye) {
+        run.outcome = "no-release";
+        run.exitCode = EXIT.FINDINGS;
+        run.message = "the data channel failed closed but no BYE followed";
+      } else {
+        run.outcome = "fail-closed";
+        run.ok = true;
+        run.exitCode = EXIT.OK;
+        run.message = `signalling completed, bob refused the peer (${vb.code ?? "refused"}), no data flowed, session released (${ended[0].reason} / ${ended[1].reason})`;
+      }
+    }
+    return run;
+  } catch (e) {
+    run.outcome = "error";
+    if (e instanceof SipRequestError) {
+      run.exitCode = EXIT.FINDINGS;
+      run.message = `the call was rejected with ${e.status}`;
+    } else {
+      run.exitCode = EXIT.RUNTIME;
+      run.message = e instanceof Error ? e.message : String(e);
+    }
+    run.error = { code: isImsdcError(e) ? e.code : "E_RUNTIME", message: e instanceof Error ? e.message : String(e) };
+    return run;
+  } finally {
+    run.timings.totalMs = now() - tStart;
+  }
+}
+
+function result(
+  scenario: Scenario,
+  run: Run | undefined,
+  expected: string,
+  extra: Partial<CallResult> = {},
+): CallResult {
+  const events = run?.net.events ?? [];
+  const t0 = run?.t0 ?? 0;
+  const rel = (t: number) => Math.round((t - t0) * 10) / 10;
+  const sip = events.filter((e): e is SipTraceEvent => e.type === "sip" && e.t >= t0);
+  const first = (ue: "ueA" | "ueB") => {
+    const e = ueEvents(events, ue, "chat-in")[0];
+    return e ? { text: String(e.data.text), ms: rel(e.t) } : undefined;
+  };
+  const verdict = (ue: "ueA" | "ueB") => ueEvents(events, ue, "verdict").at(-1)?.data;
+  const aToB = first("ueB");
+  const bToA = first("ueA");
+  const va = verdict("ueA");
+  const vb = verdict("ueB");
+  return {
+    scenario,
+    ok: run?.ok ?? false,
+    exitCode: run?.exitCode ?? EXIT.NOT_AVAILABLE,
+    outcome: run?.outcome ?? "not-available",
+    expected,
+    message: run?.message ?? "",
+    ladder: sip.map((e) => ({
+      t: rel(e.t),
+      from: e.from,
+      to: e.to,
+      label: e.label,
+      ...(e.warning !== undefined ? { warning: e.warning } : {}),
+    })),
+    decisions: events
+      .filter((e) => e.type === "audit" && e.event.event === "ims-alg-decision" && e.t >= t0)
+      .map((e) => {
+        const a = (e as { event: Record<string, unknown> }).event;
+        return {
+          t: rel(e.t),
+          pcscf: String(a.instance),
+          kind: a.kind,
+          direction: a.direction,
+          decision: a.decision,
+          action: a.action,
+          clause: a.clause,
+          bodyUnchanged: a.bodyUnchanged,
+          ...(a.refuseCode !== undefined ? { refuseCode: a.refuseCode } : {}),
+        };
+      }),
+    verdicts: { ...(va ? { ueA: va } : {}), ...(vb ? { ueB: vb } : {}) },
+    firstMessage: { ...(aToB ? { aToB } : {}), ...(bToA ? { bToA } : {}) },
+    timings: Object.fromEntries(Object.entries(run?.timings ?? {}).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+    ...(run?.error ? { error: run.error } : {}),
+    ...extra,
+  };
+}
+
+const EXPECTED: Record<Scenario, string> = {
+  e2e: "both fingerprints verified, data channel open, chat both ways (TS 33.328 §7.2.5)",
+  tamper: "signalling completes, bob's DTLS refuses the peer, no data, BYE (RFC 8122 §6; DESIGN rule 4)",
+  "e2ae-msrp": "MSRP over TLS terminated in the IMS-AGW (TR 29.828 §5.2.1.2)",
+  "e2ae-bfcp": "BFCP over TLS terminated in the IMS-AGW (TR 29.828 §5.2.1.3)",
+};
+
+export async function callCommand(args: string[], io: CliIo): Promise<number> {
+  if (wantsHelp(args)) {
+    io.stdout(USAGE);
+    return EXIT.OK;
+  }
+  let scenario: Scenario;
+  let opts: ReturnType<typeof parseArgs<typeof SPEC>>["options"];
+  try {
+    opts = parseArgs(args, SPEC).options;
+    const s = opts.scenario;
+    if (s === undefined) throw new UsageError("--scenario is required");
+    if (!(SCENARIOS as readonly string[]).includes(s)) throw new UsageError(`unknown scenario '${s}'`);
+    scenario = s as Scenario;
+    const lvl = opts["log-level"];
+    if (lvl !== undefined && !(LOG_LEVELS as readonly string[]).includes(lvl))
+      throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`imsdc call: ${e.message}\n${USAGE}`);
+      return EXIT.USAGE;
+    }
+    throw e;
+  }
+  const json = opts.json === true;
+  const quiet = opts.quiet === true;
+  const color = io.isTTY === true;
+  const progress = (s: string) => {
+    if (!json && !quiet) io.stderr(`${color ? "\x1b[2m" : ""}· ${s}${color ? "\x1b[0m" : ""}\n`);
+  };
+  if (scenario === "e2ae-msrp" || scenario === "e2ae-bfcp") {
+    const what = scenario === "e2ae-msrp" ? "MSRP" : "BFCP";
+    const message = `scenario ${scenario} is not available yet: it needs the e2ae ${what} client in src/ue and the P-CSCF's Iq anchoring of e2ae streams (the P-CSCF refuses e2ae with 488 E_ALG_E2AE_UNAVAILABLE until then)`;
+    if (json) io.stdout(`${JSON.stringify(result(scenario, undefined, EXPECTED[scenario], { message }))}\n`);
+    else io.stderr(`imsdc call: ${message}\n`);
+    return EXIT.NOT_AVAILABLE;
+  }
+  const lvl = opts["log-level"] as LogLevel | undefined;
+  const logger =
+    lvl === undefined ? silentLogger : createLogger({ name: "imsdc", level: lvl, destination: process.stderr });
+  const run = await runScenario(scenario, opts.timeout ?? 30_000, logger, progress);
+  try {
+    const r = result(scenario, run, EXPECTED[scenario]);
+    if (json) io.stdout(`${JSON.stringify(r)}\n`);
+    else {
+      if (!quiet) {
+        io.stdout(renderLadder(run.net.events, run.t0, { color }));
+        io.stdout("\n");
+        for (const ue of ["ueA", "ueB"] as const) {
+          const v = r.verdicts[ue];
+          if (v)
+            io.stdout(
+              `  ${ue === "ueA" ? "alice" : "bob  "} verdict: ${v.verified === true ? "verified" : "REFUSED"}  presented ${shortFp(v.presented)}  signalled ${Array.isArray(v.signalled) ? v.signalled.map(shortFp).join(", ") : "-"}\n`,
+            );
+        }
+        if (r.firstMessage.aToB)
+          io.stdout(`  first message A→B at +${r.firstMessage.aToB.ms} ms: "${r.firstMessage.aToB.text}"\n`);
+        if (r.firstMessage.bToA)
+          io.stdout(`  first message B→A at +${r.firstMessage.bToA.ms} ms: "${r.firstMessage.bToA.text}"\n`);
+        io.stdout(
+          `  timings (ms): ${Object.entries(r.timings)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(", ")}\n\n`,
+        );
+      }
+      const mark = r.ok ? (color ? "\x1b[32mPASS\x1b[0m" : "PASS") : color ? "\x1b[31mFAIL\x1b[0m" : "FAIL";
+      io.stdout(`${mark} ${scenario}: ${r.message} (exit ${r.exitCode})\n`);
+    }
+    return run.exitCode;
+  } finally {
+    await run.net.close();
+  }
+}

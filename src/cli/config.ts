@@ -1,0 +1,454 @@
+/**
+ * JSON configuration files of the per-node commands (`imsdc scscf|pcscf|agw|ue --config FILE`), validated into typed
+ * objects. Every problem is collected (unknown keys included) and reported at once as a ConfigError (exit 2).
+ * Examples: examples/configs/*.json; reference: docs/demo.md "Running the nodes apart".
+ */
+import { readFile } from "node:fs/promises";
+import { type AlgConfig, AlgConfigError, loadAlgConfig } from "../ims/pcscf/index.ts";
+import { parseSipUri } from "../sip/index.ts";
+import { ConfigError, type ConfigProblem } from "./errors.ts";
+
+type Json = unknown;
+
+/** Collects problems while reading one object tree. */
+class Reader {
+  readonly problems: ConfigProblem[] = [];
+
+  problem(path: string, message: string): void {
+    this.problems.push({ path, message });
+  }
+
+  /** The object at `path` (undefined and a problem when it is not one); unknown keys are problems. */
+  object(v: Json, path: string, keys: readonly string[], required = true): Record<string, Json> | undefined {
+    if (v === undefined && !required) return undefined;
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      this.problem(path, v === undefined ? "is required" : "must be an object");
+      return undefined;
+    }
+    const o = v as Record<string, Json>;
+    for (const k of Object.keys(o)) if (!keys.includes(k)) this.problem(join(path, k), "unknown key");
+    return o;
+  }
+
+  string(o: Record<string, Json>, key: string, path: string, required = false): string | undefined {
+    const v = o[key];
+    if (v === undefined) {
+      if (required) this.problem(join(path, key), "is required");
+      return undefined;
+    }
+    if (typeof v !== "string" || v === "") {
+      this.problem(join(path, key), "must be a non-empty string");
+      return undefined;
+    }
+    return v;
+  }
+
+  bool(o: Record<string, Json>, key: string, path: string): boolean | undefined {
+    const v = o[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== "boolean") {
+      this.problem(join(path, key), "must be true or false");
+      return undefined;
+    }
+    return v;
+  }
+
+  int(o: Record<string, Json>, key: string, path: string, min: number, max: number): number | undefined {
+    const v = o[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+      this.problem(join(path, key), `must be an integer ${min}-${max}`);
+      return undefined;
+    }
+    return v;
+  }
+
+  /** A listening transport: a port (0 = any free port) or true (any port) / false (off). */
+  listen(o: Record<string, Json>, key: string, path: string): boolean | number | undefined {
+    const v = o[key];
+    if (v === undefined || typeof v === "boolean") return v;
+    return this.int(o, key, path, 0, 65535);
+  }
+
+  sipUri(o: Record<string, Json>, key: string, path: string, required = false): string | undefined {
+    const s = this.string(o, key, path, required);
+    if (s === undefined) return undefined;
+    try {
+      parseSipUri(s);
+      return s;
+    } catch {
+      this.problem(join(path, key), `is not a SIP URI: ${s}`);
+      return undefined;
+    }
+  }
+
+  stringList(o: Record<string, Json>, key: string, path: string): string[] | undefined {
+    const v = o[key];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== "string" || x === "")) {
+      this.problem(join(path, key), "must be an array of non-empty strings");
+      return undefined;
+    }
+    return v as string[];
+  }
+
+  timers(o: Record<string, Json>, path: string): Partial<Record<"T1" | "T2" | "T4" | "D", number>> | undefined {
+    const t = this.object(o.timers, join(path, "timers"), ["T1", "T2", "T4", "D"], false);
+    if (!t) return undefined;
+    const out: Partial<Record<"T1" | "T2" | "T4" | "D", number>> = {};
+    for (const k of ["T1", "T2", "T4", "D"] as const) {
+      const n = this.int(t, k, join(path, "timers"), 1, 600_000);
+      if (n !== undefined) out[k] = n;
+    }
+    return out;
+  }
+}
+
+function join(path: string, key: string): string {
+  return path === "" ? key : `${path}.${key}`;
+}
+
+const LOOPBACK_HINT = "the lab network is loopback only: use 127.0.0.1 or ::1";
+
+function hostOf(r: Reader, o: Record<string, Json>, path: string): string | undefined {
+  const h = r.string(o, "host", path);
+  if (h !== undefined && !/^(127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0|::|localhost)$/.test(h)) {
+    r.problem(join(path, "host"), `${h} is not a local address (${LOOPBACK_HINT})`);
+  }
+  return h;
+}
+
+/** Reads and parses a JSON file; ConfigError when unreadable or not JSON. */
+export async function readJsonFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new ConfigError(file, [{ path: "", message: `cannot read the file${code ? ` (${code})` : ""}` }], {
+      cause: e,
+    });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new ConfigError(
+      file,
+      [{ path: "", message: `not valid JSON: ${e instanceof Error ? e.message : String(e)}` }],
+      {
+        cause: e,
+      },
+    );
+  }
+}
+
+// -------------------------------------------------------------------------------------------------------------------
+// S-CSCF
+
+export interface ScscfConfig {
+  name?: string;
+  host?: string;
+  udp?: boolean | number;
+  tcp?: boolean | number;
+  ws?: boolean | number;
+  viaHost?: string;
+  domains?: string[];
+  aliases?: string[];
+  timers?: Partial<Record<"T1" | "T2" | "T4" | "D", number>>;
+}
+
+export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
+  const r = new Reader();
+  const o = r.object(v, "", ["name", "host", "udp", "tcp", "ws", "viaHost", "domains", "aliases", "timers"]);
+  const out: ScscfConfig = {};
+  if (o) {
+    const set = <K extends keyof ScscfConfig>(k: K, x: ScscfConfig[K] | undefined) => {
+      if (x !== undefined) out[k] = x;
+    };
+    set("name", r.string(o, "name", ""));
+    set("host", hostOf(r, o, ""));
+    set("udp", r.listen(o, "udp", ""));
+    set("tcp", r.listen(o, "tcp", ""));
+    set("ws", r.listen(o, "ws", ""));
+    set("viaHost", r.string(o, "viaHost", ""));
+    set("domains", r.stringList(o, "domains", ""));
+    set("aliases", r.stringList(o, "aliases", ""));
+    set("timers", r.timers(o, ""));
+    if (out.udp === undefined && out.tcp === undefined && out.ws === undefined)
+      r.problem("", "needs at least one of udp, tcp, ws");
+  }
+  if (r.problems.length > 0) throw new ConfigError(file, r.problems);
+  return out;
+}
+
+// -------------------------------------------------------------------------------------------------------------------
+// P-CSCF
+
+export interface InterfaceConfig {
+  host?: string;
+  udp?: boolean | number;
+  tcp?: boolean | number;
+  ws?: boolean | number;
+  viaHost?: string;
+}
+
+export interface PcscfConfig {
+  name: string;
+  access: InterfaceConfig;
+  core?: InterfaceConfig;
+  scscf?: string;
+  coreNextHop?: string;
+  requireRegistration?: boolean;
+  securityServer?: boolean;
+  alg?: Partial<AlgConfig>;
+  /** ws:// URL of the IMS-AGW's Iq WebSocket (imsdc agw); absent = no AGW */
+  agw?: string;
+  aliases?: string[];
+  timers?: Partial<Record<"T1" | "T2" | "T4" | "D", number>>;
+}
+
+function iface(r: Reader, v: Json, path: string, required: boolean): InterfaceConfig | undefined {
+  const o = r.object(v, path, ["host", "udp", "tcp", "ws", "viaHost"], required);
+  if (!o) return undefined;
+  const out: InterfaceConfig = {};
+  const h = hostOf(r, o, path);
+  if (h !== undefined) out.host = h;
+  for (const k of ["udp", "tcp", "ws"] as const) {
+    const l = r.listen(o, k, path);
+    if (l !== undefined) out[k] = l;
+  }
+  const via = r.string(o, "viaHost", path);
+  if (via !== undefined) out.viaHost = via;
+  if (out.udp === undefined && out.tcp === undefined && out.ws === undefined)
+    r.problem(path, "needs at least one of udp, tcp, ws");
+  return out;
+}
+
+export function validatePcscfConfig(v: unknown, file: string): PcscfConfig {
+  const r = new Reader();
+  const o = r.object(v, "", [
+    "name",
+    "access",
+    "core",
+    "scscf",
+    "coreNextHop",
+    "requireRegistration",
+    "securityServer",
+    "alg",
+    "agw",
+    "aliases",
+    "timers",
+  ]);
+  let out: PcscfConfig = { name: "pcscf", access: {} };
+  if (o) {
+    const name = r.string(o, "name", "", true) ?? "pcscf";
+    if (!/^[A-Za-z0-9\-.!%*_+`'~]+$/.test(name)) r.problem("name", "must be a SIP token (e.g. pcscf-a)");
+    out = { name, access: iface(r, o.access, "access", true) ?? {} };
+    const core = iface(r, o.core, "core", false);
+    if (core) out.core = core;
+    const scscf = r.sipUri(o, "scscf", "");
+    if (scscf !== undefined) out.scscf = scscf;
+    const hop = r.sipUri(o, "coreNextHop", "");
+    if (hop !== undefined) out.coreNextHop = hop;
+    if (scscf === undefined && hop === undefined) r.problem("scscf", "is required (or coreNextHop)");
+    const rr = r.bool(o, "requireRegistration", "");
+    if (rr !== undefined) out.requireRegistration = rr;
+    const ss = r.bool(o, "securityServer", "");
+    if (ss !== undefined) out.securityServer = ss;
+    if (o.alg !== undefined) {
+      try {
+        loadAlgConfig(o.alg);
+        out.alg = o.alg as Partial<AlgConfig>;
+      } catch (e) {
+        if (e instanceof AlgConfigError) for (const p of e.problems) r.problem(join("alg", p.path), p.message);
+        else r.problem("alg", e instanceof Error ? e.message : String(e));
+      }
+    }
+    const agw = r.string(o, "agw", "");
+    if (agw !== undefined) {
+      if (!/^ws:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?\/?/.test(agw))
+        r.problem("agw", `must be a ws:// URL on the loopback (the AGW's Iq WebSocket), not ${agw}`);
+      else out.agw = agw;
+    }
+    const aliases = r.stringList(o, "aliases", "");
+    if (aliases) out.aliases = aliases;
+    const timers = r.timers(o, "");
+    if (timers) out.timers = timers;
+  }
+  if (r.problems.length > 0) throw new ConfigError(file, r.problems);
+  return out;
+}
+
+// -------------------------------------------------------------------------------------------------------------------
+// IMS-AGW
+
+export interface AgwConfig {
+  iq: { host?: string; port: number };
+  accessAddress?: string;
+  coreAddress?: string;
+  tcpEstablishmentInterlinkage?: boolean;
+  maxContexts?: number;
+}
+
+export function validateAgwConfig(v: unknown, file: string): AgwConfig {
+  const r = new Reader();
+  const o = r.object(v, "", ["iq", "accessAddress", "coreAddress", "tcpEstablishmentInterlinkage", "maxContexts"]);
+  let out: AgwConfig = { iq: { port: 0 } };
+  if (o) {
+    const iq = r.object(o.iq, "iq", ["host", "port"]);
+    const port = iq ? r.int(iq, "port", "iq", 0, 65535) : undefined;
+    if (iq && iq.port === undefined) r.problem("iq.port", "is required");
+    const host = iq ? hostOf(r, iq, "iq") : undefined;
+    out = { iq: { port: port ?? 0, ...(host !== undefined ? { host } : {}) } };
+    for (const k of ["accessAddress", "coreAddress"] as const) {
+      const a = r.string(o, k, "");
+      if (a !== undefined) {
+        if (!/^(127\.\d+\.\d+\.\d+|::1)$/.test(a)) r.problem(k, `${a} is not a loopback address (${LOOPBACK_HINT})`);
+        else out[k] = a;
+      }
+    }
+    const il = r.bool(o, "tcpEstablishmentInterlinkage", "");
+    if (il !== undefined) out.tcpEstablishmentInterlinkage = il;
+    const mc = r.int(o, "maxContexts", "", 1, 1_000_000);
+    if (mc !== undefined) out.maxContexts = mc;
+  }
+  if (r.problems.length > 0) throw new ConfigError(file, r.problems);
+  return out;
+}
+
+// -------------------------------------------------------------------------------------------------------------------
+// UE
+
+export interface UeChannelConfig {
+  id: number;
+  label?: string;
+  subprotocol?: string;
+}
+
+export interface UeConfig {
+  aor: string;
+  displayName?: string;
+  transport: "UDP" | "TCP" | "WS";
+  sipHost?: string;
+  sipPort?: number;
+  outboundProxy: string;
+  registrar?: string;
+  mediasec?: boolean | string[];
+  autoAnswer?: boolean;
+  dc?: { channels?: UeChannelConfig[]; requestE2ae?: boolean; answerSetup?: "active" | "passive" };
+  /** echo every data channel message back with this prefix */
+  echoPrefix?: string;
+  /** call this URI once registered */
+  call?: string;
+  /** messages to send on the first open channel of that call */
+  send?: string[];
+  /** hang up this long after the channel opened (default: keep the call) */
+  hangupAfterMs?: number;
+  /** exit once the call ended (status 0 when the data channel opened verified, else 4/3) */
+  exitAfterCall?: boolean;
+  timers?: Partial<Record<"T1" | "T2" | "T4" | "D", number>>;
+}
+
+export function validateUeConfig(v: unknown, file: string): UeConfig {
+  const r = new Reader();
+  const o = r.object(v, "", [
+    "aor",
+    "displayName",
+    "transport",
+    "sipHost",
+    "sipPort",
+    "outboundProxy",
+    "registrar",
+    "mediasec",
+    "autoAnswer",
+    "dc",
+    "echoPrefix",
+    "call",
+    "send",
+    "hangupAfterMs",
+    "exitAfterCall",
+    "timers",
+  ]);
+  let out: UeConfig = { aor: "", transport: "UDP", outboundProxy: "" };
+  if (o) {
+    const aor = r.sipUri(o, "aor", "", true) ?? "";
+    const t = r.string(o, "transport", "") ?? "UDP";
+    if (t !== "UDP" && t !== "TCP" && t !== "WS") r.problem("transport", "must be UDP, TCP or WS");
+    const transport = t === "TCP" || t === "WS" ? t : "UDP";
+    const outboundProxy = r.sipUri(o, "outboundProxy", "", true) ?? "";
+    out = { aor, transport, outboundProxy };
+    const dn = r.string(o, "displayName", "");
+    if (dn !== undefined) out.displayName = dn;
+    const sh = r.string(o, "sipHost", "");
+    if (sh !== undefined) {
+      if (!/^(127\.\d+\.\d+\.\d+|::1)$/.test(sh))
+        r.problem("sipHost", `${sh} is not a loopback address (${LOOPBACK_HINT})`);
+      else out.sipHost = sh;
+    }
+    const sp = r.int(o, "sipPort", "", 0, 65535);
+    if (sp !== undefined) out.sipPort = sp;
+    const reg = r.sipUri(o, "registrar", "");
+    if (reg !== undefined) out.registrar = reg;
+    if (o.mediasec !== undefined) {
+      if (typeof o.mediasec === "boolean") out.mediasec = o.mediasec;
+      else {
+        const l = r.stringList(o, "mediasec", "");
+        if (l) out.mediasec = l;
+      }
+    }
+    const aa = r.bool(o, "autoAnswer", "");
+    if (aa !== undefined) out.autoAnswer = aa;
+    const dc = r.object(o.dc, "dc", ["channels", "requestE2ae", "answerSetup"], false);
+    if (dc) {
+      const d: NonNullable<UeConfig["dc"]> = {};
+      if (dc.channels !== undefined) {
+        if (!Array.isArray(dc.channels)) r.problem("dc.channels", "must be an array");
+        else {
+          const chans: UeChannelConfig[] = [];
+          dc.channels.forEach((c: Json, i: number) => {
+            const p = `dc.channels[${i}]`;
+            const co = r.object(c, p, ["id", "label", "subprotocol"]);
+            if (!co) return;
+            // RFC 8864 §5.1.1: stream id 0-65534
+            const id = r.int(co, "id", p, 0, 65534);
+            if (co.id === undefined) r.problem(`${p}.id`, "is required");
+            const ch: UeChannelConfig = { id: id ?? 0 };
+            const l = r.string(co, "label", p);
+            if (l !== undefined) ch.label = l;
+            const s = r.string(co, "subprotocol", p);
+            if (s !== undefined) ch.subprotocol = s;
+            chans.push(ch);
+          });
+          d.channels = chans;
+        }
+      }
+      const e2ae = r.bool(dc, "requestE2ae", "dc");
+      if (e2ae !== undefined) d.requestE2ae = e2ae;
+      const as = r.string(dc, "answerSetup", "dc");
+      if (as !== undefined) {
+        // RFC 5763 §5: the answerer is active or passive
+        if (as !== "active" && as !== "passive") r.problem("dc.answerSetup", "must be active or passive");
+        else d.answerSetup = as;
+      }
+      out.dc = d;
+    }
+    const ep = o.echoPrefix;
+    if (ep !== undefined) {
+      if (typeof ep !== "string") r.problem("echoPrefix", "must be a string");
+      else out.echoPrefix = ep;
+    }
+    const call = r.sipUri(o, "call", "");
+    if (call !== undefined) out.call = call;
+    const send = r.stringList(o, "send", "");
+    if (send) out.send = send;
+    const h = r.int(o, "hangupAfterMs", "", 0, 3_600_000);
+    if (h !== undefined) out.hangupAfterMs = h;
+    const x = r.bool(o, "exitAfterCall", "");
+    if (x !== undefined) out.exitAfterCall = x;
+    if (out.exitAfterCall && out.call === undefined) r.problem("exitAfterCall", "needs call");
+    const timers = r.timers(o, "");
+    if (timers) out.timers = timers;
+  }
+  if (r.problems.length > 0) throw new ConfigError(file, r.problems);
+  return out;
+}

@@ -1,0 +1,152 @@
+/**
+ * Text ladder of a call through the embedded network (the columns of TS 33.328 Figure 7.2.5-1): one line per SIP
+ * hop, with the IMS-ALG decisions, DTLS verdicts and data channel messages as annotation lines in between.
+ */
+import {
+  type AuditTraceEvent,
+  type DemoEvent,
+  NODE_LABELS,
+  NODES,
+  type NodeId,
+  type SipTraceEvent,
+  type UeTraceEvent,
+} from "../demo/events.ts";
+
+const GAP = 22;
+const LEFT = 10;
+
+export interface LadderStyle {
+  color: boolean;
+}
+
+const ANSI = {
+  dim: "\x1b[2m",
+  red: "\x1b[31m",
+  green: "\x1b[32m",
+  yellow: "\x1b[33m",
+  cyan: "\x1b[36m",
+  reset: "\x1b[0m",
+};
+
+function paint(s: string, c: keyof typeof ANSI, style: LadderStyle): string {
+  return style.color ? `${ANSI[c]}${s}${ANSI.reset}` : s;
+}
+
+function col(n: NodeId): number {
+  return NODES.indexOf(n);
+}
+
+function time(t: number, t0: number): string {
+  const d = t - t0;
+  return `${d >= 0 ? "+" : ""}${d.toFixed(1)}`.padStart(8);
+}
+
+export function ladderHeader(): string {
+  let line = " ".repeat(LEFT);
+  for (const [i, n] of NODES.entries()) {
+    const label = NODE_LABELS[n];
+    const center = i * GAP;
+    const start = Math.max(0, center - Math.floor(label.length / 2));
+    line = line.padEnd(LEFT + start) + label;
+  }
+  return `${line}\n`;
+}
+
+/** One arrow line: vertical bars on every column, the arrow with its label between sender and receiver. */
+export function arrowLine(e: SipTraceEvent, t0: number, style: LadderStyle): string {
+  const width = (NODES.length - 1) * GAP + 1;
+  const cells: string[] = Array.from({ length: width }, (_, x) => (x % GAP === 0 ? "│" : " "));
+  const a = col(e.from) * GAP;
+  const b = col(e.to) * GAP;
+  const lo = Math.min(a, b);
+  const hi = Math.max(a, b);
+  for (let x = lo + 1; x < hi; x++) cells[x] = "─";
+  if (b > a) cells[hi - 1] = ">";
+  else cells[lo + 1] = "<";
+  const room = hi - lo - 4;
+  // the ladder is narrow: "INVITE (offer)" rather than "INVITE (SDP offer)"
+  let label = e.label.replace(" (SDP ", " (");
+  if (label.length > room) label = `${label.slice(0, room - 1)}…`;
+  const start = lo + 2 + Math.floor((room - label.length) / 2);
+  for (let i = 0; i < label.length; i++) cells[start + i] = label[i] ?? " ";
+  let body = cells.join("");
+  if (e.status === 100) body = paint(body, "dim", style);
+  else if (e.status !== undefined && e.status >= 300) body = paint(body, "red", style);
+  return `${time(e.t, t0)}  ${body}\n`;
+}
+
+function note(t: number, t0: number, mark: string, who: string, text: string): string {
+  return `${time(t, t0)}  ${mark} ${who.padEnd(10)} ${text}\n`;
+}
+
+/** Short fingerprint: first and last two bytes. */
+export function shortFp(fp: unknown): string {
+  if (typeof fp !== "string" || fp.length < 12) return String(fp ?? "-");
+  return `${fp.slice(0, 5)}…${fp.slice(-5)}`;
+}
+
+function auditLine(a: AuditTraceEvent, t0: number, style: LadderStyle): string | undefined {
+  const e = a.event;
+  const who = e.node === "pcscf" ? (e.instance === "pcscf-b" ? "P-CSCF(B)" : "P-CSCF(A)") : e.node.toUpperCase();
+  if (e.event === "ims-alg-decision") {
+    if (e.proto !== "UDP/DTLS/SCTP" && e.mline !== null) return undefined;
+    const unchanged = e.bodyUnchanged === true ? ", body forwarded byte for byte" : "";
+    const refused = e.action === "refuse" ? ` → ${e.status} ${String(e.refuseCode ?? "")}` : "";
+    const mark = e.action === "refuse" ? paint("◆", "red", style) : paint("◆", "cyan", style);
+    return note(a.t, t0, mark, who, `IMS-ALG ${e.kind}: ${e.decision}${refused} (${e.clause})${unchanged}`);
+  }
+  if (e.event === "session-release") {
+    return note(a.t, t0, paint("◆", "yellow", style), who, `releases the session: ${String(e.reason)} (${e.clause})`);
+  }
+  if (e.node === "agw") return note(a.t, t0, "◆", "IMS-AGW", `${e.decision} (${e.clause})`);
+  return undefined;
+}
+
+function ueLine(u: UeTraceEvent, t0: number, style: LadderStyle): string | undefined {
+  const who = NODE_LABELS[u.ue];
+  const d = u.data;
+  switch (u.what) {
+    case "verdict":
+      return d.verified === true
+        ? note(
+            u.t,
+            t0,
+            paint("✔", "green", style),
+            who,
+            `DTLS peer verified: certificate ${shortFp(d.presented)} matches a=fingerprint (${String(d.hash)}, RFC 8122 §5.1)`,
+          )
+        : note(
+            u.t,
+            t0,
+            paint("✘", "red", style),
+            who,
+            `DTLS peer REFUSED: ${String(d.code ?? "")} ${String(d.reason ?? "")} (RFC 8122 §6)`,
+          );
+    case "chat-in":
+      return note(u.t, t0, "✉", who, `received "${String(d.text)}"`);
+    case "dc-state":
+      return d.state === "channel-open" ? note(u.t, t0, "⇄", who, `data channel ${String(d.channel)} open`) : undefined;
+    case "failure":
+      return note(
+        u.t,
+        t0,
+        paint("✘", "red", style),
+        who,
+        `data channel failed: ${String(d.code)} ${String(d.message)}`,
+      );
+    default:
+      return undefined;
+  }
+}
+
+/** Renders the events from `t0` on as a ladder. */
+export function renderLadder(events: readonly DemoEvent[], t0: number, style: LadderStyle): string {
+  let out = `${"ms".padStart(8)}  ${ladderHeader().slice(LEFT)}`;
+  for (const e of events) {
+    if (e.t < t0) continue;
+    const line =
+      e.type === "sip" ? arrowLine(e, t0, style) : e.type === "audit" ? auditLine(e, t0, style) : ueLine(e, t0, style);
+    if (line) out += line;
+  }
+  return out;
+}

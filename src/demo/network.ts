@@ -1,0 +1,298 @@
+/**
+ * The embedded IMS network of `imsdc demo` and `imsdc call`: one S-CSCF, a P-CSCF per side (A and B), the IMS-AGW
+ * bound to both P-CSCFs through the in-process Iq binding, and UEs registered through either side.
+ *
+ * DESIGN rule 1 exception: this folder (with src/cli) is the only place that imports several nodes; it wires them
+ * together the way separate processes would (SIP between the nodes, Iq between P-CSCF and AGW).
+ *
+ * Every SIP message a node sends is traced (the ladder of TS 33.328 Figure 7.2.5-1) by wrapping the transport
+ * layer's `sendBytes`: the nodes have no send hook yet (asked of the lead: a `SipTransportLayer` trace hook).
+ */
+import { ImsAgw } from "../ims/agw/index.ts";
+import { Pcscf } from "../ims/pcscf/index.ts";
+import { Scscf } from "../ims/scscf/index.ts";
+import { AuditLog, type Logger, silentLogger } from "../log.ts";
+import {
+  parseMessage,
+  type SipSource,
+  type SipTarget,
+  type SipTimerConfig,
+  type SipTransportLayer,
+  type SipTransportProtocol,
+  TypedEmitter,
+} from "../sip/index.ts";
+import { ImsUe, type ImsUeOptions, type UeCall } from "../ue/index.ts";
+import {
+  type AuditTraceEvent,
+  type DemoEvent,
+  type NodeId,
+  type SipTraceEvent,
+  summarizeSip,
+  type UeTraceEvent,
+} from "./events.ts";
+
+export const DEFAULT_DOMAIN = "ims.example.com";
+/** The data channel the demo UEs use: negotiated id 1000 (TS 26.114 §6.2.10.1: application ids ≥ 1000). */
+export const DEMO_CHANNEL = { id: 1000, label: "chat", subprotocol: "msrp" } as const;
+
+export interface EmbeddedNetworkOptions {
+  /** listening address of every node (default 127.0.0.1) */
+  host?: string;
+  /** home domain served by the S-CSCF (default ims.example.com) */
+  domain?: string;
+  /** port of P-CSCF(A)'s access-side SIP WebSocket listener (the browser UE connects there); default 0 = any */
+  wsPortA?: number;
+  /** start the IMS-AGW and bind it to both P-CSCFs over the in-process Iq binding (default true) */
+  agw?: boolean;
+  /** P-CSCF `alg.e2aeAvailable` (default false: e2ae requests are refused with 488, fail closed) */
+  e2aeAvailable?: boolean;
+  timers?: Partial<SipTimerConfig>;
+  logger?: Logger;
+}
+
+export type NetworkEvents = {
+  event: [DemoEvent];
+};
+
+/** Wall-clock time in ms with sub-ms resolution (same clock in Node and in the page). */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+type Resolve = (bytes: Uint8Array, target: SipTarget) => NodeId | undefined;
+
+/** Wraps a layer's sendBytes: trace every message, optionally rewrite it first (tamper hooks). */
+function tap(
+  layer: SipTransportLayer,
+  from: NodeId,
+  resolve: Resolve,
+  sink: (e: SipTraceEvent) => void,
+  mutate?: (bytes: Uint8Array) => Uint8Array,
+): void {
+  const orig = layer.sendBytes.bind(layer);
+  layer.sendBytes = async (bytes: Uint8Array, target: SipTarget): Promise<SipSource> => {
+    const out = mutate ? mutate(bytes) : bytes;
+    const to = resolve(out, target);
+    if (to) {
+      const e = summarizeSip(out, from, to, now());
+      if (e) sink(e);
+    }
+    return orig(out, target);
+  };
+}
+
+export interface AddUeOptions extends Partial<Omit<ImsUeOptions, "aor" | "outboundProxy" | "audit" | "logger">> {
+  /** echo every data channel message back with this prefix */
+  echoPrefix?: string;
+  /** send this message on every data channel as soon as it opens */
+  greeting?: string;
+  /** rewrite every message this UE sends before it leaves (e.g. tamper with the SDP offer) */
+  mutateOutgoing?: (bytes: Uint8Array) => Uint8Array;
+}
+
+/** The embedded network. `close()` frees every socket and timer of every node and UE it started. */
+export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
+  readonly events: DemoEvent[] = [];
+  readonly domain: string;
+  readonly ues = new Map<NodeId, ImsUe>();
+  private readonly log: Logger;
+  private closed = false;
+  private readonly offAudit: () => void;
+
+  private constructor(
+    readonly scscf: Scscf,
+    readonly pcscfA: Pcscf,
+    readonly pcscfB: Pcscf,
+    readonly agw: ImsAgw | undefined,
+    readonly audit: AuditLog,
+    private readonly opts: EmbeddedNetworkOptions,
+  ) {
+    super();
+    this.domain = opts.domain ?? DEFAULT_DOMAIN;
+    this.log = opts.logger ?? silentLogger;
+    this.offAudit = this.audit.onEvent((ev) => this.push({ type: "audit", t: now(), event: ev } as AuditTraceEvent));
+  }
+
+  /** Starts S-CSCF, P-CSCF(A), P-CSCF(B) and (by default) the IMS-AGW on `host` (ephemeral ports, WS port aside). */
+  static async start(opts: EmbeddedNetworkOptions = {}): Promise<EmbeddedNetwork> {
+    const host = opts.host ?? "127.0.0.1";
+    const domain = opts.domain ?? DEFAULT_DOMAIN;
+    const logger = opts.logger ?? silentLogger;
+    const timers = opts.timers ?? {};
+    const started: { close(): Promise<void> }[] = [];
+    const audit = new AuditLog({ max: 5000 });
+    try {
+      const agw =
+        opts.agw === false ? undefined : new ImsAgw({ logger, audit, accessAddress: host, coreAddress: host });
+      if (agw) started.push(agw);
+      const scscf = new Scscf({ host, tcp: 0, domains: [domain], timers, logger });
+      started.push(scscf);
+      await scscf.start();
+      const mk = async (name: string, ws: number) => {
+        const p = new Pcscf({
+          name,
+          access: { host, udp: 0, tcp: 0, ws },
+          core: { host, tcp: 0 },
+          scscf: scscf.uri("TCP"),
+          timers,
+          logger,
+          audit,
+          alg: { e2aeAvailable: opts.e2aeAvailable ?? false },
+          ...(agw ? { iq: agw } : {}),
+        });
+        started.push(p);
+        await p.start();
+        return p;
+      };
+      const a = await mk("pcscf-a", opts.wsPortA ?? 0);
+      const b = await mk("pcscf-b", 0);
+      const net = new EmbeddedNetwork(scscf, a, b, agw, audit, { ...opts, host, domain });
+      net.wire();
+      return net;
+    } catch (e) {
+      for (const s of started.reverse()) await s.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Traces the SIP hops of every node side. */
+  private wire(): void {
+    const sink = (e: SipTraceEvent) => this.push(e);
+    tap(this.pcscfA.access.layer, "pcscfA", () => "ueA", sink);
+    tap(this.pcscfA.core.layer, "pcscfA", () => "scscf", sink);
+    tap(this.pcscfB.core.layer, "pcscfB", () => "scscf", sink);
+    tap(this.pcscfB.access.layer, "pcscfB", () => "ueB", sink);
+    const portA = this.pcscfA.address("core", "TCP")?.port;
+    const portB = this.pcscfB.address("core", "TCP")?.port;
+    // the S-CSCF has two neighbours: a request goes to the P-CSCF whose (listening) port it targets; a response
+    // goes to the sender of the request, the top Via left after the S-CSCF removed its own (RFC 3261 §16.7 step 3)
+    tap(
+      this.scscf.iface.layer,
+      "scscf",
+      (bytes, target) => {
+        let port = target.port;
+        try {
+          const m = parseMessage(bytes, { datagram: true, validate: "none" });
+          if (m.kind === "response") port = m.topVia().port ?? port;
+        } catch {
+          return undefined;
+        }
+        return port === portA ? "pcscfA" : port === portB ? "pcscfB" : undefined;
+      },
+      sink,
+    );
+  }
+
+  private push(e: DemoEvent): void {
+    this.events.push(e);
+    if (this.events.length > 5000) this.events.splice(0, this.events.length - 5000);
+    this.emit("event", e);
+  }
+
+  /** URI of a P-CSCF's access side for a transport, e.g. the outbound proxy of a UE. */
+  pcscfUri(side: "A" | "B", proto: SipTransportProtocol): string {
+    return (side === "A" ? this.pcscfA : this.pcscfB).uri("access", proto);
+  }
+
+  /** ws://host:port/ of P-CSCF(A)'s SIP WebSocket listener (for the browser UE). */
+  wsUrlA(): string {
+    const a = this.pcscfA.address("access", "WS");
+    if (!a) throw new Error("P-CSCF(A) has no WebSocket listener");
+    const h = a.host.includes(":") ? `[${a.host}]` : a.host;
+    return `ws://${h}:${a.port}/`;
+  }
+
+  /**
+   * Starts a UE registered through P-CSCF(A) (`ueA`) or P-CSCF(B) (`ueB`); its messages are traced, its data channel
+   * events reported (verdict, channel state, chat), optionally echoing chat messages.
+   */
+  async addUe(id: "ueA" | "ueB", user: string, o: AddUeOptions = {}): Promise<ImsUe> {
+    const transport = o.transport ?? "UDP";
+    const { echoPrefix, greeting, mutateOutgoing, ...ueOpts } = o;
+    const ue = new ImsUe({
+      ...ueOpts,
+      aor: `sip:${user}@${this.domain}`,
+      transport,
+      outboundProxy: this.pcscfUri(id === "ueA" ? "A" : "B", transport),
+      ...(this.opts.timers ? { timers: this.opts.timers } : {}),
+      audit: this.audit,
+      logger: this.log,
+    });
+    this.ues.set(id, ue);
+    tap(
+      ue.layer,
+      id,
+      () => (id === "ueA" ? "pcscfA" : "pcscfB"),
+      (e) => this.push(e),
+      mutateOutgoing,
+    );
+    ue.on("call", (call) => this.watchCall(id, call, echoPrefix, greeting));
+    await ue.start();
+    await ue.register();
+    return ue;
+  }
+
+  private ueEvent(ue: NodeId, what: UeTraceEvent["what"], data: Record<string, unknown>): void {
+    this.push({ type: "ue", t: now(), ue, what, data });
+  }
+
+  private watchCall(id: NodeId, call: UeCall, echoPrefix: string | undefined, greeting: string | undefined): void {
+    const callId = call.sip.callId;
+    const ev = (what: UeTraceEvent["what"], data: Record<string, unknown>) =>
+      this.ueEvent(id, what, { ...data, callId });
+    call.sip.on("state", (s) => ev("call-state", { state: s }));
+    call.dc.on("verdict", (v) =>
+      ev("verdict", {
+        verified: v.verified,
+        hash: v.hash ?? null,
+        presented: v.presented ?? null,
+        signalled: v.signalled,
+        code: v.code ?? null,
+        reason: v.reason ?? null,
+      }),
+    );
+    call.dc.on("state", (s) => ev("dc-state", { state: s }));
+    call.dc.on("failure", (err) => ev("failure", { code: err.code, message: err.message }));
+    call.dc.on("channel", (ch) => {
+      const onOpen = () => {
+        ev("dc-state", { state: "channel-open", channel: ch.id });
+        if (greeting !== undefined) {
+          try {
+            ch.send(greeting);
+            ev("chat-out", { text: greeting, channel: ch.id });
+          } catch (e) {
+            this.log.info({ err: String(e) }, "demo: greeting not sent");
+          }
+        }
+      };
+      if (ch.readyState === "open") onOpen();
+      else ch.once("open", onOpen);
+      ch.on("message", (m) => {
+        const text = typeof m === "string" ? m : new TextDecoder().decode(m);
+        ev("chat-in", { text, channel: ch.id });
+        if (echoPrefix === undefined) return;
+        const reply = `${echoPrefix}${text}`;
+        try {
+          ch.send(reply);
+          ev("chat-out", { text: reply, channel: ch.id });
+        } catch (e) {
+          this.log.info({ err: String(e) }, "demo: echo not sent");
+        }
+      });
+    });
+  }
+
+  /** Closes every UE, both P-CSCFs, the S-CSCF and the AGW. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.offAudit();
+    for (const ue of this.ues.values()) await ue.close().catch(() => undefined);
+    this.ues.clear();
+    await this.pcscfA.close();
+    await this.pcscfB.close();
+    await this.scscf.close();
+    await this.agw?.close();
+    this.removeAllListeners();
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * The demo server of `imsdc demo` (`npm start`): the embedded network (S-CSCF, P-CSCF(A), P-CSCF(B), IMS-AGW), the
+ * headless UE "bob" (auto-answer, echoes chat messages with a prefix), and an HTTP server on 127.0.0.1 that serves
+ * the page (web/dist) and two small APIs:
+ *
+ *   GET /api/config   where the page's SIP WebSocket is (P-CSCF(A)'s access side, its own port), AORs, channel
+ *   GET /api/events   Server-Sent Events: every SIP hop, audit decision and bob's data channel events (DemoEvent)
+ *
+ * The browser's SIP goes straight to P-CSCF(A)'s WebSocket listener (RFC 7118), not through this HTTP server.
+ */
+import { readFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { type Logger, silentLogger } from "../log.ts";
+import type { ImsUe } from "../ue/index.ts";
+import type { DemoEvent } from "./events.ts";
+import { DEMO_CHANNEL, EmbeddedNetwork } from "./network.ts";
+
+export interface DemoServerOptions {
+  /** HTTP listening address (default 127.0.0.1) */
+  host?: string;
+  /** HTTP port (default 8080; 0 = any) */
+  port?: number;
+  /** P-CSCF(A)'s SIP WebSocket port for the page (default: HTTP port + 1, or any when the HTTP port is 0) */
+  sipWsPort?: number;
+  /** the built page (default web/dist) */
+  webDir?: string;
+  /** bob's echo prefix */
+  echoPrefix?: string;
+  e2aeAvailable?: boolean;
+  logger?: Logger;
+}
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".map": "application/json; charset=utf-8",
+};
+/** the only files served: nothing outside web/dist, no directory listing */
+const STATIC = new Set(["index.html", "app.js", "app.css", "app.js.map", "app.css.map"]);
+const MAX_SSE_CLIENTS = 16;
+
+export class DemoServer {
+  private readonly sse = new Set<ServerResponse>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly offEvents: () => void;
+  private closed = false;
+
+  private constructor(
+    readonly net: EmbeddedNetwork,
+    readonly bob: ImsUe,
+    private readonly http: Server,
+    private readonly opts: DemoServerOptions & { webDir: string },
+    private readonly log: Logger,
+  ) {
+    this.offEvents = net.on("event", (e) => this.broadcast(e));
+    this.heartbeat = setInterval(() => {
+      for (const r of this.sse) r.write(": keep-alive\n\n");
+    }, 15_000);
+    this.heartbeat.unref();
+  }
+
+  static async start(o: DemoServerOptions = {}): Promise<DemoServer> {
+    const host = o.host ?? "127.0.0.1";
+    const port = o.port ?? 8080;
+    const log = o.logger ?? silentLogger;
+    const webDir = o.webDir ?? join(import.meta.dirname, "..", "..", "web", "dist");
+    const net = await EmbeddedNetwork.start({
+      host,
+      wsPortA: o.sipWsPort ?? (port === 0 ? 0 : port + 1),
+      logger: log,
+      ...(o.e2aeAvailable !== undefined ? { e2aeAvailable: o.e2aeAvailable } : {}),
+    });
+    let http: Server | undefined;
+    try {
+      const bob = await net.addUe("ueB", "bob", {
+        transport: "UDP",
+        displayName: "Bob (headless)",
+        echoPrefix: o.echoPrefix ?? "bob echoes: ",
+        greeting: "hi alice, bob here: DTLS verified on my side, I echo what you send",
+      });
+      const h = createServer();
+      http = h;
+      const server = new DemoServer(net, bob, h, { ...o, host, webDir }, log);
+      h.on("request", (req, res) => void server.handle(req, res));
+      h.on("clientError", (_e, socket) => socket.destroy());
+      await new Promise<void>((resolve, reject) => {
+        h.once("error", reject);
+        h.listen({ host, port }, () => {
+          h.off("error", reject);
+          resolve();
+        });
+      });
+      return server;
+    } catch (e) {
+      http?.close();
+      await net.close();
+      throw e;
+    }
+  }
+
+  /** http://host:port/ of the page. */
+  get url(): string {
+    const a = this.http.address() as AddressInfo;
+    const h = a.address.includes(":") ? `[${a.address}]` : a.address;
+    return `http://${h}:${a.port}/`;
+  }
+
+  private config(req: IncomingMessage): Record<string, unknown> {
+    const d = this.net.domain;
+    let ws = this.net.wsUrlA();
+    const wildcard = /^ws:\/\/(0\.0\.0\.0|\[::\]):/.exec(ws);
+    if (wildcard) {
+      // listening on every address: the page reaches P-CSCF(A) on the host it loaded the page from
+      const host = (req.headers.host ?? "127.0.0.1").replace(/:\d+$/, "");
+      ws = ws.replace(wildcard[0], `ws://${host}:`);
+    }
+    return {
+      sipWsUrl: ws,
+      outboundProxy: this.net.pcscfUri("A", "WS"),
+      aor: `sip:alice@${d}`,
+      peer: `sip:bob@${d}`,
+      domain: d,
+      // TS 24.229 §7.2A.7: what the page lists in Security-Client (the DC name is the P-CSCF's provisional one)
+      mediasec: ["msrp-tls", "bfcp-tls", this.net.pcscfA.alg.dcE2aeMechanism],
+      channel: DEMO_CHANNEL,
+    };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? "/", "http://x");
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        res.writeHead(405, { Allow: "GET, HEAD" }).end();
+        return;
+      }
+      if (url.pathname === "/api/config") {
+        this.json(res, this.config(req));
+        return;
+      }
+      if (url.pathname === "/api/events") {
+        this.openSse(req, res);
+        return;
+      }
+      const name = url.pathname === "/" ? "index.html" : url.pathname.slice(1);
+      if (!STATIC.has(name)) {
+        res.writeHead(404, { "Content-Type": "text/plain" }).end("not found\n");
+        return;
+      }
+      const body = await readFile(join(this.opts.webDir, name)).catch(() => undefined);
+      if (!body) {
+        res.writeHead(503, { "Content-Type": "text/plain" }).end("the demo page is not built (web/dist)\n");
+        return;
+      }
+      const ext = name.slice(name.lastIndexOf("."));
+      res.writeHead(200, {
+        "Content-Type": TYPES[ext] ?? "application/octet-stream",
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+        ...(ext === ".html"
+          ? {
+              "Content-Security-Policy":
+                "default-src 'self'; connect-src 'self' ws: ; img-src 'self' data:; style-src 'self'; script-src 'self'",
+            }
+          : {}),
+      });
+      res.end(req.method === "HEAD" ? undefined : body);
+    } catch (e) {
+      this.log.warn({ err: String(e) }, "demo: request failed");
+      if (!res.headersSent) res.writeHead(500).end();
+    }
+  }
+
+  private json(res: ServerResponse, v: unknown): void {
+    res.writeHead(200, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
+    res.end(JSON.stringify(v));
+  }
+
+  private openSse(req: IncomingMessage, res: ServerResponse): void {
+    if (this.sse.size >= MAX_SSE_CLIENTS) {
+      res.writeHead(503).end();
+      return;
+    }
+    res.writeHead(200, {
+      "Content-Type": "text/event-stream; charset=utf-8",
+      "Cache-Control": "no-store",
+      Connection: "keep-alive",
+    });
+    res.write("retry: 2000\n\n");
+    this.sse.add(res);
+    req.on("close", () => this.sse.delete(res));
+  }
+
+  private broadcast(e: DemoEvent): void {
+    if (this.sse.size === 0) return;
+    const line = `data: ${JSON.stringify(e)}\n\n`;
+    for (const r of this.sse) r.write(line);
+  }
+
+  /** Stops bob, every node and the HTTP server (open SSE streams are ended). Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    this.offEvents();
+    for (const r of this.sse) r.end();
+    this.sse.clear();
+    const http = this.http;
+    http.closeAllConnections();
+    await new Promise<void>((r) => http.close(() => r()));
+    await this.net.close();
+  }
+}

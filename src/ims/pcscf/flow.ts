@@ -1,0 +1,76 @@
+/**
+ * Flows toward UEs (RFC 5626 §5.2/§5.3 style, without Outbound): the P-CSCF remembers the transport, remote address
+ * and connection a UE's requests arrive on, and writes a flow token into the user part of the URIs it puts into Path
+ * (RFC 3327) and Record-Route (RFC 3261 §16.6 step 4). A request that comes back through such a URI is sent on that
+ * flow: over TCP/WS on the UE's own connection, over UDP to the address the UE sent from. The token is
+ * integrity-protected (HMAC-SHA-256, RFC 5626 §5.2 recommends it) so that a peer cannot steer the P-CSCF to an
+ * arbitrary flow.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { SipSource, SipTarget, SipTransportProtocol } from "../../sip/index.ts";
+
+/** A flow: where the UE's messages come from (its connection for TCP/WS). */
+export interface Flow {
+  transport: SipTransportProtocol;
+  /** remote address as Node reports it (no brackets) */
+  host: string;
+  port: number;
+  /** the connection of a TCP/WS flow (SipTransportLayer connection id) */
+  connectionId?: string | undefined;
+}
+
+/** The flow a message arrived on. */
+export function flowOf(source: SipSource): Flow {
+  return { transport: source.transport, host: source.host, port: source.port, connectionId: source.connectionId };
+}
+
+/** Stable key of a flow: transport + remote address + port (a TCP/WS connection is identified by its remote port). */
+export function flowKey(f: Pick<Flow, "transport" | "host" | "port">): string {
+  return `${f.transport}|${f.host}|${f.port}`;
+}
+
+/** The send target for a flow: its connection when it has one (RFC 5626 §5.3: requests go over the same flow). */
+export function flowTarget(f: Flow): SipTarget {
+  return { transport: f.transport, host: f.host, port: f.port, connectionId: f.connectionId };
+}
+
+const TRANSPORTS: readonly SipTransportProtocol[] = ["UDP", "TCP", "WS"];
+const B64URL = /^[A-Za-z0-9_-]+$/;
+
+/** Encodes and checks flow tokens: base64url(payload) "." base64url(HMAC-SHA-256(payload)[0..12]). */
+export class FlowTokens {
+  private readonly secret: Uint8Array;
+
+  constructor(secret?: Uint8Array) {
+    this.secret = secret ?? randomBytes(32);
+  }
+
+  private mac(payload: string): Buffer {
+    return createHmac("sha256", this.secret).update(payload).digest().subarray(0, 12);
+  }
+
+  /** RFC 5626 §5.2: a token that lets the proxy find the flow again; only characters legal in a SIP user part. */
+  encode(f: Flow): string {
+    const payload = `${TRANSPORTS.indexOf(f.transport)}|${f.host}|${f.port}|${f.connectionId ?? ""}`;
+    return `${Buffer.from(payload, "utf8").toString("base64url")}.${this.mac(payload).toString("base64url")}`;
+  }
+
+  /** The flow of a token, or undefined when it is malformed or its HMAC does not verify. */
+  decode(token: string): Flow | undefined {
+    const dot = token.indexOf(".");
+    if (dot <= 0) return undefined;
+    const p = token.slice(0, dot);
+    const m = token.slice(dot + 1);
+    if (!B64URL.test(p) || !B64URL.test(m) || p.length > 400) return undefined;
+    const payload = Buffer.from(p, "base64url").toString("utf8");
+    const got = Buffer.from(m, "base64url");
+    const want = this.mac(payload);
+    if (got.length !== want.length || !timingSafeEqual(got, want)) return undefined;
+    const [t, host, port, conn] = payload.split("|");
+    const transport = TRANSPORTS[Number(t)];
+    const portNum = Number(port);
+    if (transport === undefined || host === undefined || host === "" || !Number.isInteger(portNum)) return undefined;
+    if (portNum < 1 || portNum > 65535) return undefined;
+    return { transport, host, port: portNum, connectionId: conn === undefined || conn === "" ? undefined : conn };
+  }
+}

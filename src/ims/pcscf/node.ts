@@ -1,0 +1,850 @@
+/**
+ * The P-CSCF node: a stateful SIP proxy (RFC 3261 §16, src/sip/proxy.ts) between the UEs (access side, Gm) and the
+ * S-CSCF (core side, Mw) with the IMS-ALG media-security decision on every SDP offer and answer (alg.ts).
+ *
+ * - REGISTER: Path with a flow token (RFC 3327 §5.2, RFC 5626 §5.3 style) and `Require: path`; Security-Client,
+ *   Security-Verify and the sec-agree option tags stop here (TS 24.229 §5.2.2; specs.md §5); the UE's `mediasec`
+ *   mechanisms are kept per contact (CapabilityStore) and the accepted ones are echoed in Security-Server on the
+ *   200 OK (TS 24.229 §7.2A.7); the 200's Service-Route is remembered (RFC 3608 §6).
+ * - Requests from a UE go to the S-CSCF (its preloaded Route / the Service-Route, else the configured S-CSCF URI),
+ *   with P-Asserted-Identity (RFC 3325 §9.1); requests from the core toward a UE go over the flow the UE registered
+ *   on (the Path / Record-Route flow token), reusing its TCP/WS connection.
+ * - Dialog-creating requests get a double Record-Route (RFC 5658 §4): one entry per leg (access / core), so in-dialog
+ *   requests traverse the P-CSCF and say which side they come from.
+ * - IMS-ALG: `decideSdp` for every offer and answer (INVITE, re-INVITE, UPDATE, 18x/2xx, ACK/PRACK with SDP), in
+ *   both directions; e2e bodies are forwarded byte for byte; refusals are 488 with a Warning; one audit event per
+ *   m-line decision. See docs/pcscf.md.
+ */
+import { type AuditEvent, type AuditLog, type Logger, silentLogger } from "../../log.ts";
+import {
+  bareHost,
+  formatUri,
+  getParam,
+  isSipUri,
+  type NameAddr,
+  parseSipUri,
+  type SipHeader,
+  type SipMessage,
+  type SipRequest,
+  type SipResponse,
+  type SipTarget,
+  type SipTimerConfig,
+  SipTransportLayer,
+  type SipTransportLayerOptions,
+  type SipTransportProtocol,
+  type SipUri,
+  sipUriEquals,
+  TransactionManager,
+  type TransportLimits,
+  uriTarget,
+  withUriParam,
+} from "../../sip/index.ts";
+import {
+  type ForwardOutcome,
+  ProxyCore,
+  type ProxyInterface,
+  type ProxyRequest,
+  type ProxyTransaction,
+  type ReplyOutcome,
+  type RouteOutcome,
+} from "../../sip/proxy.ts";
+import {
+  type AlgDecision,
+  auditEvents,
+  type Direction,
+  decideSdp,
+  formatWarningValue,
+  type SdpKind,
+  warnText,
+} from "./alg.ts";
+import {
+  CapabilityStore,
+  contactKey,
+  mediasecCapabilities,
+  mediasecServerEntries,
+  registeredCapabilities,
+} from "./capabilities.ts";
+import { type AlgConfig, isWarnAgent, loadAlgConfig } from "./config.ts";
+import { PcscfError } from "./errors.ts";
+import { type Flow, FlowTokens, flowOf, flowTarget } from "./flow.ts";
+import type { IqClient } from "./iq.ts";
+import { canonicalAor, type Registration, RegistrationTable } from "./registrations.ts";
+
+/** One side (interface) of the P-CSCF: where it listens. A number is a port (0 = any free port). */
+export interface PcscfInterfaceConfig {
+  /** listening address; default 127.0.0.1 */
+  host?: string;
+  udp?: boolean | number;
+  tcp?: boolean | number;
+  ws?: boolean | number;
+  /** host written in Via, Record-Route and Path; default the listening address */
+  viaHost?: string;
+}
+
+/** Anything that records audit events (an AuditLog, or a counting sink in the bench). */
+export type AuditRecorder = Pick<AuditLog, "record">;
+
+export interface PcscfOptions {
+  /** instance name, e.g. "pcscf-a": in every audit event (`instance`) and log line */
+  name: string;
+  /** access side (Gm): the UEs connect here */
+  access: PcscfInterfaceConfig;
+  /** core side (Mw) toward the S-CSCF; absent: the access interface serves both sides */
+  core?: PcscfInterfaceConfig;
+  /** S-CSCF URI, pushed as Route on REGISTER and on UE requests without a route, e.g. "sip:127.0.0.1:6060;transport=tcp;lr" */
+  scscf?: string;
+  /** static next hop (URI) for every request toward the core, no Route added (like Kamailio's $du; the bench) */
+  coreNextHop?: string;
+  /** initial requests from a UE that is not registered here are refused with 403 (default true) */
+  requireRegistration?: boolean;
+  /** echo the accepted mediasec mechanisms in Security-Server on the 200 to REGISTER (default true) */
+  securityServer?: boolean;
+  /** IMS-ALG configuration (docs/pcscf-alg.md); `e2aeAvailable` defaults to false here (no IMS-AGW bound) */
+  alg?: Partial<AlgConfig>;
+  /** Iq binding to an IMS-AGW (the lead wires it in cli); e2ae needs it and `alg.e2aeAvailable: true` */
+  iq?: IqClient;
+  audit?: AuditRecorder;
+  /** further host names (or host:port) that designate this P-CSCF in Route / Request-URI */
+  aliases?: string[];
+  timers?: Partial<SipTimerConfig>;
+  /** Timer C (RFC 3261 §16.6 step 11); default 181 s */
+  timerC?: number;
+  limits?: Partial<TransportLimits>;
+  /** HMAC key of the flow tokens (default: random per instance) */
+  flowSecret?: Uint8Array;
+  /** bound on registrations / capability entries; default 100 000 */
+  maxRegistrations?: number;
+  logger?: Logger;
+}
+
+type Side = "access" | "core";
+
+interface PendingOffer {
+  decision: AlgDecision;
+  direction: Direction;
+  fromAccess: boolean;
+  expires: number;
+  /** the INVITE whose 2xx carried the offer (for a release when the answer in the ACK is refused) */
+  ptx: ProxyTransaction<TxData>;
+}
+
+interface RegisterData {
+  aor: string;
+  contacts: NameAddr[] | "*";
+  caps: Set<string>;
+  flow: Flow;
+}
+
+/** Per-transaction state of the P-CSCF policy. */
+interface TxData {
+  fromAccess: boolean;
+  callId: string;
+  /** capabilities of the served UE's contact */
+  caps: ReadonlySet<string>;
+  /** the offer carried by the request (its response carries the answer) */
+  offer?: { decision: AlgDecision; direction: Direction };
+  register?: RegisterData;
+}
+
+interface PendingRelease {
+  ptx: ProxyTransaction<TxData>;
+  reason: string;
+  timer: NodeJS.Timeout;
+}
+
+/** RFC 3261 §16.6 step 4: methods whose initial request creates a dialog (RFC 6665 SUBSCRIBE, RFC 3515 REFER). */
+const DIALOG_METHODS = new Set(["INVITE", "SUBSCRIBE", "REFER"]);
+/** RFC 3264 / RFC 3311 / RFC 3262: requests that carry offers or answers. */
+const OA_METHODS = new Set(["INVITE", "UPDATE", "PRACK", "ACK"]);
+
+function layerOptions(
+  c: PcscfInterfaceConfig,
+  limits: Partial<TransportLimits> | undefined,
+  logger: Logger,
+): SipTransportLayerOptions {
+  const l = (v: boolean | number | undefined) =>
+    v === undefined || v === false ? undefined : v === true ? {} : { port: v };
+  const udp = l(c.udp);
+  const tcp = l(c.tcp);
+  const ws = l(c.ws);
+  return {
+    host: c.host ?? "127.0.0.1",
+    ...(udp ? { udp } : {}),
+    ...(tcp ? { tcp } : {}),
+    ...(ws ? { ws } : {}),
+    ...(c.viaHost !== undefined ? { viaHost: c.viaHost } : {}),
+    ...(limits ? { limits } : {}),
+    logger,
+  };
+}
+
+/** The SDP body of a message, or undefined (only application/sdp bodies are offers/answers here). */
+function sdpBody(m: SipMessage): Uint8Array | undefined {
+  if (m.body.byteLength === 0) return undefined;
+  let ct: ReturnType<SipMessage["contentType"]>;
+  try {
+    ct = m.contentType();
+  } catch {
+    return undefined;
+  }
+  return ct && ct.type === "application" && ct.subtype === "sdp" ? m.body : undefined;
+}
+
+/** Kind of one of our own Route entries, from its user part: "c" core RR, "a-TOKEN" access RR, "p-TOKEN" Path. */
+function ownRouteKind(na: NameAddr): { kind: "core" | "access" | "path" | "other"; token?: string } {
+  const u = isSipUri(na.uri) ? na.uri.user : undefined;
+  if (u === "c") return { kind: "core" };
+  if (u?.startsWith("a-")) return { kind: "access", token: u.slice(2) };
+  if (u?.startsWith("p-")) return { kind: "path", token: u.slice(2) };
+  return { kind: "other" };
+}
+
+/** Removes the sec-agree option tag from a token-list header (Require / Proxy-Require). */
+function dropOptionTag(req: SipRequest, header: string, tag: string): void {
+  const vals = req.getHeaders(header);
+  if (vals.length === 0) return;
+  const kept = vals
+    .flatMap((v) => v.split(","))
+    .map((t) => t.trim())
+    .filter((t) => t !== "" && t.toLowerCase() !== tag);
+  if (kept.length === vals.flatMap((v) => v.split(",")).length) return;
+  req.removeHeader(header);
+  if (kept.length > 0) req.addHeader(header, kept.join(", "));
+}
+
+export class Pcscf {
+  readonly name: string;
+  readonly access: ProxyInterface;
+  readonly core: ProxyInterface;
+  readonly registrations: RegistrationTable;
+  readonly capabilities: CapabilityStore;
+  readonly alg: AlgConfig;
+  private readonly split: boolean;
+  private readonly proxy: ProxyCore<TxData>;
+  private readonly tokens: FlowTokens;
+  private readonly log: Logger;
+  private readonly audit: AuditRecorder | undefined;
+  private readonly decisionConfig: AlgConfig;
+  private readonly scscf: SipUri | undefined;
+  private readonly nextHop: SipUri | undefined;
+  private readonly pendingOffers = new Map<string, PendingOffer>();
+  private readonly releases = new Map<string, PendingRelease>();
+  private purgeTimer: NodeJS.Timeout | undefined;
+  private started = false;
+  private closed = false;
+
+  constructor(private readonly opts: PcscfOptions) {
+    if (!isWarnAgent(opts.name)) throw new PcscfError("E_PCSCF_CONFIG", `name "${opts.name}" must be a SIP token`);
+    this.name = opts.name;
+    this.log = (opts.logger ?? silentLogger).child({ node: "pcscf", name: opts.name });
+    this.audit = opts.audit;
+    this.alg = loadAlgConfig({
+      e2aeAvailable: false,
+      warnAgent: opts.name,
+      ...opts.alg,
+    });
+    // the decision is taken as if e2ae were possible; availability (config + Iq binding) is checked after it, so the
+    // audit shows decision "e2ae" for an e2ae request that is then refused
+    this.decisionConfig = { ...this.alg, e2aeAvailable: true };
+    const parse = (what: string, s: string | undefined): SipUri | undefined => {
+      if (s === undefined) return undefined;
+      try {
+        return parseSipUri(s);
+      } catch (e) {
+        throw new PcscfError("E_PCSCF_CONFIG", `${what} is not a SIP URI: ${s}`, { cause: e });
+      }
+    };
+    const sc = parse("scscf", opts.scscf);
+    // RFC 3261 §16.6 step 6 / RFC 3608: a pushed Route entry is a loose-routing URI
+    this.scscf = sc && getParam(sc.params, "lr") === undefined ? withUriParam(sc, "lr", null) : sc;
+    this.nextHop = parse("coreNextHop", opts.coreNextHop);
+    const timers = opts.timers ?? {};
+    // a busy proxy needs more than the default ~200 kB UDP receive queue (Kamailio's -b); the kernel caps it
+    const limits: Partial<TransportLimits> = { udpBufferSize: 4 * 1024 * 1024, ...opts.limits };
+    const accessLayer = new SipTransportLayer(layerOptions(opts.access, limits, this.log));
+    this.access = {
+      name: "access",
+      layer: accessLayer,
+      txm: new TransactionManager(accessLayer, { timers, logger: this.log }),
+    };
+    this.split = opts.core !== undefined;
+    if (opts.core) {
+      const coreLayer = new SipTransportLayer(layerOptions(opts.core, limits, this.log));
+      this.core = {
+        name: "core",
+        layer: coreLayer,
+        txm: new TransactionManager(coreLayer, { timers, logger: this.log }),
+      };
+    } else this.core = this.access;
+    this.tokens = new FlowTokens(opts.flowSecret);
+    this.registrations = new RegistrationTable(opts.maxRegistrations);
+    this.capabilities = new CapabilityStore({ maxEntries: opts.maxRegistrations ?? 100_000 });
+    this.proxy = new ProxyCore<TxData>({
+      interfaces: this.split ? [this.access, this.core] : [this.access],
+      // RFC 3329 §2.3.1 / TS 24.229 §5.2.2: the P-CSCF is the sec-agree peer of the UE
+      proxyRequire: ["sec-agree"],
+      ...(opts.aliases ? { aliases: opts.aliases } : {}),
+      ...(opts.timerC !== undefined ? { timerC: opts.timerC } : {}),
+      logger: this.log,
+      policy: {
+        route: (r) => this.route(r),
+        onResponse: (res, tx) => this.onResponse(res, tx),
+        onAckForwarded: (ack) => this.onAckForwarded(ack),
+      },
+    });
+  }
+
+  /** Binds every listening socket. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    try {
+      await this.access.layer.start();
+      if (this.split) await this.core.layer.start();
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+    this.proxy.refreshAddresses();
+    this.purgeTimer = setInterval(() => this.purge(), 30_000);
+    this.purgeTimer.unref();
+    this.log.info(
+      { access: this.describe("access"), core: this.split ? this.describe("core") : "shared", alg: this.alg.imsAlg },
+      "pcscf started",
+    );
+  }
+
+  private describe(side: Side): Record<string, string> {
+    const iface = side === "access" ? this.access : this.core;
+    const out: Record<string, string> = {};
+    for (const p of iface.layer.protocols()) {
+      const a = iface.layer.address(p);
+      if (a) out[p] = `${a.host}:${a.port}`;
+    }
+    return out;
+  }
+
+  /** Frees every socket, transaction and timer. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    for (const r of this.releases.values()) clearTimeout(r.timer);
+    this.releases.clear();
+    this.proxy.close();
+    await this.access.layer.close();
+    if (this.split) await this.core.layer.close();
+  }
+
+  /** Bound address of a side's listening socket. */
+  address(side: Side, proto: SipTransportProtocol): { host: string; port: number } | undefined {
+    return (side === "access" ? this.access : this.core).layer.address(proto);
+  }
+
+  /** A loose-routing URI of this P-CSCF on a side, e.g. for a UE's outbound proxy: sip:127.0.0.1:5060;transport=tcp;lr */
+  uri(side: Side, proto: SipTransportProtocol): string {
+    const v = (side === "access" ? this.access : this.core).layer.localVia(proto);
+    const tp = proto === "UDP" ? "" : `;transport=${proto.toLowerCase()}`;
+    return `sip:${v.host}${v.port !== undefined ? `:${v.port}` : ""}${tp};lr`;
+  }
+
+  /** Transactions in progress. */
+  get pending(): number {
+    return this.proxy.pending;
+  }
+
+  private purge(): void {
+    this.registrations.purge();
+    this.capabilities.purgeExpired();
+    const now = Date.now();
+    for (const [k, p] of this.pendingOffers) if (p.expires <= now) this.pendingOffers.delete(k);
+  }
+
+  private record(e: AuditEvent): void {
+    try {
+      this.audit?.record(e);
+    } catch (err) {
+      this.log.warn({ err }, "audit sink failed");
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------------------
+  // routing (RFC 3261 §16.5)
+
+  private route(pr: ProxyRequest): RouteOutcome<TxData> {
+    const req = pr.req;
+    // RFC 3261 §11: OPTIONS addressed to the proxy itself is answered by it
+    if (req.method === "OPTIONS" && req.getHeader("Route") === undefined) {
+      const ruri = req.requestUri();
+      if (isSipUri(ruri) && ruri.user === undefined && this.proxy.isOwnUri(ruri)) {
+        return {
+          kind: "reply",
+          status: 200,
+          headers: [
+            {
+              name: "Allow",
+              value:
+                "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER, MESSAGE, INFO",
+            },
+          ],
+        };
+      }
+    }
+    return this.fromAccess(pr) ? this.routeFromAccess(pr) : this.routeFromCore(pr);
+  }
+
+  /** Which side a request comes from: the interface it arrived on, or (one shared interface) our Route entries. */
+  private fromAccess(pr: ProxyRequest): boolean {
+    if (this.split) return pr.iface === this.access;
+    const first = pr.popped[0];
+    if (!first) return true;
+    const k = ownRouteKind(first).kind;
+    return !(k === "core" || k === "path");
+  }
+
+  private defaultTransport(iface: ProxyInterface): SipTransportProtocol {
+    return iface.layer.protocols()[0] ?? "UDP";
+  }
+
+  /** A Record-Route entry for one leg (RFC 3261 §16.6 step 4; RFC 5658 §4: the URI of the interface of that leg). */
+  private rrEntry(side: Side, transport: SipTransportProtocol, user: string): string {
+    const iface = side === "access" ? this.access : this.core;
+    const t = iface.layer.protocols().includes(transport) ? transport : this.defaultTransport(iface);
+    const v = iface.layer.localVia(t);
+    const tp = t === "UDP" ? "" : `;transport=${t.toLowerCase()}`;
+    return `<sip:${user}@${v.host}${v.port !== undefined ? `:${v.port}` : ""}${tp};lr>`;
+  }
+
+  private routeFromAccess(pr: ProxyRequest): RouteOutcome<TxData> {
+    const req = pr.req;
+    // TS 24.229 §5.2.2 (specs.md §5): sec-agree headers and option tags end at the P-CSCF
+    req.removeHeader("Security-Client");
+    req.removeHeader("Security-Verify");
+    dropOptionTag(req, "Require", "sec-agree");
+    dropOptionTag(req, "Proxy-Require", "sec-agree");
+    if (req.method === "REGISTER") return this.routeRegister(pr);
+    const flow = flowOf(pr.source);
+    const inDialog = req.toTag() !== undefined;
+    let fromAor: string | undefined;
+    try {
+      const f = req.from().uri;
+      fromAor = isSipUri(f) ? canonicalAor(f) : undefined;
+    } catch {
+      fromAor = undefined;
+    }
+    const reg = this.registrations.forFlow(flow, fromAor);
+    if (!inDialog && req.method !== "ACK" && req.method !== "CANCEL") {
+      // TS 24.229 §5.2.6.3: initial requests are accepted only from UEs registered through this P-CSCF
+      if (!reg && this.opts.requireRegistration !== false) {
+        return this.refusal(403, "Forbidden", "E_PCSCF_NOT_REGISTERED: the UE is not registered via this P-CSCF");
+      }
+      // RFC 3325 §9.1 / TS 24.229 §5.2.6.3: identity headers from the UE are not trusted; the P-CSCF asserts it
+      req.removeHeader("P-Asserted-Identity");
+      req.removeHeader("P-Preferred-Identity");
+      if (reg) req.setHeader("P-Asserted-Identity", `<${reg.aor}>`);
+    }
+    // RFC 3261 §16.5 / RFC 3608 §6: next hop = the preloaded route, else the Service-Route, else the S-CSCF
+    let target: SipTarget;
+    const coreT = this.defaultTransport(this.core);
+    const top = req.routes()[0];
+    if (this.nextHop) target = uriTarget(this.nextHop, coreT);
+    else if (top) target = uriTarget(top.uri, coreT);
+    else if (!inDialog && reg && reg.serviceRoute.length > 0) {
+      for (const sr of [...reg.serviceRoute].reverse()) req.prependHeader("Route", sr);
+      const first = req.routes()[0];
+      target = first ? uriTarget(first.uri, coreT) : uriTarget(req.requestUri(), coreT);
+    } else if (!inDialog && this.scscf) {
+      req.prependHeader("Route", `<${formatUri(this.scscf)}>`);
+      target = uriTarget(this.scscf, coreT);
+    } else target = uriTarget(req.requestUri(), coreT);
+
+    const data: TxData = {
+      fromAccess: true,
+      callId: req.callId(),
+      caps: reg ? this.capabilities.capabilities(reg.aor, reg.key) : new Set(),
+    };
+    const refused = this.algRequest(pr, data);
+    if (refused) return refused;
+    const out: ForwardOutcome<TxData> = { kind: "forward", iface: this.core, target, data };
+    if (!inDialog && DIALOG_METHODS.has(req.method)) {
+      out.recordRoute = [
+        this.rrEntry("access", flow.transport, `a-${this.tokens.encode(flow)}`),
+        this.rrEntry("core", target.transport, "c"),
+      ];
+    }
+    return out;
+  }
+
+  private routeFromCore(pr: ProxyRequest): RouteOutcome<TxData> {
+    const req = pr.req;
+    const inDialog = req.toTag() !== undefined;
+    // RFC 5626 §5.3 style: the flow token of our Path (initial requests) or access Record-Route entry (in-dialog)
+    let flow: Flow | undefined;
+    for (const p of pr.popped) {
+      const k = ownRouteKind(p);
+      if ((k.kind === "access" || k.kind === "path") && k.token !== undefined) {
+        flow = this.tokens.decode(k.token);
+        if (flow) break;
+      }
+    }
+    const ruri = req.requestUri();
+    let reg: Registration | undefined;
+    if (flow) reg = this.registrations.forFlow(flow);
+    else if (isSipUri(ruri)) {
+      reg = this.registrations.byContact(ruri);
+      flow = reg?.flow;
+    }
+    const accessT = this.defaultTransport(this.access);
+    let target: SipTarget;
+    const top = req.routes()[0];
+    if (top) target = uriTarget(top.uri, flow?.transport ?? accessT);
+    else if (flow) {
+      const t = this.flowTargetFor(flow, ruri);
+      // RFC 5626 §5.3: the flow toward the UE is gone and the contact cannot be reached otherwise
+      if (!t) return { kind: "reply", status: 430, reason: "Flow Failed" };
+      target = t;
+    } else {
+      if (!isSipUri(ruri) || this.proxy.isOwnUri(ruri)) return { kind: "reply", status: 404 };
+      target = uriTarget(ruri, accessT);
+    }
+    const data: TxData = {
+      fromAccess: false,
+      callId: req.callId(),
+      caps: reg ? this.capabilities.capabilities(reg.aor, reg.key) : new Set(),
+    };
+    const refused = this.algRequest(pr, data);
+    if (refused) return refused;
+    const out: ForwardOutcome<TxData> = { kind: "forward", iface: this.access, target, data };
+    if (!inDialog && DIALOG_METHODS.has(req.method)) {
+      const f: Flow = flow ?? { transport: target.transport, host: target.host, port: target.port };
+      out.recordRoute = [
+        this.rrEntry("core", pr.source.transport, "c"),
+        this.rrEntry("access", target.transport, `a-${this.tokens.encode(f)}`),
+      ];
+    }
+    return out;
+  }
+
+  /** Target for a flow: its connection while open (RFC 5626 §5.3); else the contact when it is routable. */
+  private flowTargetFor(flow: Flow, ruri: ReturnType<SipRequest["requestUri"]>): SipTarget | undefined {
+    if (flow.transport === "UDP") return flowTarget(flow);
+    if (flow.connectionId !== undefined && this.access.layer.hasConnection(flow.transport, flow.connectionId)) {
+      return flowTarget(flow);
+    }
+    if (isSipUri(ruri) && !bareHost(ruri.host).endsWith(".invalid")) {
+      try {
+        const t = uriTarget(ruri, flow.transport);
+        return this.access.layer.hasTransport(t.transport) ? t : undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** A response generated here with a Warning (RFC 3261 §20.43, warn-code 399). */
+  private refusal(status: number, reason: string, text: string): ReplyOutcome {
+    const warning = formatWarningValue({ code: 399, agent: this.alg.warnAgent, text });
+    return { kind: "reply", status, reason, headers: [{ name: "Warning", value: warning }] };
+  }
+
+  // ------------------------------------------------------------------------------------------------------------------
+  // REGISTER (TS 24.229 §5.2.2, RFC 3327 §5.2)
+
+  private routeRegister(pr: ProxyRequest): RouteOutcome<TxData> {
+    const req = pr.req;
+    // RFC 3327 §5.2: Path is added only for UAs that support it; this P-CSCF needs it, so it answers 421
+    if (!req.supported().some((t) => t.toLowerCase() === "path")) {
+      return { kind: "reply", status: 421, headers: [{ name: "Require", value: "path" }] };
+    }
+    const to = req.to().uri;
+    if (!isSipUri(to)) return { kind: "reply", status: 400, reason: "AOR is not a SIP URI" };
+    const flow = flowOf(pr.source);
+    // TS 24.229 §7.2A.7: the UE's media-plane mechanisms (mediasec) from Security-Client, kept here
+    const caps = mediasecCapabilities(pr.received.getHeaders("Security-Client"));
+    const contacts = req.contact();
+    const coreT = this.defaultTransport(this.core);
+    let target: SipTarget;
+    const top = req.routes()[0];
+    if (this.nextHop) target = uriTarget(this.nextHop, coreT);
+    else if (top) target = uriTarget(top.uri, coreT);
+    else if (this.scscf) {
+      req.prependHeader("Route", `<${formatUri(this.scscf)}>`);
+      target = uriTarget(this.scscf, coreT);
+    } else target = uriTarget(req.requestUri(), coreT);
+    // RFC 3327 §5.2: our URI as the topmost Path value; its user part is the UE's flow token (RFC 5626 §5.3 style)
+    req.prependHeader("Path", this.rrEntry("core", target.transport, `p-${this.tokens.encode(flow)}`));
+    // RFC 3327 §5.2: Require: path makes a registrar without Path support refuse rather than ignore it
+    if (!req.require().some((t) => t.toLowerCase() === "path")) {
+      const r = req.getHeader("Require");
+      req.setHeader("Require", r === undefined || r.trim() === "" ? "path" : `${r}, path`);
+    }
+    return {
+      kind: "forward",
+      iface: this.core,
+      target,
+      data: {
+        fromAccess: true,
+        callId: req.callId(),
+        caps,
+        register: { aor: canonicalAor(to), contacts, caps, flow },
+      },
+    };
+  }
+
+  private onRegisterResponse(res: SipResponse, r: RegisterData): void {
+    if (res.status < 200 || res.status >= 300) return;
+    const granted = res.contact();
+    const list = granted === "*" ? [] : granted;
+    const serviceRoute = res.getValues("Service-Route");
+    const associatedUris = res.getValues("P-Associated-URI");
+    const now = Date.now();
+    const requested =
+      r.contacts === "*"
+        ? this.registrations.ofAor(r.aor).map((g) => ({ uri: parseSipUri(g.contact), params: [] }) as NameAddr)
+        : r.contacts;
+    for (const c of requested) {
+      if (!isSipUri(c.uri)) continue;
+      const uri = c.uri;
+      const instance = getParam(c.params, "+sip.instance");
+      const key = contactKey({
+        ...(typeof instance === "string" ? { instance } : {}),
+        uri: formatUri(uri),
+      });
+      const match = list.find((g) => isSipUri(g.uri) && sipUriEquals(g.uri, uri));
+      const ep = match ? getParam(match.params, "expires") : undefined;
+      // RFC 3261 §10.3 step 8: the 200 lists every binding with its expiry (contact param, else Expires)
+      const expires = match ? (typeof ep === "string" ? Number(ep) : (res.expires() ?? 0)) : 0;
+      if (expires > 0) {
+        this.registrations.upsert(
+          {
+            aor: r.aor,
+            contact: formatUri(uri),
+            key,
+            flow: r.flow,
+            expiresAt: now + expires * 1000,
+            serviceRoute,
+            associatedUris,
+          },
+          uri,
+        );
+        this.capabilities.set(r.aor, key, r.caps, expires);
+      } else {
+        this.registrations.remove(r.aor, key);
+        this.capabilities.set(r.aor, key, [], 0);
+      }
+    }
+    // TS 24.229 §7.2A.7: the media-plane mechanisms both the UE and this P-CSCF support, echoed in Security-Server
+    if (this.opts.securityServer !== false && r.caps.size > 0 && list.length > 0) {
+      const accepted = registeredCapabilities(r.caps, this.alg.supportedMediasec);
+      if (accepted.size > 0) res.addHeader("Security-Server", mediasecServerEntries(accepted).join(", "));
+    }
+    this.log.info({ aor: r.aor, contacts: list.length, caps: [...r.caps] }, "registration");
+  }
+
+  // ------------------------------------------------------------------------------------------------------------------
+  // IMS-ALG
+
+  /**
+   * Decides a body (TS 33.328 §7.2.5 step 2 and the e2ae/e2DCe branches) and records one audit event per m-line.
+   * Returns the refusal when the body must not be forwarded.
+   */
+  private decide(
+    body: Uint8Array,
+    ctx: { direction: Direction; kind: SdpKind; callId: string; caps: ReadonlySet<string>; offer?: AlgDecision },
+    sip: string,
+  ): { decision: AlgDecision; refuse?: { status: number; reason: string; warning: string; codes: string[] } } {
+    const decision = decideSdp(body, {
+      direction: ctx.direction,
+      kind: ctx.kind,
+      callId: ctx.callId,
+      capabilities: ctx.caps,
+      config: this.decisionConfig,
+      ...(ctx.offer ? { offer: ctx.offer } : {}),
+    });
+    let refuse = decision.refuse
+      ? {
+          status: decision.refuse.status,
+          reason: decision.refuse.reason,
+          warning: decision.refuse.warning,
+          codes: decision.refuse.codes,
+        }
+      : undefined;
+    const unavailable = new Map<number, string>();
+    if (!refuse && decision.action === "anchor") {
+      // fail closed (DESIGN rule 4): the IMS-AGW anchoring over Iq is not wired in this version (docs/pcscf.md), so
+      // an e2ae m-line is refused whatever `e2aeAvailable` says; an anchored e2DCe needs a DC edge that does not exist
+      for (const m of decision.anchors.e2ae) unavailable.set(m, "E_ALG_E2AE_UNAVAILABLE");
+      for (const m of decision.anchors.e2dce) unavailable.set(m, "E_ALG_E2DCE_UNAVAILABLE");
+      if (unavailable.size > 0) {
+        const items = [...unavailable].map(([m, code]) => ({
+          code,
+          text: `${code}: ${code === "E_ALG_E2AE_UNAVAILABLE" ? "e2ae" : "e2DCe"} not available (m-line ${m})`,
+        }));
+        const warnings = items.map((i) => ({ code: 399 as const, agent: this.alg.warnAgent, text: warnText(i.text) }));
+        refuse = {
+          status: 488, // RFC 3261 §21.4.26
+          reason: "Not Acceptable Here",
+          warning: warnings.map(formatWarningValue).join(", "),
+          codes: items.map((i) => i.code),
+        };
+      }
+    }
+    if (this.audit) {
+      const events = auditEvents(decision, { callId: ctx.callId, bodyIn: body, bodyOut: refuse ? null : body });
+      for (const e of events) {
+        // properties set in place: a `{ ...e, more }` spread costs ~10 µs per event in V8
+        e.instance = this.name;
+        e.sip = sip;
+        if (refuse) {
+          e.action = "refuse";
+          e.status = refuse.status;
+          e.warning = refuse.warning;
+        }
+        const code = typeof e.mline === "number" ? unavailable.get(e.mline) : undefined;
+        if (code !== undefined) e.refuseCode = code;
+        this.record(e);
+      }
+    }
+    return refuse ? { decision, refuse } : { decision };
+  }
+
+  /** The IMS-ALG on a request body. Returns the 488 to answer, or undefined (forward the body unchanged). */
+  private algRequest(pr: ProxyRequest, d: TxData): ReplyOutcome | undefined {
+    const req = pr.req;
+    if (!OA_METHODS.has(req.method)) return undefined;
+    const body = sdpBody(req);
+    if (!body) return undefined;
+    const pending = this.pendingOffers.get(d.callId);
+    let kind: SdpKind = "offer";
+    let direction: Direction = d.fromAccess ? "originating" : "terminating";
+    let offer: AlgDecision | undefined;
+    if ((req.method === "ACK" || req.method === "PRACK") && pending && pending.fromAccess !== d.fromAccess) {
+      // RFC 3261 §13.2.1 / RFC 3262: the answer to an offer made in a response travels in the ACK (or PRACK)
+      kind = "answer";
+      direction = pending.direction;
+      offer = pending.decision;
+      this.pendingOffers.delete(d.callId);
+    } else if (req.method === "ACK") {
+      kind = "answer";
+      direction = d.fromAccess ? "terminating" : "originating";
+    }
+    const r = this.decide(
+      body,
+      { direction, kind, callId: d.callId, caps: d.caps, ...(offer ? { offer } : {}) },
+      req.method,
+    );
+    if (kind === "offer") d.offer = { decision: r.decision, direction };
+    if (!r.refuse) return undefined;
+    if (req.method === "ACK") {
+      // an ACK cannot be refused: it is forwarded, then the session is released (TS 24.229 §5.2.8)
+      if (kind === "answer" && pending)
+        this.scheduleRelease(pending.ptx, r.refuse.warning, r.refuse.codes[0] ?? "E_ALG");
+      return undefined;
+    }
+    this.log.info({ callId: d.callId, method: req.method, codes: r.refuse.codes }, "ims-alg: offer refused");
+    return {
+      kind: "reply",
+      status: r.refuse.status,
+      reason: r.refuse.reason,
+      headers: [{ name: "Warning", value: r.refuse.warning }],
+    };
+  }
+
+  private onResponse(res: SipResponse, ptx: ProxyTransaction<TxData>): boolean | undefined {
+    const d = ptx.data;
+    if (!d) return undefined;
+    if (d.register) {
+      this.onRegisterResponse(res, d.register);
+      return undefined;
+    }
+    const method = res.cseq().method;
+    if (res.status >= 300 || !OA_METHODS.has(method)) return undefined;
+    const body = sdpBody(res);
+    if (!body) return undefined;
+    let r: ReturnType<Pcscf["decide"]>;
+    if (d.offer) {
+      r = this.decide(
+        body,
+        { direction: d.offer.direction, kind: "answer", callId: d.callId, caps: d.caps, offer: d.offer.decision },
+        `${res.status} ${method}`,
+      );
+    } else {
+      // RFC 3261 §13.2.1: an INVITE without offer gets the offer in the response; the answer comes in ACK/PRACK
+      const direction: Direction = d.fromAccess ? "terminating" : "originating";
+      r = this.decide(body, { direction, kind: "offer", callId: d.callId, caps: d.caps }, `${res.status} ${method}`);
+      if (!r.refuse) {
+        this.pendingOffers.set(d.callId, {
+          decision: r.decision,
+          direction,
+          fromAccess: !d.fromAccess,
+          expires: Date.now() + 64 * this.access.txm.timers.T1,
+          ptx,
+        });
+      }
+    }
+    if (!r.refuse) return undefined;
+    if (res.status < 200) {
+      // the INVITE is still pending: the branch is cancelled and the caller gets the 488 (RFC 3261 §16.10, §21.4.26)
+      ptx.replaceFinal = {
+        kind: "reply",
+        status: 488,
+        reason: r.refuse.reason,
+        headers: [{ name: "Warning", value: r.refuse.warning }],
+      };
+      this.proxy.cancel(ptx);
+      this.log.info(
+        { callId: d.callId, codes: r.refuse.codes },
+        "ims-alg: provisional answer refused, branch cancelled",
+      );
+      return false;
+    }
+    // RFC 3261 §16.7 step 5/10: a 2xx cannot be refused; it is forwarded and the session released (TS 24.229 §5.2.8)
+    this.scheduleRelease(ptx, r.refuse.warning, r.refuse.codes[0] ?? "E_ALG");
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------------------------------------------------------
+  // P-CSCF-initiated release (TS 24.229 §5.2.8) after a 2xx (or ACK) whose SDP the IMS-ALG refused
+
+  private releaseKey(callId: string, cseq: number): string {
+    return `${callId}|${cseq}`;
+  }
+
+  private scheduleRelease(ptx: ProxyTransaction<TxData>, warning: string, code: string): void {
+    const key = this.releaseKey(ptx.received.callId(), ptx.received.cseq().seq);
+    if (this.releases.has(key)) return;
+    const reason = `SIP;cause=488;text="${warnText(`${code}`).replace(/[\\"]/g, "")}"`;
+    // the ACK of the 2xx normally passes here first; without it the release happens after 64*T1
+    const timer = setTimeout(() => this.doRelease(key), 64 * this.access.txm.timers.T1);
+    this.releases.set(key, { ptx, reason, timer });
+    this.log.info({ key, warning }, "ims-alg: answer in a 2xx refused; session will be released");
+  }
+
+  private onAckForwarded(ack: SipRequest): void {
+    if (this.releases.size === 0) return;
+    this.doRelease(this.releaseKey(ack.callId(), ack.cseq().seq));
+  }
+
+  private doRelease(key: string): void {
+    const r = this.releases.get(key);
+    if (!r) return;
+    this.releases.delete(key);
+    clearTimeout(r.timer);
+    // TS 24.229 §5.2.8 / RFC 3326 §2: BYE toward both ends, with a Reason header saying why
+    const headers: SipHeader[] = [{ name: "Reason", value: r.reason }];
+    const down = this.proxy.sendInDialog(r.ptx, "downstream", "BYE", headers);
+    const up = this.proxy.sendInDialog(r.ptx, "upstream", "BYE", headers);
+    this.record({
+      node: "pcscf",
+      instance: this.name,
+      event: "session-release",
+      decision: "release",
+      clause: "TS 24.229 §5.2.8; RFC 3326 §2",
+      callId: r.ptx.received.callId(),
+      reason: r.reason,
+      byeDownstream: down,
+      byeUpstream: up,
+    });
+  }
+}

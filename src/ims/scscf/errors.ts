@@ -1,0 +1,11 @@
+import { ImsdcError } from "../../errors.ts";
+
+/** Stable codes of the S-CSCF node (docs/pcscf.md "S-CSCF"). */
+export type ScscfErrorCode = "E_SCSCF_CONFIG"; // the S-CSCF options are invalid (name, domains, interfaces)
+
+export class ScscfError extends ImsdcError {
+  declare readonly code: ScscfErrorCode;
+  constructor(code: ScscfErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

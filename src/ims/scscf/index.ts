@@ -1,0 +1,9 @@
+/**
+ * S-CSCF: registrar + location service and the routing proxy that serves both the originating and the terminating
+ * side. See docs/pcscf.md "S-CSCF".
+ */
+
+export { ProxyCore, ProxyError, type ProxyInterface, type ProxyPolicy, type ProxyRequest } from "../../sip/proxy.ts";
+export * from "./errors.ts";
+export { Scscf, type ScscfEvents, type ScscfOptions } from "./node.ts";
+export * from "./registrar.ts";

@@ -1,0 +1,819 @@
+/**
+ * A stateful SIP proxy core (RFC 3261 §16) on the transaction layer of src/sip, with one or more interfaces (a
+ * SipTransportLayer + TransactionManager each). It does the RFC mechanics; a `ProxyPolicy` decides where each
+ * request goes (§16.5) and may look at responses:
+ *
+ * - request validation (§16.3): URI scheme (416), Max-Forwards 0 (483), loop detection by the branch of our own Via
+ *   (482), Proxy-Require (420);
+ * - Route pre-processing (§16.4): strict-routing repair, and removal of our own Route entries (two of them after a
+ *   double Record-Route, RFC 5658);
+ * - forwarding (§16.6): copy, Max-Forwards decrement, Record-Route insertion, our Via with a branch that carries the
+ *   loop-detection hash, a client transaction per request, Timer C for INVITE (§16.6 step 11, §16.8);
+ * - responses (§16.7): our Via removed, 100 absorbed, 1xx relayed, 2xx always relayed (retransmissions too, RFC 6026),
+ *   503 turned into 500, synthetic timeouts answered 408; stray responses forwarded statelessly;
+ * - CANCEL (§16.10): 200 to the CANCEL, CANCEL toward the pending branch once it answered provisionally (§9.1), the
+ *   487 relayed;
+ * - ACK for a 2xx: forwarded statelessly along the route set with a deterministic branch (§16.11);
+ * - requests the proxy originates in a dialog it record-routes (ACK/BYE after a late 2xx, policy-initiated release).
+ *
+ * It lives in the shared SIP layer so that both the P-CSCF and the S-CSCF build on it without importing each other
+ * (DESIGN rule 1).
+ */
+import { createHash } from "node:crypto";
+import { ImsdcError } from "../errors.ts";
+import { type Logger, silentLogger } from "../log.ts";
+import {
+  bareHost,
+  type ClientTransaction,
+  createRequest,
+  defaultPort,
+  formatNameAddr,
+  formatUri,
+  generateBranch,
+  generateTag,
+  getParam,
+  InviteServerTransaction,
+  isSipUri,
+  MAGIC_COOKIE,
+  type NameAddr,
+  type ServerTransaction,
+  type SipHeader,
+  type SipRequest,
+  type SipResponse,
+  type SipSource,
+  type SipTarget,
+  type SipTransportLayer,
+  type TransactionManager,
+  type Uri,
+  uriParam,
+  uriTarget,
+  viaBranch,
+} from "./index.ts";
+
+/** Stable codes of the proxy core. */
+export type ProxyErrorCode = "E_PROXY_CONFIG" | "E_PROXY_STATE";
+
+export class ProxyError extends ImsdcError {
+  declare readonly code: ProxyErrorCode;
+  constructor(code: ProxyErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** One network interface of the proxy: a started transport layer and its transaction manager. */
+export interface ProxyInterface {
+  readonly name: string;
+  readonly layer: SipTransportLayer;
+  readonly txm: TransactionManager;
+}
+
+/** A request handed to the policy after §16.3 validation and §16.4 Route pre-processing. */
+export interface ProxyRequest {
+  /** the working copy that will be forwarded (own Route entries removed); the policy may edit it */
+  readonly req: SipRequest;
+  /** the request exactly as received (responses generated here are built from it) */
+  readonly received: SipRequest;
+  readonly iface: ProxyInterface;
+  readonly source: SipSource;
+  /** our own Route entries removed by §16.4, in the order they appeared (Record-Route entries we placed, Path) */
+  readonly popped: readonly NameAddr[];
+  /** the server transaction; undefined for an ACK to a 2xx (forwarded statelessly) */
+  readonly stx: ServerTransaction | undefined;
+}
+
+export interface ReplyOutcome {
+  kind: "reply";
+  status: number;
+  reason?: string | undefined;
+  headers?: readonly SipHeader[] | undefined;
+}
+
+export interface ForwardOutcome<T> {
+  kind: "forward";
+  /** interface the request leaves on */
+  iface: ProxyInterface;
+  /** next hop (§16.6 step 7) */
+  target: SipTarget;
+  /** Record-Route values to prepend, applied in array order (the last one ends up topmost) */
+  recordRoute?: readonly string[] | undefined;
+  /** the policy's per-transaction state, available to `onResponse` */
+  data?: T | undefined;
+}
+
+export type RouteOutcome<T> = ReplyOutcome | ForwardOutcome<T> | { kind: "drop"; why: string };
+
+export interface ProxyPolicy<T> {
+  /** §16.5: where the request goes (or the response to send). May be asynchronous. */
+  route(r: ProxyRequest): RouteOutcome<T> | Promise<RouteOutcome<T>>;
+  /**
+   * A response from downstream before it is relayed (never 100; synthetic timeouts excluded). Returning false
+   * suppresses the relay of a provisional response; finals are always relayed (or replaced via `tx.replaceFinal`).
+   * The policy may edit the response.
+   */
+  onResponse?(res: SipResponse, tx: ProxyTransaction<T>): boolean | undefined;
+  /** A 2xx that arrived after a non-2xx final was sent upstream. Default: ACK and BYE toward its sender. */
+  onLate2xx?(res: SipResponse, tx: ProxyTransaction<T>): void;
+  /** An ACK for a 2xx was forwarded (statelessly). */
+  onAckForwarded?(ack: SipRequest, r: ProxyRequest): void;
+}
+
+export interface ProxyCoreOptions<T> {
+  interfaces: readonly ProxyInterface[];
+  policy: ProxyPolicy<T>;
+  /** option tags this proxy understands in Proxy-Require (RFC 3261 §16.3 item 5) */
+  proxyRequire?: readonly string[];
+  /** further host names or host:port values that designate this proxy in Route / Request-URI (§16.4) */
+  aliases?: readonly string[];
+  /** Timer C (RFC 3261 §16.6 step 11: greater than 3 minutes); default 181 000 ms */
+  timerC?: number;
+  logger?: Logger;
+}
+
+/** The state of one forwarded request (a "response context", RFC 3261 §16.2). */
+export class ProxyTransaction<T> {
+  data: T | undefined;
+  egress: ProxyInterface | undefined;
+  target: SipTarget | undefined;
+  /** the request as forwarded */
+  forwarded: SipRequest | undefined;
+  client: ClientTransaction | undefined;
+  /** a provisional (101-199) response was received from downstream */
+  provisional = false;
+  /** status of the final response sent upstream */
+  finalSent: number | undefined;
+  /** the 2xx relayed upstream (first one) */
+  ok: SipResponse | undefined;
+  /** the request was cancelled (by upstream CANCEL, Timer C, or the policy) */
+  cancelled = false;
+  cancelPending = false;
+  cancelSent = false;
+  /** when set, a non-2xx final from downstream is replaced by this response upstream */
+  replaceFinal: ReplyOutcome | undefined;
+  /** @internal */
+  timerC: NodeJS.Timeout | undefined;
+  /** @internal */
+  cancelTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly stx: ServerTransaction,
+    readonly ingress: ProxyInterface,
+  ) {}
+
+  get received(): SipRequest {
+    return this.stx.request;
+  }
+
+  get source(): SipSource {
+    return this.stx.source;
+  }
+}
+
+const NOOP_TU = { onResponse: () => undefined };
+
+/** RFC 3261 §16.3 item 2 / §19.1: URI schemes this proxy can route. */
+const SCHEMES = new Set(["sip", "tel"]);
+
+export class ProxyCore<T> {
+  readonly interfaces: readonly ProxyInterface[];
+  private readonly policy: ProxyPolicy<T>;
+  private readonly log: Logger;
+  private readonly proxyRequire: ReadonlySet<string>;
+  private readonly aliasHosts = new Set<string>();
+  private readonly own = new Set<string>();
+  /** "host:port" strings of our Via sent-by values (a cheap pre-check before parsing every Via for loops) */
+  private ownSentBy: string[] = [];
+  private readonly timerC: number;
+  private readonly byStx = new Map<ServerTransaction, ProxyTransaction<T>>();
+  private readonly active = new Set<ProxyTransaction<T>>();
+  private readonly unsubscribe: (() => void)[] = [];
+  private closed = false;
+
+  constructor(opts: ProxyCoreOptions<T>) {
+    if (opts.interfaces.length === 0) throw new ProxyError("E_PROXY_CONFIG", "a proxy needs at least one interface");
+    this.interfaces = opts.interfaces;
+    this.policy = opts.policy;
+    this.log = opts.logger ?? silentLogger;
+    this.proxyRequire = new Set((opts.proxyRequire ?? []).map((s) => s.toLowerCase()));
+    this.timerC = opts.timerC ?? 181_000;
+    for (const a of opts.aliases ?? []) this.aliasHosts.add(a.toLowerCase());
+    const seen = new Set<SipTransportLayer>();
+    for (const iface of this.interfaces) {
+      iface.txm.setUser({
+        onRequest: (stx) => this.onRequest(iface, stx),
+        onAck: (ack, source) => this.onAck(iface, ack, source),
+        onStrayResponse: (res, source) => this.onStrayResponse(res, source),
+      });
+      if (!seen.has(iface.layer)) {
+        seen.add(iface.layer);
+        this.unsubscribe.push(iface.layer.onMessage((m, s) => iface.txm.receive(m, s)));
+      }
+    }
+  }
+
+  /** Learns the bound addresses of every interface (call after the layers started). */
+  refreshAddresses(): void {
+    this.own.clear();
+    const sentBy = new Set<string>();
+    for (const iface of this.interfaces) {
+      for (const p of iface.layer.protocols()) {
+        const a = iface.layer.address(p);
+        if (a) this.own.add(`${bareHost(a.host)}|${a.port}`);
+        try {
+          const v = iface.layer.localVia(p);
+          if (v.port !== undefined) this.own.add(`${bareHost(v.host)}|${v.port}`);
+          sentBy.add(`${v.host}:${v.port ?? 5060}`);
+        } catch {
+          // not started
+        }
+      }
+    }
+    this.ownSentBy = [...sentBy];
+  }
+
+  /** Transactions in progress (for tests and metrics). */
+  get pending(): number {
+    return this.active.size;
+  }
+
+  /** True when the URI designates this proxy (host:port of an interface, or an alias). */
+  isOwnUri(uri: Uri): boolean {
+    if (!isSipUri(uri)) return false;
+    const host = bareHost(uri.host);
+    if (this.aliasHosts.has(host)) return true;
+    const tp = uriParam(uri, "transport");
+    const port = uri.port ?? (typeof tp === "string" && tp.toLowerCase() === "ws" ? defaultPort("WS") : 5060);
+    if (this.aliasHosts.has(`${host}:${port}`)) return true;
+    return this.own.has(`${host}|${port}`);
+  }
+
+  /** The interface a name refers to. */
+  interfaceNamed(name: string): ProxyInterface | undefined {
+    return this.interfaces.find((i) => i.name === name);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const u of this.unsubscribe.splice(0)) u();
+    for (const ptx of this.active) this.clearTimers(ptx);
+    this.active.clear();
+    this.byStx.clear();
+    for (const iface of this.interfaces) iface.txm.close();
+  }
+
+  // ------------------------------------------------------------------------------------------------------------------
+  // requests
+
+  private onRequest(iface: ProxyInterface, stx: ServerTransaction): void {
+    const received = stx.request;
+    if (received.method === "CANCEL" && stx.cancelTarget) {
+      this.onCancel(stx, stx.cancelTarget);
+      return;
+    }
+    // RFC 3261 §16.10: a CANCEL without a matching response context is forwarded like any other request
+    const bad = this.validate(received);
+    if (bad) {
+      this.reply(stx, bad);
+      return;
+    }
+    const req = received.clone();
+    let popped: NameAddr[];
+    try {
+      popped = this.preprocessRoutes(req);
+    } catch (e) {
+      this.log.info({ err: e }, "proxy: bad Route");
+      this.reply(stx, { kind: "reply", status: 400, reason: "Bad Route" });
+      return;
+    }
+    let ptx: ProxyTransaction<T> | undefined;
+    if (stx instanceof InviteServerTransaction) {
+      ptx = new ProxyTransaction<T>(stx, iface);
+      this.byStx.set(stx, ptx);
+      this.active.add(ptx);
+      const p = ptx;
+      stx.onTerminated(() => this.release(p));
+    }
+    const pr: ProxyRequest = { req, received, iface, source: stx.source, popped, stx };
+    let outcome: RouteOutcome<T> | Promise<RouteOutcome<T>>;
+    try {
+      outcome = this.policy.route(pr);
+    } catch (e) {
+      this.log.error({ err: e, method: received.method }, "proxy: routing failed");
+      this.reply(stx, { kind: "reply", status: 500 });
+      return;
+    }
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (o) => this.apply(pr, o, ptx),
+        (e: unknown) => {
+          this.log.error({ err: e, method: received.method }, "proxy: routing failed");
+          if (!stx.finalSent) this.reply(stx, { kind: "reply", status: 500 });
+        },
+      );
+    } else this.apply(pr, outcome, ptx);
+  }
+
+  /** RFC 3261 §16.3: request validation. Returns the error response, or undefined when the request may proceed. */
+  private validate(req: SipRequest): ReplyOutcome | undefined {
+    // §16.3 item 2: a Request-URI scheme the proxy does not understand → 416
+    let scheme: string;
+    try {
+      scheme = req.requestUri().scheme;
+    } catch {
+      return { kind: "reply", status: 400, reason: "Bad Request-URI" };
+    }
+    if (!SCHEMES.has(scheme)) return { kind: "reply", status: 416 };
+    // §16.3 item 3: Max-Forwards 0 → 483 Too Many Hops
+    if (req.maxForwards() === 0) return { kind: "reply", status: 483 };
+    // §16.3 item 4: a Via of ours whose branch carries this request's loop hash → looped (482), else spiral
+    let hash: string | undefined;
+    const raw = req.getHeaders("Via").join(",");
+    const mayLoop = this.ownSentBy.some((sb) => raw.includes(sb));
+    for (const v of mayLoop ? req.vias() : []) {
+      if (!this.own.has(`${bareHost(v.host)}|${v.port ?? 5060}`)) continue;
+      const b = viaBranch(v);
+      if (b === undefined || !b.startsWith(MAGIC_COOKIE)) continue;
+      hash ??= loopHash(req);
+      if (b.slice(MAGIC_COOKIE.length).split(".")[0] === hash) return { kind: "reply", status: 482 };
+    }
+    // §16.3 item 5: Proxy-Require option tags this proxy does not support → 420 with Unsupported
+    const unsupported = req.proxyRequire().filter((t) => !this.proxyRequire.has(t.toLowerCase()));
+    if (unsupported.length > 0) {
+      return { kind: "reply", status: 420, headers: [{ name: "Unsupported", value: unsupported.join(", ") }] };
+    }
+    return undefined;
+  }
+
+  /**
+   * RFC 3261 §16.4: if the Request-URI is a Record-Route value of ours (a strict router put it there; ours always carry
+   * `lr`), it is replaced by the last Route value; then our own topmost Route entries are removed (RFC 5658 §4: both
+   * entries of a double Record-Route). Returns the removed entries.
+   */
+  private preprocessRoutes(req: SipRequest): NameAddr[] {
+    const popped: NameAddr[] = [];
+    const ruri = req.requestUri();
+    if (isSipUri(ruri) && this.isOwnUri(ruri) && getParam(ruri.params, "lr") !== undefined) {
+      const routes = req.routes();
+      const last = routes[routes.length - 1];
+      if (last) {
+        popped.push({ uri: ruri, params: [] });
+        req.uri = formatUri(last.uri);
+        const rest = routes.slice(0, -1).map(formatNameAddr);
+        req.removeHeader("Route");
+        for (const r of rest) req.addHeader("Route", r);
+      }
+    }
+    for (let i = 0; i < 8; i++) {
+      const top = req.routes()[0];
+      if (!top || !this.isOwnUri(top.uri)) break;
+      popped.push(top);
+      req.removeFirstValue("Route");
+    }
+    return popped;
+  }
+
+  private apply(pr: ProxyRequest, o: RouteOutcome<T>, ptx: ProxyTransaction<T> | undefined): void {
+    const stx = pr.stx;
+    if (stx === undefined || this.closed) return;
+    if (stx.finalSent || stx.state === "terminated") return;
+    if (ptx?.cancelled) {
+      // RFC 3261 §16.10: cancelled before it was forwarded → 487 Request Terminated
+      this.reply(stx, { kind: "reply", status: 487 });
+      return;
+    }
+    if (o.kind === "drop") {
+      this.log.info({ why: o.why, method: pr.received.method }, "proxy: request dropped");
+      return;
+    }
+    if (o.kind === "reply") {
+      this.reply(stx, o);
+      return;
+    }
+    let tx = ptx;
+    if (!tx) {
+      const t = new ProxyTransaction<T>(stx, pr.iface);
+      stx.onTerminated(() => this.release(t));
+      tx = t;
+    }
+    this.forward(pr, o, tx);
+  }
+
+  /** Answers a request with a response generated here (RFC 3261 §8.2.6: To tag added on non-100 responses). */
+  private reply(stx: ServerTransaction, o: ReplyOutcome): void {
+    if (stx.finalSent || stx.state === "terminated") return;
+    try {
+      stx.reply(o.status, o.reason, { toTag: o.status > 100 ? generateTag() : undefined, headers: o.headers });
+    } catch (e) {
+      this.log.info({ err: e, status: o.status }, "proxy: reply not sent");
+    }
+  }
+
+  /** RFC 3261 §16.6: forwards the working copy to the chosen target. */
+  private forward(pr: ProxyRequest, o: ForwardOutcome<T>, ptx: ProxyTransaction<T>): void {
+    const req = pr.req;
+    // §16.6 step 3: Max-Forwards decremented (set to 70 when absent)
+    const mf = req.maxForwards();
+    req.setHeader("Max-Forwards", String(mf === undefined ? 70 : mf - 1));
+    // §16.6 step 4 (and RFC 5658 §4): Record-Route values, topmost last
+    for (const rr of o.recordRoute ?? []) req.prependHeader("Record-Route", rr);
+    ptx.data = o.data;
+    ptx.egress = o.iface;
+    ptx.target = o.target;
+    ptx.forwarded = req;
+    this.active.add(ptx);
+    try {
+      // §16.6 step 8: our Via, with a branch whose first part is the loop-detection hash of the received request
+      const v = o.iface.layer.localVia(o.target.transport);
+      const branch = `${MAGIC_COOKIE}${loopHash(pr.received)}.${this.interfaces.indexOf(pr.iface)}.${generateBranch().slice(7, 19)}`;
+      req.prependHeader(
+        "Via",
+        `SIP/2.0/${v.transport} ${v.host}${v.port !== undefined ? `:${v.port}` : ""};branch=${branch};rport`,
+      );
+      // §16.6 step 10: a client transaction per forwarded request
+      ptx.client = o.iface.txm.sendRequest(
+        req,
+        o.target,
+        { onResponse: (res, ctx) => this.onResponse(ptx, res, ctx) },
+        { via: "keep" },
+      );
+    } catch (e) {
+      this.log.info({ err: e, target: o.target }, "proxy: forwarding failed");
+      this.release(ptx);
+      // §16.9 / §16.7 step 6: a transport failure counts as a 503, which is answered upstream as 500
+      this.reply(ptx.stx, { kind: "reply", status: 500 });
+      return;
+    }
+    // §16.6 step 11: Timer C for INVITE
+    if (req.method === "INVITE") this.startTimerC(ptx);
+    // the transactions keep both messages for 64*T1; their parsed header views are not needed any more
+    pr.received.dropViews();
+    req.dropViews();
+  }
+
+  private startTimerC(ptx: ProxyTransaction<T>): void {
+    if (ptx.timerC) clearTimeout(ptx.timerC);
+    ptx.timerC = setTimeout(() => {
+      ptx.timerC = undefined;
+      // §16.8: Timer C fired: cancel when a provisional arrived, else behave as if a 408 had been received
+      if (ptx.finalSent !== undefined) return;
+      if (ptx.provisional) this.cancel(ptx);
+      else {
+        ptx.client?.terminate();
+        this.finish(ptx, { kind: "reply", status: 408 });
+      }
+    }, this.timerC);
+  }
+
+  private clearTimers(ptx: ProxyTransaction<T>): void {
+    if (ptx.timerC) clearTimeout(ptx.timerC);
+    if (ptx.cancelTimer) clearTimeout(ptx.cancelTimer);
+    ptx.timerC = undefined;
+    ptx.cancelTimer = undefined;
+  }
+
+  private release(ptx: ProxyTransaction<T>): void {
+    this.clearTimers(ptx);
+    this.active.delete(ptx);
+    if (this.byStx.get(ptx.stx) === ptx) this.byStx.delete(ptx.stx);
+  }
+
+  /**
+   * A final response went upstream: nothing can cancel the context any more, and the policy's data is dropped so
+   * that the transactions the RFC keeps alive for a while (Timer L/M: 64*T1) hold as little as possible.
+   */
+  private settled(ptx: ProxyTransaction<T>): void {
+    this.active.delete(ptx);
+    if (this.byStx.get(ptx.stx) === ptx) this.byStx.delete(ptx.stx);
+    ptx.data = undefined;
+  }
+
+  /** Sends a final response generated here and marks the context final. */
+  private finish(ptx: ProxyTransaction<T>, o: ReplyOutcome): void {
+    if (ptx.finalSent !== undefined) return;
+    ptx.finalSent = o.status;
+    this.clearTimers(ptx);
+    this.reply(ptx.stx, o);
+  }
+
+  // ------------------------------------------------------------------------------------------------------------------
+  // responses
+
+  private onResponse(ptx: ProxyTransaction<T>, res: SipResponse, ctx: ClientTransaction): void {
+    try {
+      this.handleResponse(ptx, res, ctx);
+    } catch (e) {
+      this.log.error({ err: e, status: res.status }, "proxy: response handling failed");
+    }
+  }
+
+  private handleResponse(ptx: ProxyTransaction<T>, res: SipResponse, ctx: ClientTransaction): void {
+    if (ctx.localFailure) {
+      // §16.8 / §16.7 step 6: a timeout is answered 408; a transport failure (a 503) is answered 500
+      this.clearTimers(ptx);
+      if (ptx.finalSent !== undefined) return;
+      const status = ptx.cancelled ? 487 : ctx.localFailure === "timeout" ? 408 : 500;
+      this.finish(ptx, ptx.replaceFinal ?? { kind: "reply", status });
+      this.release(ptx);
+      return;
+    }
+    const s = res.status;
+    // §16.7 step 5: a stateful proxy never forwards 100 Trying
+    if (s === 100) return;
+    // §16.7 step 3: the topmost Via (ours) is removed
+    res.removeFirstValue("Via");
+    if (s < 200) {
+      ptx.provisional = true;
+      // §16.7 step 2: a provisional response resets Timer C
+      if (ptx.timerC) this.startTimerC(ptx);
+      // RFC 3261 §9.1: a CANCEL held back until a provisional response arrived goes now
+      if (ptx.cancelPending) this.sendCancel(ptx);
+      if (ptx.finalSent !== undefined) return;
+      if (this.policy.onResponse?.(res, ptx) === false) return;
+      // §16.7 step 5: provisional responses other than 100 are forwarded at once
+      this.relay(ptx, res);
+      return;
+    }
+    this.clearTimers(ptx);
+    if (s < 300) {
+      if (ptx.finalSent !== undefined && (ptx.finalSent < 200 || ptx.finalSent >= 300)) {
+        // a 2xx after we already sent a non-2xx final upstream: the dialog is ended toward its sender
+        ptx.ok ??= res;
+        if (this.policy.onLate2xx) this.policy.onLate2xx(res, ptx);
+        else this.endLate2xx(ptx, res);
+        return;
+      }
+      const first = ptx.ok === undefined;
+      ptx.ok ??= res;
+      ptx.finalSent = s;
+      if (first) {
+        this.policy.onResponse?.(res, ptx);
+        this.settled(ptx);
+      }
+      // §16.7 step 5/10 and RFC 6026 §7.1: every 2xx (and its retransmissions) is forwarded
+      this.relay(ptx, res);
+      return;
+    }
+    if (ptx.finalSent !== undefined) return;
+    this.policy.onResponse?.(res, ptx);
+    this.settled(ptx);
+    if (ptx.replaceFinal) {
+      this.finish(ptx, ptx.replaceFinal);
+      return;
+    }
+    ptx.finalSent = s;
+    if (s === 503) {
+      // §16.7 step 6: a 503 is not forwarded; the proxy answers 500
+      this.reply(ptx.stx, { kind: "reply", status: 500 });
+      return;
+    }
+    this.relay(ptx, res);
+  }
+
+  /** Sends a response upstream on the server transaction; statelessly when the transaction is gone (2xx only). */
+  private relay(ptx: ProxyTransaction<T>, res: SipResponse): void {
+    const stx = ptx.stx;
+    if (stx.state !== "terminated") {
+      try {
+        stx.respond(res);
+        // a final response stays with both transactions for 64*T1: keep its rows, not its parsed views
+        if (res.status >= 200) res.dropViews();
+        return;
+      } catch (e) {
+        this.log.debug({ err: e, status: res.status }, "proxy: relay on the transaction failed");
+      }
+    }
+    // RFC 3261 §16.7 step 10 / RFC 6026 §7.1: a 2xx outliving the server transaction is forwarded statelessly
+    if (res.status >= 200 && res.status < 300) {
+      ptx.ingress.layer
+        .sendResponse(res, stx.source)
+        .catch((e: unknown) => this.log.info({ err: e }, "proxy: stateless 2xx relay failed"));
+    }
+  }
+
+  /** RFC 3261 §16.7 item 1: a response that matches no client transaction is forwarded statelessly (§16.11). */
+  private onStrayResponse(res: SipResponse, source: SipSource): void {
+    try {
+      const top = res.topVia();
+      const b = viaBranch(top);
+      const idx = b?.startsWith(MAGIC_COOKIE) ? Number(b.split(".")[1]) : Number.NaN;
+      const iface = this.interfaces[idx];
+      if (!iface || res.status === 100) return;
+      res.removeFirstValue("Via");
+      if (res.getHeader("Via") === undefined) return;
+      iface.layer
+        .sendResponse(res, undefined)
+        .catch((e: unknown) => this.log.info({ err: e, source }, "proxy: stray response not forwarded"));
+    } catch (e) {
+      this.log.debug({ err: e }, "proxy: stray response dropped");
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------------------
+  // CANCEL
+
+  private onCancel(stx: ServerTransaction, invite: InviteServerTransaction): void {
+    // RFC 3261 §16.10: the CANCEL is answered 200 at once (same To tag as the INVITE's responses, §9.2)
+    try {
+      stx.reply(200, undefined, { toTag: invite.lastResponse?.toTag() ?? generateTag() });
+    } catch (e) {
+      this.log.info({ err: e }, "proxy: 200 to CANCEL not sent");
+    }
+    const ptx = this.byStx.get(invite);
+    if (!ptx) {
+      if (!invite.finalSent && invite.state !== "terminated") this.reply(invite, { kind: "reply", status: 487 });
+      return;
+    }
+    this.cancel(ptx);
+  }
+
+  /** Cancels the pending branch of a forwarded INVITE (RFC 3261 §16.10); the 487 that follows is relayed. */
+  cancel(ptx: ProxyTransaction<T>): void {
+    if (ptx.cancelled) return;
+    ptx.cancelled = true;
+    if (ptx.finalSent !== undefined || !ptx.client) return;
+    // RFC 3261 §9.1: a CANCEL is not sent before a provisional response has arrived
+    if (ptx.provisional) this.sendCancel(ptx);
+    else ptx.cancelPending = true;
+  }
+
+  private sendCancel(ptx: ProxyTransaction<T>): void {
+    const fwd = ptx.forwarded;
+    const ctx = ptx.client;
+    const egress = ptx.egress;
+    const target = ptx.target;
+    if (ptx.cancelSent || !fwd || !ctx || !egress || !target) return;
+    ptx.cancelSent = true;
+    ptx.cancelPending = false;
+    try {
+      // RFC 3261 §9.1: same Request-URI, Call-ID, To, From, CSeq number and top Via (branch) as the INVITE
+      const cancel = egress.txm.createCancel(fwd);
+      egress.txm.sendRequest(cancel, { ...target, connectionId: ctx.flow?.connectionId }, NOOP_TU, { via: "keep" });
+    } catch (e) {
+      this.log.info({ err: e }, "proxy: CANCEL not sent");
+    }
+    // RFC 3261 §9.1: no final response 64*T1 after the CANCEL → the branch is given up; upstream gets 487
+    ptx.cancelTimer = setTimeout(() => {
+      ptx.cancelTimer = undefined;
+      ptx.client?.terminate();
+      this.finish(ptx, ptx.replaceFinal ?? { kind: "reply", status: 487 });
+      this.release(ptx);
+    }, 64 * egress.txm.timers.T1);
+  }
+
+  // ------------------------------------------------------------------------------------------------------------------
+  // ACK for 2xx (stateless)
+
+  private onAck(iface: ProxyInterface, ack: SipRequest, source: SipSource): void {
+    try {
+      // §16.3 item 3: an ACK cannot be answered; with Max-Forwards 0 it is dropped
+      if (ack.maxForwards() === 0) return;
+      const req = ack.clone();
+      const popped = this.preprocessRoutes(req);
+      const pr: ProxyRequest = { req, received: ack, iface, source, popped, stx: undefined };
+      const o = this.policy.route(pr);
+      if (o instanceof Promise) {
+        o.then(
+          (x) => this.forwardAck(pr, x),
+          (e: unknown) => this.log.info({ err: e }, "proxy: ACK routing failed"),
+        );
+      } else this.forwardAck(pr, o);
+    } catch (e) {
+      this.log.info({ err: e }, "proxy: ACK dropped");
+    }
+  }
+
+  private forwardAck(pr: ProxyRequest, o: RouteOutcome<T>): void {
+    if (o.kind !== "forward" || this.closed) return;
+    const req = pr.req;
+    const mf = req.maxForwards();
+    // §16.6 step 3
+    req.setHeader("Max-Forwards", String(mf === undefined ? 70 : mf - 1));
+    const v = o.iface.layer.localVia(o.target.transport);
+    // §16.11: a stateless forward computes the branch deterministically from the received top Via branch
+    const received = viaBranch(pr.received.topVia()) ?? `${pr.received.callId()}|${pr.received.cseq().seq}`;
+    const branch = `${MAGIC_COOKIE}${sha1(`ack|${received}`).slice(0, 16)}.${this.interfaces.indexOf(pr.iface)}.a`;
+    req.prependHeader(
+      "Via",
+      `SIP/2.0/${v.transport} ${v.host}${v.port !== undefined ? `:${v.port}` : ""};branch=${branch};rport`,
+    );
+    o.iface.layer.sendRequest(req, o.target).then(
+      () => this.policy.onAckForwarded?.(req, pr),
+      (e: unknown) => this.log.info({ err: e, target: o.target }, "proxy: ACK not forwarded"),
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------------------------------
+  // requests originated by the proxy inside a dialog it record-routes
+
+  /** Default handling of a late 2xx (RFC 3261 §13.2.2.4 / §15 by analogy): ACK it, then BYE toward its sender. */
+  private endLate2xx(ptx: ProxyTransaction<T>, res: SipResponse): void {
+    this.sendInDialog(ptx, "downstream", "ACK", [], res);
+    this.sendInDialog(ptx, "downstream", "BYE", [], res);
+  }
+
+  /**
+   * Builds and sends a request inside the dialog created by `ptx`'s 2xx: "downstream" toward the UAS that answered,
+   * "upstream" toward the UAC. The route set is the part of the Record-Route on the far side of our own entries
+   * (RFC 3261 §12.1.1 / §12.1.2 seen from the proxy); with no such entries the request goes over the flow the dialog
+   * used. ACK/BYE downstream use the INVITE's From/To; upstream they are swapped (RFC 3261 §12.2.1.1).
+   */
+  sendInDialog(
+    ptx: ProxyTransaction<T>,
+    toward: "downstream" | "upstream",
+    method: "ACK" | "BYE",
+    headers: readonly SipHeader[] = [],
+    response?: SipResponse,
+  ): boolean {
+    const ok = response ?? ptx.ok;
+    const invite = ptx.received;
+    if (!ok || this.closed) return false;
+    try {
+      const rr = ok.recordRoutes();
+      let first = -1;
+      let last = -1;
+      rr.forEach((r, i) => {
+        if (this.isOwnUri(r.uri)) {
+          if (first < 0) first = i;
+          last = i;
+        }
+      });
+      const contactOf = (m: SipRequest | SipResponse): Uri | undefined => {
+        const c = m.contact();
+        return c === "*" ? undefined : c[0]?.uri;
+      };
+      let ruri: Uri | undefined;
+      let routes: NameAddr[];
+      let iface: ProxyInterface;
+      let fallback: SipTarget;
+      let from: string;
+      let to: string;
+      let cseq: number;
+      if (toward === "downstream") {
+        routes = first < 0 ? [] : rr.slice(0, first).reverse();
+        ruri = contactOf(ok);
+        iface = ptx.egress ?? ptx.ingress;
+        const t = ptx.target ?? { transport: ptx.source.transport, host: ptx.source.host, port: ptx.source.port };
+        fallback = { ...t, connectionId: ptx.client?.flow?.connectionId ?? t.connectionId };
+        from = invite.getHeader("From") ?? "";
+        to = ok.getHeader("To") ?? "";
+        cseq = invite.cseq().seq + (method === "ACK" ? 0 : 1);
+      } else {
+        if (method === "ACK") return false;
+        routes = last < 0 ? [] : rr.slice(last + 1);
+        ruri = contactOf(invite);
+        iface = ptx.ingress;
+        const s = ptx.source;
+        fallback = { transport: s.transport, host: s.host, port: s.port, connectionId: s.connectionId };
+        from = ok.getHeader("To") ?? "";
+        to = invite.getHeader("From") ?? "";
+        cseq = 1;
+      }
+      if (!ruri) return false;
+      const nextHop = routes[0];
+      const target = nextHop ? uriTarget(nextHop.uri, fallback.transport) : fallback;
+      const req = createRequest({
+        method,
+        uri: ruri,
+        from,
+        to,
+        callId: invite.callId(),
+        cseq,
+        maxForwards: 70,
+        route: routes.map(formatNameAddr),
+        headers,
+      });
+      if (method === "ACK") {
+        iface.txm.addVia(req, target);
+        iface.layer.sendRequest(req, target).catch((e: unknown) => this.log.info({ err: e }, "proxy: ACK not sent"));
+      } else {
+        iface.txm.sendRequest(req, target, NOOP_TU);
+      }
+      return true;
+    } catch (e) {
+      this.log.info({ err: e, method, toward }, "proxy: in-dialog request not sent");
+      return false;
+    }
+  }
+}
+
+function sha1(s: string): string {
+  return createHash("sha1").update(s).digest("hex");
+}
+
+/**
+ * RFC 3261 §16.6 step 8: the loop-detection part of the branch: a hash of the fields a looping request keeps —
+ * Request-URI, To tag, From tag, Call-ID, CSeq number, Route, Proxy-Require and Proxy-Authorization (as received).
+ */
+export function loopHash(req: SipRequest): string {
+  const parts = [
+    req.uri,
+    req.toTag() ?? "",
+    req.fromTag() ?? "",
+    req.callId(),
+    String(req.cseq().seq),
+    req.getHeaders("Route").join(","),
+    req.getHeaders("Proxy-Require").join(","),
+    req.getHeaders("Proxy-Authorization").join(","),
+  ];
+  return sha1(parts.join("\n")).slice(0, 16);
+}
