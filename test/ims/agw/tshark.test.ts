@@ -52,15 +52,16 @@ function bfcpAttribute(type: number, contents: number[]): Buffer {
   return b;
 }
 
-const BFCP_HELLO = bfcpHeader(13, 0); // Hello (13)
+// RFC 8855 §5.1: Hello = 11, HelloAck = 12; §5.2: SUPPORTED-ATTRIBUTES = 10, SUPPORTED-PRIMITIVES = 11
+const BFCP_HELLO = bfcpHeader(11, 0); // Hello
 const HELLO_ACK_ATTRS = Buffer.concat([
-  bfcpAttribute(21, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]), // SUPPORTED-PRIMITIVES
+  bfcpAttribute(11, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]), // SUPPORTED-PRIMITIVES
   bfcpAttribute(
-    22,
+    10,
     [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((t) => t << 1),
   ), // SUPPORTED-ATTRIBUTES
 ]);
-const BFCP_HELLO_ACK = Buffer.concat([bfcpHeader(14, HELLO_ACK_ATTRS.length / 4), HELLO_ACK_ATTRS]); // HelloAck (14)
+const BFCP_HELLO_ACK = Buffer.concat([bfcpHeader(12, HELLO_ACK_ATTRS.length / 4), HELLO_ACK_ATTRS]); // HelloAck
 
 function msrpSend(port: number): string {
   const body = "Hey Bob, are you there?";
@@ -195,6 +196,6 @@ describe.skipIf(SKIP !== undefined)("tshark decodes the relayed core-side TCP", 
     const bfcpRows = rows.filter((r) => r[0]?.split(":").includes("bfcp"));
     expect(msrpRows.some((r) => r[1] === "SEND")).toBe(true);
     expect(msrpRows.some((r) => r[2] === "200")).toBe(true);
-    expect(bfcpRows.map((r) => r[3])).toEqual(expect.arrayContaining(["13", "14"]));
+    expect(bfcpRows.map((r) => r[3])).toEqual(expect.arrayContaining(["11", "12"]));
   }, 60_000);
 });

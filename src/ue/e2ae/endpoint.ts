@@ -1,0 +1,840 @@
+/**
+ * `E2aeEndpoint`: one e2ae MSRP or BFCP stream of a UE (TR 29.828 §5.2.1.2.2/3 MSRP, §5.2.1.3.2/3 BFCP; TS 33.328
+ * e2ae). It builds the UE's offer (TCP/TLS/…, a=3ge2ae:requested, its per-session certificate's fingerprint) or
+ * answers an offer (a=3ge2ae:applied + the IMS-AGW's fingerprint), takes the TCP role from a=setup (RFC 4145 §4),
+ * the TLS role from the MSRP/BFCP rules, and verifies the TLS peer against the fingerprint of the remote SDP before
+ * a single MSRP/BFCP byte is sent or read (RFC 8122 §6). Every verdict is an audit event (node "ue").
+ */
+import { EventEmitter } from "node:events";
+import net from "node:net";
+import type tls from "node:tls";
+import { type AuditLog, type Logger, silentLogger } from "../../log.ts";
+import type { Finding, Fingerprint, FloorCtrlRole, SetupRole } from "../../sdp/index.ts";
+import { validateAnswer, validateOffer } from "../../sdp/index.ts";
+import { generateSessionCertificate, type SessionCertificate } from "../../security/certificate.ts";
+import { BfcpClient, BfcpFloorServer, type FloorRequestState, type HelloResult } from "./bfcpSession.ts";
+import { E2aeError, toE2aeError } from "./errors.ts";
+import { newSessionId, type PathMatchMode } from "./msrp.ts";
+import {
+  type MsrpMessage,
+  type MsrpReport,
+  type MsrpSendOptions,
+  type MsrpSendResult,
+  MsrpSession,
+} from "./msrpSession.ts";
+import {
+  answerFloorCtrl,
+  answerSetupFor,
+  buildE2aeAnswer,
+  buildE2aeMediaLines,
+  buildE2aeOffer,
+  type E2aeKind,
+  type E2aeMedia,
+  type E2aeMediaOptions,
+  localIsFloorServer,
+  localTcpRole,
+  localTlsRole,
+  readE2aeMedia,
+} from "./sdp.ts";
+import {
+  type E2aeVerdict,
+  listen,
+  peerCertificateDer,
+  plainAddress,
+  type TlsRole,
+  tcpConnect,
+  tlsHandshake,
+  verifyPeerCertificate,
+} from "./tls.ts";
+
+export interface E2aeTimeouts {
+  /** One TCP connect attempt (active role). */
+  connectMs: number;
+  /** One TLS handshake. */
+  tlsMs: number;
+  /** A connection whose TLS handshake finished before the remote fingerprint was known (offerer, passive). */
+  fingerprintWaitMs: number;
+  /** Roles known (answer sent / answer received) → verified connection. */
+  establishMs: number;
+}
+
+export const DEFAULT_E2AE_TIMEOUTS: E2aeTimeouts = {
+  connectMs: 10_000,
+  tlsMs: 10_000,
+  fingerprintWaitMs: 30_000,
+  establishMs: 60_000,
+};
+
+export interface E2aeMsrpOptions {
+  /** a=accept-types (RFC 4975 §8.6); default ["message/cpim", "text/plain"]. */
+  acceptTypes?: string[];
+  acceptWrappedTypes?: string[];
+  /** session-id of our a=path URI; random by default (RFC 4975 §14.1). */
+  sessionId?: string;
+  /** To-Path check: "strict" RFC 4975 §6.1 (default) or "session-id" (needed when an anchor rewrites a=path). */
+  pathMatch?: PathMatchMode;
+  chunkSize?: number;
+  window?: number;
+  maxChunkBytes?: number;
+  maxMessageBytes?: number;
+  transactionTimeoutMs?: number;
+  /** Send the bodiless SEND when TCP-active (RFC 4975 §5.4); default true. */
+  bind?: boolean;
+}
+
+export interface E2aeBfcpOptions {
+  /** Our a=floorctrl in an offer (RFC 8856 §5.1); default ["c-only"]: the UE is a floor participant. */
+  floorctrl?: FloorCtrlRole[];
+  /** When answering c-s: the role we take (default c-only). */
+  answerPrefer?: "c-only" | "s-only";
+  /** As floor control server: a=confid, a=userid handed to the client, a=floorid (RFC 8856 §5.2-5.4). */
+  conferenceId?: number;
+  userId?: number;
+  floorIds?: number[];
+  /** a=bfcpver (RFC 8856 §5.5); default [1] (RFC 8855 over TCP/TLS). */
+  bfcpver?: number[];
+  transactionTimeoutMs?: number;
+}
+
+export interface E2aeEndpointOptions {
+  kind: E2aeKind;
+  /** Label for logs and audit events (e.g. the SIP AOR). */
+  name?: string;
+  /** Per-session certificate; generated (ECDSA P-256, self-tested) when omitted. */
+  certificate?: SessionCertificate;
+  /** Address we bind and advertise (c=, a=path); default 127.0.0.1. */
+  address?: string;
+  /** Listening port (passive/actpass); 0 = ephemeral (default). */
+  port?: number;
+  /** Our a=setup in an offer (RFC 4145 §4); default actpass (we listen until the answer decides). */
+  offerSetup?: "actpass" | "active" | "passive";
+  /** Our a=setup when answering actpass; default active (TR 29.828 §5.2.1.2.3 step 10: "UE B chooses active"). */
+  answerSetup?: "active" | "passive";
+  /** a=3ge2ae:requested in our offer (TR 29.828 step 1); default true. */
+  requestE2ae?: boolean;
+  /** Overrides the derived TLS role (lab use). */
+  tlsRole?: TlsRole;
+  /** Drop TCP connections whose source is not the remote c= address (once known); default false. */
+  acceptOnlyFromRemote?: boolean;
+  timeouts?: Partial<E2aeTimeouts>;
+  /**
+   * Lab only: receives the TLS key log lines (NSS SSLKEYLOGFILE format) so a capture can be decrypted with
+   * `tshark -o tls.keylog_file:…`. Unset by default; never enable it in production.
+   */
+  keyLog?: (line: Buffer) => void;
+  msrp?: E2aeMsrpOptions;
+  bfcp?: E2aeBfcpOptions;
+  audit?: AuditLog;
+  logger?: Logger;
+}
+
+export type E2aeState = "idle" | "offered" | "connecting" | "connected" | "failed" | "closed";
+
+export interface E2aeVerdictEvent extends E2aeVerdict {
+  tlsRole: TlsRole;
+  peerAddress: string;
+  peerPort: number;
+}
+
+export interface E2aeEndpointEvents {
+  state: [E2aeState];
+  verdict: [E2aeVerdictEvent];
+  /** MSRP: a complete (reassembled) message */
+  message: [MsrpMessage];
+  report: [MsrpReport];
+  /** BFCP participant: a FloorRequestStatus (answer or server-initiated update) */
+  floorRequestStatus: [FloorRequestState];
+  /** a refused frame or PDU; the stream goes on */
+  protocolError: [E2aeError];
+  /** terminal failure (named so that an unheard event never throws) */
+  failure: [E2aeError];
+}
+
+interface Plan {
+  tcp: "active" | "passive";
+  tls: TlsRole;
+  remote: E2aeMedia;
+  remoteAddress: string;
+  remotePort: number;
+  localIsOfferer: boolean;
+  /** BFCP only */
+  floorServer?: boolean;
+  conferenceId?: number;
+  userId?: number;
+  floorIds?: number[];
+}
+
+interface Candidate {
+  raw: net.Socket;
+  sock?: tls.TLSSocket;
+  timer?: NodeJS.Timeout;
+}
+
+function findingsError(what: string, findings: readonly Finding[]): E2aeError {
+  const errors = findings.filter((f) => f.severity === "error");
+  const summary = errors.map((f) => `${f.code}${f.line !== undefined ? ` (line ${f.line})` : ""}`).join(", ");
+  return new E2aeError("E_E2AE_SDP", `${what} refused: ${summary}`, { details: { findings: errors } });
+}
+
+function u32(s: string | undefined): number | undefined {
+  if (s === undefined || !/^\d{1,10}$/.test(s)) return undefined;
+  const n = Number(s);
+  return n <= 0xffff_ffff ? n : undefined;
+}
+
+export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
+  readonly kind: E2aeKind;
+  readonly certificate: SessionCertificate;
+  private readonly opts: E2aeEndpointOptions;
+  private readonly timeouts: E2aeTimeouts;
+  private readonly log: Logger;
+  private readonly address: string;
+  private readonly sessionId: string;
+  private _state: E2aeState = "idle";
+  private server: net.Server | undefined;
+  private listenPort = 0;
+  private readonly candidates = new Set<Candidate>();
+  private ourOffer: { sdp: string; mline: number; setup: SetupRole; floorctrl: FloorCtrlRole[] } | undefined;
+  private ourMedia: E2aeMediaOptions | undefined;
+  private plan: Plan | undefined;
+  private socket: tls.TLSSocket | undefined;
+  private establishTimer: NodeJS.Timeout | undefined;
+  private _msrp: MsrpSession | undefined;
+  private _bfcpClient: BfcpClient | undefined;
+  private _bfcpServer: BfcpFloorServer | undefined;
+  private _verdict: E2aeVerdictEvent | undefined;
+  private closing = false;
+  private readonly ready: Promise<void>;
+  private settleReady!: { resolve: () => void; reject: (e: E2aeError) => void };
+
+  constructor(opts: E2aeEndpointOptions) {
+    super();
+    this.opts = opts;
+    this.kind = opts.kind;
+    this.timeouts = { ...DEFAULT_E2AE_TIMEOUTS, ...opts.timeouts };
+    this.log = (opts.logger ?? silentLogger).child({ ue: opts.name ?? "ue", e2ae: opts.kind });
+    this.address = opts.address ?? "127.0.0.1";
+    this.sessionId = opts.msrp?.sessionId ?? newSessionId();
+    this.certificate = opts.certificate ?? generateSessionCertificate();
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.settleReady = { resolve, reject };
+    });
+    this.ready.catch(() => {});
+  }
+
+  get state(): E2aeState {
+    return this._state;
+  }
+  /** Our fingerprint as signalled (RFC 8122 §5, SHA-256). */
+  get fingerprint(): Fingerprint {
+    return { hash: "sha-256", value: this.certificate.fingerprint.value };
+  }
+  get verdict(): E2aeVerdictEvent | undefined {
+    return this._verdict;
+  }
+  /** The remote m-line as negotiated (after acceptOffer / acceptAnswer). */
+  get remoteMedia(): E2aeMedia | undefined {
+    return this.plan?.remote;
+  }
+  get tcpRole(): "active" | "passive" | undefined {
+    return this.plan?.tcp;
+  }
+  get tlsRole(): TlsRole | undefined {
+    return this.plan?.tls;
+  }
+  /** The listening port (0 when not listening). */
+  get port(): number {
+    return this.listenPort;
+  }
+  /** Our a=path (MSRP). */
+  get localPath(): string[] {
+    const m = this.ourMedia;
+    return m?.kind === "msrp" ? m.path.map(String) : [];
+  }
+  /**
+   * Our m-section (offer or answer) as SDP lines, for a UE that composes one body with several m-lines: send the
+   * composed offer, then call `acceptAnswer(answer, { offer: composed })` (createOffer({ mline }) tells the index).
+   */
+  get localMediaLines(): string[] {
+    return this.ourMedia ? buildE2aeMediaLines(this.ourMedia) : [];
+  }
+  get msrp(): MsrpSession | undefined {
+    return this._msrp;
+  }
+  get bfcpClient(): BfcpClient | undefined {
+    return this._bfcpClient;
+  }
+  get bfcpServer(): BfcpFloorServer | undefined {
+    return this._bfcpServer;
+  }
+  /** BFCP: true when we are the floor control server after negotiation. */
+  get isFloorServer(): boolean {
+    return this.plan?.floorServer === true;
+  }
+
+  /** Resolves once the TLS peer is verified and the MSRP/BFCP session runs; rejects with the terminal error. */
+  connected(): Promise<void> {
+    return this.ready;
+  }
+
+  // ---- offer / answer ----------------------------------------------------------------------------------------
+
+  /**
+   * Builds our offer (TR 29.828 §5.2.1.2.2 / §5.2.1.3.2 step 1): TCP/TLS/MSRP or TCP/TLS/BFCP, fmt "*", our
+   * fingerprint, a=3ge2ae:requested, a=setup (actpass by default: we listen before the offer leaves).
+   */
+  async createOffer(opts: { mline?: number } = {}): Promise<string> {
+    this.assertState("idle", "createOffer");
+    const setup = this.opts.offerSetup ?? "actpass";
+    // RFC 4145 §4: passive and actpass endpoints must be ready to accept before the offer is sent
+    if (setup !== "active") await this.startListening();
+    const port = setup === "active" ? 9 : this.listenPort; // RFC 4145 §4: an active-only endpoint uses port 9
+    const floorctrl = this.opts.bfcp?.floorctrl ?? ["c-only"];
+    const media = this.localMediaOptions(
+      port,
+      setup,
+      floorctrl,
+      this.opts.requestE2ae === false ? undefined : "requested",
+    );
+    const built = buildE2aeOffer({
+      origin: { address: this.address },
+      connection: { address: this.address },
+      media: [media],
+    });
+    if (!built.ok) {
+      await this.stopListening();
+      throw findingsError("our own offer", built.findings);
+    }
+    this.ourMedia = media;
+    this.ourOffer = { sdp: built.sdp, mline: opts.mline ?? 0, setup, floorctrl };
+    this.setState("offered");
+    return built.sdp;
+  }
+
+  /**
+   * Applies the answer to our offer (TR 29.828 §5.2.1.2.2 steps 19-21): validates it, decides the TCP and TLS
+   * roles and establishes the connection. Resolves when the answer is accepted; `connected()` gives the outcome.
+   * An invalid or rejecting answer throws E_E2AE_SDP and fails the endpoint.
+   */
+  async acceptAnswer(answer: string, opts: { offer?: string } = {}): Promise<void> {
+    this.assertState("offered", "acceptAnswer");
+    const offer = this.ourOffer;
+    if (!offer) throw new E2aeError("E_E2AE_STATE", "no offer");
+    try {
+      // RFC 3264 §6 / RFC 4145 §4: the answer must fit the offer (as sent) before anything is connected
+      const v = validateAnswer(opts.offer ?? offer.sdp, answer);
+      if (!v.ok) throw findingsError("answer", v.findings);
+      const remote = readE2aeMedia(answer).find((m) => m.mline === offer.mline);
+      if (!remote || remote.rejected || remote.kind !== this.kind)
+        throw new E2aeError("E_E2AE_SDP", `the answer rejected the ${this.kind.toUpperCase()} m-line`);
+      if (!remote.tls) throw new E2aeError("E_E2AE_SDP", `the answer uses ${remote.proto}, not TLS`);
+      const tcp = localTcpRole({ offerSetup: offer.setup, answerSetup: remote.setup, localIsOfferer: true });
+      if (!tcp) throw new E2aeError("E_E2AE_SDP", `answer setup ${remote.setup ?? "(none)"} gives no TCP connection`);
+      const plan = this.makePlan(remote, tcp, true, offer.floorctrl);
+      this.plan = plan;
+    } catch (e) {
+      const err = toE2aeError(e, "E_E2AE_SDP", "answer");
+      this.fail(err);
+      throw err;
+    }
+    this.beginEstablishment();
+  }
+
+  /**
+   * Answers an offer (TR 29.828 §5.2.1.2.3 / §5.2.1.3.3 steps 9-13): the offer carries TCP/TLS/…, usually
+   * a=3ge2ae:applied and the IMS-AGW's fingerprint. Returns our answer (our fingerprint, a=setup active by default)
+   * and starts the connection; `connected()` gives the outcome.
+   */
+  async acceptOffer(offer: string, opts: { mline?: number } = {}): Promise<string> {
+    this.assertState("idle", "acceptOffer");
+    let media: E2aeMediaOptions;
+    let plan: Plan;
+    try {
+      const v = validateOffer(offer);
+      if (!v.ok) throw findingsError("offer", v.findings);
+      const remote = readE2aeMedia(offer).find(
+        (m) => m.kind === this.kind && !m.rejected && (opts.mline === undefined || m.mline === opts.mline),
+      );
+      if (!remote) throw new E2aeError("E_E2AE_SDP", `the offer has no usable ${this.kind.toUpperCase()} m-line`);
+      // TS 33.328 e2ae / TR 29.828 step 8: the access leg toward the UE is TCP/TLS/…
+      if (!remote.tls) throw new E2aeError("E_E2AE_SDP", `the offer uses ${remote.proto}, not TLS`);
+      const setup = answerSetupFor(remote.setup, this.opts.answerSetup ?? "active");
+      if (!setup) throw new E2aeError("E_E2AE_SDP", `offered setup ${remote.setup} allows no connection`);
+      let floorctrl: FloorCtrlRole[] = [];
+      if (this.kind === "bfcp") {
+        const role = answerFloorCtrl(remote.bfcp?.floorctrl ?? [], this.opts.bfcp?.answerPrefer ?? "c-only");
+        if (!role) throw new E2aeError("E_E2AE_SDP", "no floorctrl role fits the offer (RFC 8856 §5.1)");
+        floorctrl = [role];
+      }
+      plan = this.makePlan(remote, setup, false, floorctrl);
+      if (setup === "passive") await this.startListening();
+      media = this.localMediaOptions(setup === "active" ? 9 : this.listenPort, setup, floorctrl, undefined);
+      const built = buildE2aeAnswer(offer, {
+        origin: { address: this.address },
+        connection: { address: this.address },
+        media: { [remote.mline]: media },
+      });
+      if (!built.ok) throw findingsError("our answer", built.findings);
+      this.ourMedia = media;
+      this.plan = plan;
+      this.beginEstablishment();
+      return built.sdp;
+    } catch (e) {
+      const err = toE2aeError(e, "E_E2AE_SDP", "offer");
+      await this.stopListening();
+      this.fail(err);
+      throw err;
+    }
+  }
+
+  private localMediaOptions(
+    port: number,
+    setup: SetupRole,
+    floorctrl: FloorCtrlRole[],
+    e2ae: "requested" | undefined,
+  ): E2aeMediaOptions {
+    const common = {
+      port,
+      connection: { address: this.address },
+      setup,
+      fingerprints: [this.fingerprint],
+      ...(e2ae ? { e2ae } : {}),
+    };
+    if (this.kind === "msrp") {
+      const host = this.address.includes(":") ? `[${this.address}]` : this.address;
+      return {
+        kind: "msrp",
+        ...common,
+        // RFC 4975 §6 / §8.2: msrps URI of this session on the TLS transport
+        path: [`msrps://${host}:${port}/${this.sessionId};tcp`],
+        acceptTypes: this.opts.msrp?.acceptTypes ?? ["message/cpim", "text/plain"],
+        ...(this.opts.msrp?.acceptWrappedTypes ? { acceptWrappedTypes: this.opts.msrp.acceptWrappedTypes } : {}),
+      };
+    }
+    const b = this.opts.bfcp ?? {};
+    const serving = floorctrl.length === 1 && floorctrl[0] === "s-only";
+    return {
+      kind: "bfcp",
+      ...common,
+      floorctrl,
+      // RFC 8856 §5.2-5.4: the floor control server side states confid, the client's userid and its floors
+      ...(serving || floorctrl.includes("c-s")
+        ? {
+            confid: b.conferenceId ?? 1,
+            userid: b.userId ?? 1,
+            floorIds: b.floorIds ?? [1],
+          }
+        : {}),
+      bfcpver: b.bfcpver ?? [1],
+    };
+  }
+
+  private makePlan(
+    remote: E2aeMedia,
+    tcp: "active" | "passive",
+    localIsOfferer: boolean,
+    local: FloorCtrlRole[],
+  ): Plan {
+    if (remote.fingerprints.length === 0)
+      throw new E2aeError("E_E2AE_SDP", "the remote m-line has no usable a=fingerprint (RFC 8122 §5)");
+    const plan: Plan = {
+      tcp,
+      tls: this.opts.tlsRole ?? localTlsRole(this.kind, tcp, localIsOfferer),
+      remote,
+      remoteAddress: remote.address ?? "",
+      remotePort: remote.port,
+      localIsOfferer,
+    };
+    if (tcp === "active" && (plan.remoteAddress === "" || plan.remotePort === 0 || plan.remotePort === 9))
+      throw new E2aeError("E_E2AE_SDP", "we are TCP-active but the remote gives no address/port to connect to");
+    if (this.kind === "msrp" && (remote.msrp?.pathText.length ?? 0) === 0)
+      throw new E2aeError("E_E2AE_SDP", "the remote MSRP m-line has no a=path (RFC 4975 §8.1)");
+    if (this.kind === "bfcp") {
+      const remoteRoles = remote.bfcp?.floorctrl ?? [];
+      const server = localIsOfferer ? localIsFloorServer(local, remoteRoles) : local[0] === "s-only";
+      plan.floorServer = server;
+      const b = this.opts.bfcp ?? {};
+      if (server) {
+        plan.conferenceId = b.conferenceId ?? 1;
+        plan.userId = b.userId ?? 1;
+        plan.floorIds = b.floorIds ?? [1];
+      } else {
+        // RFC 8856 §5.2/§5.3: the client learns the Conference ID and its User ID from the server's SDP
+        const confid = u32(remote.bfcp?.confid);
+        const userid = u32(remote.bfcp?.userid);
+        if (confid === undefined || userid === undefined || userid > 0xffff)
+          throw new E2aeError(
+            "E_E2AE_SDP",
+            "the floor control server's SDP lacks a=confid / a=userid (RFC 8856 §5.2-5.3)",
+          );
+        plan.conferenceId = confid;
+        plan.userId = userid;
+        plan.floorIds = (remote.bfcp?.floorIds ?? []).map((f) => Number(f.floorId));
+      }
+    }
+    return plan;
+  }
+
+  // ---- connection establishment --------------------------------------------------------------------------------
+
+  private beginEstablishment(): void {
+    const plan = this.plan;
+    if (!plan) return;
+    this.setState("connecting");
+    this.log.info(
+      { tcp: plan.tcp, tls: plan.tls, remote: `${plan.remoteAddress}:${plan.remotePort}` },
+      "e2ae roles decided (RFC 4145 §4)",
+    );
+    this.establishTimer = setTimeout(() => {
+      if (this._state === "connecting")
+        this.fail(new E2aeError("E_E2AE_TIMEOUT", `no verified connection within ${this.timeouts.establishMs} ms`));
+    }, this.timeouts.establishMs);
+    this.establishTimer.unref?.();
+    if (plan.tcp === "active") {
+      // we connect: no listener needed any more (RFC 4145 §4), nothing held can be ours
+      void this.stopListening();
+      for (const c of this.candidates) this.dropCandidate(c);
+      void this.connectActive(plan);
+      return;
+    }
+    for (const c of [...this.candidates]) {
+      if (c.sock) this.verifyCandidate(c);
+    }
+  }
+
+  private async connectActive(plan: Plan): Promise<void> {
+    const attempts = 3;
+    for (let i = 0; i < attempts; i++) {
+      if (this._state !== "connecting") return;
+      let cand: Candidate | undefined;
+      try {
+        const raw = await tcpConnect(plan.remoteAddress, plan.remotePort, { timeoutMs: this.timeouts.connectMs });
+        if (this._state !== "connecting") {
+          raw.destroy();
+          return;
+        }
+        cand = { raw };
+        this.candidates.add(cand);
+        raw.on("error", () => {});
+        const sock = await tlsHandshake(raw, {
+          role: plan.tls,
+          certificate: this.certificate,
+          timeoutMs: this.timeouts.tlsMs,
+          ...(this.opts.keyLog ? { keyLog: this.opts.keyLog } : {}),
+        });
+        cand.sock = sock;
+        this.verifyCandidate(cand);
+        return;
+      } catch (e) {
+        if (cand) this.candidates.delete(cand);
+        const err = toE2aeError(e, "E_E2AE_CONNECT", "connect");
+        // TR 29.828 §4.4.2.2: an anchor in delayed/drop mode resets early connections; the active side retries
+        const retryable = err.code === "E_E2AE_CONNECT" || (err.code === "E_E2AE_TLS" && /closed/.test(err.message));
+        if (!retryable || i === attempts - 1) {
+          this.fail(err);
+          return;
+        }
+        this.log.info({ attempt: i + 1, err: err.message }, "e2ae connect attempt failed; retrying");
+        await new Promise<void>((r) => setTimeout(r, 250 * 2 ** i).unref?.());
+      }
+    }
+  }
+
+  private async startListening(): Promise<void> {
+    if (this.server) return;
+    const server = net.createServer((raw) => this.onIncoming(raw));
+    server.on("error", (e) => this.log.warn({ err: e.message }, "e2ae listener error"));
+    this.server = server;
+    this.listenPort = await listen(server, this.address, this.opts.port ?? 0);
+  }
+
+  private stopListening(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (!s) return Promise.resolve();
+    return new Promise<void>((r) => s.close(() => r()));
+  }
+
+  private onIncoming(raw: net.Socket): void {
+    raw.on("error", () => {});
+    const plan = this.plan;
+    if (this.closing || this.socket || this._state === "failed" || (plan && plan.tcp !== "passive")) {
+      raw.destroy();
+      return;
+    }
+    const from = plainAddress(raw.remoteAddress);
+    if (this.opts.acceptOnlyFromRemote && plan && from !== plainAddress(plan.remoteAddress)) {
+      this.log.warn({ from }, "TCP connection from a source other than the remote c= address dropped");
+      raw.destroy();
+      return;
+    }
+    // bound the work a stranger can cause: at most 4 connections in TLS setup or held
+    if (this.candidates.size >= 4) {
+      raw.destroy();
+      return;
+    }
+    const cand: Candidate = { raw };
+    this.candidates.add(cand);
+    // Before the answer the TLS role follows from our offer: we are TCP-passive (MSRP → TLS server), and for
+    // BFCP the offerer is the TLS client (RFC 8856).
+    const role: TlsRole = plan?.tls ?? this.opts.tlsRole ?? localTlsRole(this.kind, "passive", true);
+    tlsHandshake(raw, {
+      role,
+      certificate: this.certificate,
+      timeoutMs: this.timeouts.tlsMs,
+      ...(this.opts.keyLog ? { keyLog: this.opts.keyLog } : {}),
+    }).then(
+      (sock) => {
+        cand.sock = sock;
+        if (!this.candidates.has(cand) || this.closing) {
+          sock.destroy();
+          return;
+        }
+        if (this.plan) {
+          this.verifyCandidate(cand);
+          return;
+        }
+        // TR 29.828 §5.2.1.2.2 steps 11/21: the AGW may finish TLS before our answer arrives; hold it unread
+        cand.timer = setTimeout(() => {
+          this.log.warn({ from }, "TLS connection held without a remote fingerprint timed out");
+          this.dropCandidate(cand);
+        }, this.timeouts.fingerprintWaitMs);
+        cand.timer.unref?.();
+        sock.once("close", () => this.dropCandidate(cand));
+      },
+      (e: unknown) => {
+        this.candidates.delete(cand);
+        this.log.info({ from, err: e instanceof Error ? e.message : String(e) }, "incoming TLS handshake failed");
+      },
+    );
+  }
+
+  private dropCandidate(c: Candidate): void {
+    if (!this.candidates.delete(c)) return;
+    if (c.timer) clearTimeout(c.timer);
+    c.sock?.destroy();
+    c.raw.destroy();
+  }
+
+  /** RFC 8122 §6: the certificate presented in the handshake must match the remote SDP's fingerprint. */
+  private verifyCandidate(c: Candidate): void {
+    const plan = this.plan;
+    const sock = c.sock;
+    if (!plan || !sock || this.socket) {
+      this.dropCandidate(c);
+      return;
+    }
+    if (c.timer) clearTimeout(c.timer);
+    const verdict = verifyPeerCertificate(peerCertificateDer(sock), plan.remote.fingerprints);
+    const ev: E2aeVerdictEvent = {
+      ...verdict,
+      tlsRole: plan.tls,
+      peerAddress: plainAddress(c.raw.remoteAddress),
+      peerPort: c.raw.remotePort ?? 0,
+    };
+    this._verdict = ev;
+    this.audit(ev);
+    this.emit("verdict", ev);
+    if (!verdict.verified) {
+      this.dropCandidate(c);
+      // RFC 8122 §6: no match ⇒ the connection is not used; fail closed (not a single MSRP/BFCP byte was exchanged)
+      this.fail(
+        new E2aeError(verdict.code ?? "E_E2AE_FP_MISMATCH", verdict.reason ?? "fingerprint mismatch", {
+          details: { ...ev },
+        }),
+      );
+      return;
+    }
+    this.candidates.delete(c);
+    this.adopt(sock, plan);
+  }
+
+  private audit(v: E2aeVerdictEvent): void {
+    this.opts.audit?.record({
+      node: "ue",
+      ue: this.opts.name ?? "ue",
+      decision: v.verified ? "fingerprint-verified" : "peer-refused",
+      clause: "RFC 8122 §6",
+      protocol: this.kind,
+      tlsRole: v.tlsRole,
+      peerAddress: v.peerAddress,
+      peerPort: v.peerPort,
+      hash: v.hash,
+      presented: v.presented,
+      signalled: v.signalled,
+      code: v.code,
+      reason: v.reason,
+    });
+  }
+
+  private adopt(sock: tls.TLSSocket, plan: Plan): void {
+    this.socket = sock;
+    if (this.establishTimer) clearTimeout(this.establishTimer);
+    // one TCP connection per stream (RFC 4145 §5 connection:new): no more listening, no other candidates
+    void this.stopListening();
+    for (const c of [...this.candidates]) this.dropCandidate(c);
+    const onGone = (err: E2aeError | undefined) => {
+      if (this.closing || this._state === "closed" || this._state === "failed") return;
+      this.fail(err ?? new E2aeError("E_E2AE_PEER_CLOSED", "the peer closed the connection"));
+    };
+    try {
+      if (this.kind === "msrp") this.startMsrp(sock, plan, onGone);
+      else this.startBfcp(sock, plan, onGone);
+    } catch (e) {
+      this.fail(toE2aeError(e, "E_E2AE_SDP", "session"));
+      return;
+    }
+    this.setState("connected");
+    this.settleReady.resolve();
+  }
+
+  private startMsrp(sock: tls.TLSSocket, plan: Plan, onGone: (e: E2aeError | undefined) => void): void {
+    const m = this.opts.msrp ?? {};
+    const local = this.ourMedia?.kind === "msrp" ? this.ourMedia : undefined;
+    const session = new MsrpSession(sock, {
+      localPath: local?.path ?? [],
+      remotePath: plan.remote.msrp?.pathText ?? [],
+      acceptTypes: local?.acceptTypes ?? ["*"],
+      ...(m.pathMatch ? { pathMatch: m.pathMatch } : {}),
+      ...(m.chunkSize !== undefined ? { chunkSize: m.chunkSize } : {}),
+      ...(m.window !== undefined ? { window: m.window } : {}),
+      ...(m.maxChunkBytes !== undefined ? { maxChunkBytes: m.maxChunkBytes } : {}),
+      ...(m.maxMessageBytes !== undefined ? { maxMessageBytes: m.maxMessageBytes } : {}),
+      ...(m.transactionTimeoutMs !== undefined ? { transactionTimeoutMs: m.transactionTimeoutMs } : {}),
+      logger: this.log,
+    });
+    this._msrp = session;
+    session.on("message", (msg) => this.emit("message", msg));
+    session.on("report", (r) => this.emit("report", r));
+    session.on("protocolError", (e) => this.emit("protocolError", e));
+    session.on("close", (err) =>
+      onGone(err ? new E2aeError("E_E2AE_PEER_CLOSED", err.message, { cause: err }) : undefined),
+    );
+    // RFC 4975 §5.4: the TCP-active endpoint sends a (bodiless) SEND at once to bind the connection
+    if (plan.tcp === "active" && m.bind !== false) {
+      session.bind().catch((e: unknown) => {
+        const err = toE2aeError(e, "E_MSRP_RESPONSE", "bodiless SEND");
+        if (!session.isClosed) this.emit("protocolError", err);
+      });
+    }
+  }
+
+  private startBfcp(sock: tls.TLSSocket, plan: Plan, onGone: (e: E2aeError | undefined) => void): void {
+    const b = this.opts.bfcp ?? {};
+    const conferenceId = plan.conferenceId ?? 1;
+    const userId = plan.userId ?? 1;
+    if (plan.floorServer) {
+      const server = new BfcpFloorServer({
+        conferenceId,
+        floorIds: plan.floorIds ?? [1],
+        userIds: [userId],
+        logger: this.log,
+      });
+      this._bfcpServer = server;
+      server.on("protocolError", (e) => this.emit("protocolError", e));
+      server.attach(sock);
+      sock.once("close", () => onGone(undefined));
+      return;
+    }
+    const client = new BfcpClient(sock, {
+      conferenceId,
+      userId,
+      ...(b.transactionTimeoutMs !== undefined ? { transactionTimeoutMs: b.transactionTimeoutMs } : {}),
+      logger: this.log,
+    });
+    this._bfcpClient = client;
+    client.on("floorRequestStatus", (s) => this.emit("floorRequestStatus", s));
+    client.on("protocolError", (e) => this.emit("protocolError", e));
+    client.on("close", (err) =>
+      onGone(err ? new E2aeError("E_E2AE_PEER_CLOSED", err.message, { cause: err }) : undefined),
+    );
+  }
+
+  // ---- application API -----------------------------------------------------------------------------------------
+
+  /** MSRP: sends one message (chunked); resolves on the 200s (RFC 4975 §7.1.1). */
+  send(content: string | Uint8Array, contentType: string, opts: MsrpSendOptions = {}): Promise<MsrpSendResult> {
+    const s = this._msrp;
+    if (!s) return Promise.reject(new E2aeError("E_E2AE_STATE", "no MSRP session (not connected, or not MSRP)"));
+    return s.send(content, contentType, opts);
+  }
+
+  /** BFCP participant: Hello → HelloAck (RFC 8855 §5.3.11). */
+  hello(): Promise<HelloResult> {
+    const c = this._bfcpClient;
+    if (!c) return Promise.reject(new E2aeError("E_E2AE_STATE", "not a connected BFCP participant"));
+    return c.hello();
+  }
+
+  /** BFCP participant: FloorRequest for `floorIds` (default: the floors of the server's SDP). */
+  requestFloor(floorIds?: number[]): Promise<FloorRequestState> {
+    const c = this._bfcpClient;
+    if (!c) return Promise.reject(new E2aeError("E_E2AE_STATE", "not a connected BFCP participant"));
+    const floors = floorIds ?? this.plan?.floorIds ?? [];
+    return c.requestFloor(floors);
+  }
+
+  /** BFCP participant: FloorRelease. */
+  releaseFloor(floorRequestId: number): Promise<FloorRequestState> {
+    const c = this._bfcpClient;
+    if (!c) return Promise.reject(new E2aeError("E_E2AE_STATE", "not a connected BFCP participant"));
+    return c.releaseFloor(floorRequestId);
+  }
+
+  // ---- state -----------------------------------------------------------------------------------------------------
+
+  private assertState(want: E2aeState, what: string): void {
+    if (this.closing || this._state === "closed") throw new E2aeError("E_E2AE_CLOSED", "endpoint is closed");
+    if (this._state !== want) throw new E2aeError("E_E2AE_STATE", `${what}() in state ${this._state}`);
+  }
+
+  private setState(s: E2aeState): void {
+    if (this._state === s) return;
+    this._state = s;
+    this.emit("state", s);
+  }
+
+  private fail(err: E2aeError): void {
+    if (this._state === "failed" || this._state === "closed") return;
+    this.log.warn({ code: err.code, err: err.message }, "e2ae stream failed");
+    this.setState("failed");
+    this.settleReady.reject(err);
+    this.emit("failure", err);
+    void this.teardown();
+  }
+
+  private async teardown(): Promise<void> {
+    if (this.establishTimer) clearTimeout(this.establishTimer);
+    for (const c of [...this.candidates]) this.dropCandidate(c);
+    await this.stopListening();
+    const tasks: Promise<unknown>[] = [];
+    if (this._msrp) tasks.push(this._msrp.close());
+    if (this._bfcpClient) tasks.push(this._bfcpClient.close());
+    if (this._bfcpServer) tasks.push(this._bfcpServer.close());
+    await Promise.allSettled(tasks);
+    const s = this.socket;
+    if (s && !s.destroyed) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(() => {
+          s.destroy();
+          r();
+        }, 1000);
+        t.unref?.();
+        s.once("close", () => {
+          clearTimeout(t);
+          r();
+        });
+        s.end();
+      });
+    }
+  }
+
+  /** Closes the stream: session, connection, listener, timers. Idempotent; never throws. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this._state !== "failed") this.settleReady.reject(new E2aeError("E_E2AE_CLOSED", "endpoint closed"));
+    await this.teardown();
+    this.setState("closed");
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * TCP and TLS plumbing of the e2ae endpoint: TCP connect/listen, the TLS handshake in a given role on an
+ * established TCP connection (the TLS role need not follow the TCP role: BFCP, RFC 8856), and the RFC 8122 §6
+ * fingerprint check of the peer certificate. Nothing here reads or writes an application byte: the caller attaches
+ * MSRP/BFCP only after `verifyPeerCertificate` said yes.
+ */
+import { constants, createHash } from "node:crypto";
+import net from "node:net";
+import tls from "node:tls";
+import { type Fingerprint, type HashFunc, selectFingerprints, verifyFingerprint } from "../../sdp/index.ts";
+import type { SessionCertificate } from "../../security/certificate.ts";
+import { E2aeError } from "./errors.ts";
+
+export type TlsRole = "client" | "server";
+
+/** Outcome of the RFC 8122 §6 check, one per TLS connection (same shape as the data channel's SecurityVerdict). */
+export interface E2aeVerdict {
+  verified: boolean;
+  /** RFC 8122 §5.1: the hash used (the strongest one signalled) */
+  hash?: string;
+  /** fingerprint of the certificate the peer presented, with that hash */
+  presented?: string;
+  /** the signalled fingerprints of that hash */
+  signalled: string[];
+  code?: "E_E2AE_FP_MISMATCH" | "E_E2AE_NO_PEER_CERT";
+  reason?: string;
+}
+
+const NODE_HASH: Record<HashFunc, string> = {
+  "sha-1": "sha1",
+  "sha-224": "sha224",
+  "sha-256": "sha256",
+  "sha-384": "sha384",
+  "sha-512": "sha512",
+};
+
+function hex(d: Buffer): string {
+  return [...d].map((b) => b.toString(16).toUpperCase().padStart(2, "0")).join(":");
+}
+
+/**
+ * RFC 8122 §5.1 / §6: compare the DER certificate the peer presented with the strongest signalled hash; no
+ * certificate, no usable fingerprint or no match ⇒ not verified (fail closed).
+ */
+export function verifyPeerCertificate(der: Uint8Array | undefined, signalled: readonly Fingerprint[]): E2aeVerdict {
+  const chosen = selectFingerprints(signalled);
+  // RFC 8122 §6: the endpoint MUST present a certificate whose fingerprint was signalled
+  if (!der || der.length === 0)
+    return {
+      verified: false,
+      signalled: chosen?.set.map((f) => f.value) ?? [],
+      ...(chosen ? { hash: chosen.hash } : {}),
+      code: "E_E2AE_NO_PEER_CERT",
+      reason: "the TLS peer presented no certificate",
+    };
+  if (!chosen)
+    return {
+      verified: false,
+      signalled: [],
+      code: "E_E2AE_FP_MISMATCH",
+      reason: "no usable fingerprint was signalled",
+    };
+  const digest = createHash(NODE_HASH[chosen.hash]).update(der).digest();
+  const v = verifyFingerprint(chosen.set, { [chosen.hash]: new Uint8Array(digest) });
+  const base = { hash: chosen.hash, presented: hex(digest), signalled: chosen.set.map((f) => f.value) };
+  return v.ok
+    ? { verified: true, ...base, reason: v.reason }
+    : { verified: false, ...base, code: "E_E2AE_FP_MISMATCH", reason: v.reason };
+}
+
+/** TCP connect with a deadline; the socket is returned paused-free but without listeners beyond error handling. */
+export function tcpConnect(
+  host: string,
+  port: number,
+  opts: { timeoutMs: number; localAddress?: string },
+): Promise<net.Socket> {
+  return new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect({ host, port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(
+        new E2aeError("E_E2AE_TIMEOUT", `TCP connect to ${host}:${port} did not complete within ${opts.timeoutMs} ms`),
+      );
+    }, opts.timeoutMs);
+    timer.unref?.();
+    s.once("connect", () => {
+      clearTimeout(timer);
+      s.removeAllListeners("error");
+      resolve(s);
+    });
+    s.once("error", (e) => {
+      clearTimeout(timer);
+      s.destroy();
+      reject(new E2aeError("E_E2AE_CONNECT", `TCP connect to ${host}:${port} failed: ${e.message}`, { cause: e }));
+    });
+  });
+}
+
+export interface HandshakeOptions {
+  role: TlsRole;
+  certificate: SessionCertificate;
+  timeoutMs: number;
+  minVersion?: "TLSv1.2" | "TLSv1.3";
+  /** NSS key log lines (SSLKEYLOGFILE format) for decrypting captures in a lab; never set it in production. */
+  keyLog?: (line: Buffer) => void;
+}
+
+/**
+ * Runs the TLS handshake on an established TCP connection. Both sides present their certificate: the server
+ * requests the client's (RFC 8122 §6: each endpoint is identified by the fingerprint it signalled). No CA
+ * validation: the certificates are self-signed and the fingerprint is the identity. Renegotiation is disabled so
+ * the verified certificate cannot be replaced later. The returned socket is not flowing: no byte is read.
+ */
+export function tlsHandshake(raw: net.Socket, opts: HandshakeOptions): Promise<tls.TLSSocket> {
+  const common = {
+    cert: opts.certificate.certPem,
+    key: opts.certificate.keyPem,
+    minVersion: opts.minVersion ?? "TLSv1.2",
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+  } as const;
+  return new Promise<tls.TLSSocket>((resolve, reject) => {
+    let settled = false;
+    let sock: tls.TLSSocket | undefined;
+    const fail = (e: E2aeError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sock?.destroy();
+      raw.destroy();
+      reject(e);
+    };
+    const done = (s: tls.TLSSocket) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      s.off("error", onError);
+      raw.off("close", onClose);
+      // a late socket error must never crash the process; the owner sees the 'close' that follows
+      s.on("error", () => {});
+      resolve(s);
+    };
+    const timer = setTimeout(
+      () =>
+        fail(
+          new E2aeError("E_E2AE_TIMEOUT", `TLS handshake (${opts.role}) did not complete within ${opts.timeoutMs} ms`),
+        ),
+      opts.timeoutMs,
+    );
+    timer.unref?.();
+    const onError = (e: Error) =>
+      fail(new E2aeError("E_E2AE_TLS", `TLS handshake (${opts.role}) failed: ${e.message}`, { cause: e }));
+    const onClose = () =>
+      fail(new E2aeError("E_E2AE_TLS", `connection closed during the TLS handshake (${opts.role})`));
+    raw.once("close", onClose);
+    if (opts.role === "client") {
+      const s = tls.connect({
+        socket: raw,
+        ...common,
+        // self-signed peer: identity is checked against the SDP fingerprint afterwards (RFC 8122 §6)
+        rejectUnauthorized: false,
+        checkServerIdentity: () => undefined,
+        servername: "",
+      });
+      sock = s;
+      if (opts.keyLog) s.on("keylog", opts.keyLog);
+      s.once("secureConnect", () => done(s));
+      s.on("error", onError);
+    } else {
+      const s = new tls.TLSSocket(raw, {
+        isServer: true,
+        secureContext: tls.createSecureContext(common),
+        // RFC 8122 §6: the client must present its certificate too
+        requestCert: true,
+        rejectUnauthorized: false,
+      });
+      sock = s;
+      if (opts.keyLog) s.on("keylog", opts.keyLog);
+      s.once("secure", () => done(s));
+      s.on("error", onError);
+    }
+  });
+}
+
+/** DER of the certificate the TLS peer presented (undefined when none). */
+export function peerCertificateDer(s: tls.TLSSocket): Uint8Array | undefined {
+  try {
+    const x = s.getPeerX509Certificate();
+    return x ? new Uint8Array(x.raw) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Listens on address:port (0 = ephemeral); resolves with the bound port. */
+export function listen(server: net.Server, address: string, port: number): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const onError = (e: Error) =>
+      reject(new E2aeError("E_E2AE_CONNECT", `cannot listen on ${address}:${port}: ${e.message}`));
+    server.once("error", onError);
+    server.listen(port, address, () => {
+      server.off("error", onError);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+/** Normalises IPv4-mapped IPv6 peer addresses ("::ffff:127.0.0.1" → "127.0.0.1"). */
+export function plainAddress(a: string | undefined): string {
+  return (a ?? "").replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1");
+}
