@@ -275,6 +275,15 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
   }
 
   /**
+   * The application put our DC m-line into a larger SDP body (e.g. with MSRP/BFCP m-lines, TS 24.229 §6.1): the
+   * answer is then validated against that whole offer. The body must still contain our DC m-section unchanged.
+   */
+  useComposedOffer(sdp: string): void {
+    if (!this.pending) throw new UeError("E_STATE", "useComposedOffer() without a pending offer");
+    this.pending = { ...this.pending, sdp };
+  }
+
+  /**
    * Applies the answer to our last offer: validates it, then starts (or continues) the association. Resolves once
    * the answer is accepted; `connected()` gives the outcome of the handshake.
    */

@@ -20,5 +20,6 @@ export {
   type SecurityVerdict,
   verifyPeerCertificate,
 } from "./dcTransport.ts";
+export * from "./e2ae/index.ts";
 export { UeError, type UeErrorCode } from "./errors.ts";
-export { ImsUe, type ImsUeEvents, type ImsUeOptions, UeCall } from "./ue.ts";
+export { ImsUe, type ImsUeEvents, type ImsUeOptions, UeCall, type UeMediaKind } from "./ue.ts";

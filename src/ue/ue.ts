@@ -4,12 +4,16 @@
  * when configured, the mediasec mechanisms (TS 24.229 §7.2A.7).
  */
 import { type AuditLog, type Logger, silentLogger } from "../log.ts";
+import { readMedia, replaceMediaSection } from "../sdp/index.ts";
 import { TypedEmitter } from "../sip/emitter.ts";
 import { SipTransportLayer } from "../sip/transport/layer.ts";
 import type { SipTransportProtocol } from "../sip/transport/types.ts";
 import { type RegistrationInfo, rejectOffer, type SdpContext, type SipCall, SipUserAgent } from "../sip/ua.ts";
 import { DcEndpoint, type DcEndpointOptions } from "./dcEndpoint.ts";
-import { UeError } from "./errors.ts";
+import { E2aeEndpoint, type E2aeEndpointOptions } from "./e2ae/index.ts";
+
+/** Media a UE offers: the data channel m-line and/or e2ae MSRP / BFCP over TLS m-lines (TS 33.328 §7.2.1). */
+export type UeMediaKind = "dc" | "msrp" | "bfcp";
 
 export interface ImsUeOptions {
   /** e.g. "sip:alice@ims.example.com" */
@@ -28,6 +32,10 @@ export interface ImsUeOptions {
   mediasec?: boolean | string[];
   /** data channel endpoint options applied to every call */
   dc?: Omit<DcEndpointOptions, "name" | "logger" | "audit">;
+  /** m-lines our offers carry, in this order after the session header (default ["dc"]); answers take what is offered */
+  media?: UeMediaKind[];
+  /** options of the MSRP / BFCP over TLS endpoints (e2ae, TR 29.828 §5.2.1) */
+  e2ae?: Omit<E2aeEndpointOptions, "kind" | "name" | "logger" | "audit">;
   /** answer incoming calls automatically (default true) */
   autoAnswer?: boolean;
   /** send BYE when the data channel of an established call fails (default true) */
@@ -37,8 +45,12 @@ export interface ImsUeOptions {
   audit?: AuditLog;
 }
 
-/** A call and its data channel endpoint. */
+/** A call, its data channel endpoint and its e2ae MSRP / BFCP endpoints (present when negotiated). */
 export class UeCall {
+  msrp: E2aeEndpoint | undefined;
+  bfcp: E2aeEndpoint | undefined;
+  /** our last offer as sent (the full composed body) */
+  lastOffer: string | undefined;
   constructor(
     readonly sip: SipCall,
     readonly dc: DcEndpoint,
@@ -49,7 +61,7 @@ export class UeCall {
       if (this.sip.state === "established" || this.sip.state === "terminating") await this.sip.hangup().catch(() => {});
       else this.sip.cancel();
     }
-    await this.dc.close();
+    await Promise.all([this.dc.close(), this.msrp?.close(), this.bfcp?.close()]);
   }
 }
 
@@ -138,7 +150,7 @@ export class ImsUe extends TypedEmitter<ImsUeEvents> {
     const c = call;
     void sip.terminated().then(async () => {
       this.calls.delete(sip);
-      await dc.close();
+      await Promise.all([dc.close(), c.msrp?.close(), c.bfcp?.close()]);
     });
     dc.on("failure", (err) => {
       this.log.warn({ code: err.code, msg: err.message }, "data channel failed");
@@ -149,19 +161,55 @@ export class ImsUe extends TypedEmitter<ImsUeEvents> {
     return call;
   }
 
+  private e2aeEndpoint(call: UeCall, kind: "msrp" | "bfcp"): E2aeEndpoint {
+    const existing = call[kind];
+    if (existing) return existing;
+    const ep = new E2aeEndpoint({
+      ...this.opts.e2ae,
+      kind,
+      name: this.opts.aor,
+      logger: this.log,
+      ...(this.opts.audit ? { audit: this.opts.audit } : {}),
+    });
+    ep.on("failure", (err) => this.log.warn({ code: err.code, msg: err.message, kind }, "e2ae stream failed"));
+    call[kind] = ep;
+    return ep;
+  }
+
   private async createOffer(ctx: SdpContext): Promise<Uint8Array> {
     const call = this.callFor(ctx.call);
-    const sdp = await call.dc.createOffer();
+    const kinds = this.opts.media ?? ["dc"];
+    let sdp = kinds.includes("dc") ? await call.dc.createOffer() : sessionHeader(this.opts.sipHost ?? "127.0.0.1");
+    for (const kind of kinds) {
+      if (kind === "dc") continue;
+      const ep = this.e2aeEndpoint(call, kind);
+      // one offer/answer per e2ae stream: a re-offer repeats our m-section unchanged (RFC 3264 §8)
+      if (ep.state === "idle") await ep.createOffer({ mline: readMedia(sdp).length });
+      sdp = appendSection(sdp, ep.localMediaLines);
+    }
+    if (kinds.includes("dc") && kinds.length > 1) call.dc.useComposedOffer(sdp);
+    call.lastOffer = sdp;
     return new TextEncoder().encode(sdp);
   }
 
   private async onOffer(offer: Uint8Array, ctx: SdpContext) {
     const call = this.callFor(ctx.call);
+    const text = new TextDecoder().decode(offer);
     try {
-      const answer = await call.dc.acceptOffer(new TextDecoder().decode(offer));
+      const media = readMedia(text);
+      const hasDc = media.some((m) => m.kind === "dc" && !m.rejected);
+      // RFC 3264 §6: the answer has one m-line per offered m-line; streams we do not take get port 0
+      let answer = hasDc ? await call.dc.acceptOffer(text) : rejectAll(text, this.opts.sipHost ?? "127.0.0.1");
+      for (const m of media) {
+        const kind = m.proto === "TCP/TLS/MSRP" ? "msrp" : m.proto === "TCP/TLS/BFCP" ? "bfcp" : undefined;
+        if (!kind || m.rejected) continue;
+        const ep = this.e2aeEndpoint(call, kind);
+        if (ep.state === "idle") await ep.acceptOffer(text, { mline: m.index });
+        answer = replaceMediaSection(answer, m.index, formatSection(ep.localMediaLines));
+      }
       return new TextEncoder().encode(answer);
     } catch (e) {
-      const code = e instanceof UeError ? e.code : "E_SDP_REMOTE";
+      const code = e instanceof Error && "code" in e ? String((e as { code: unknown }).code) : "E_SDP_REMOTE";
       this.log.info({ code, err: e instanceof Error ? e.message : String(e) }, "offer refused");
       // RFC 3261 §21.4.26 488 Not Acceptable Here: the offer's security attributes are unusable
       return rejectOffer(488, `${code}`);
@@ -170,7 +218,13 @@ export class ImsUe extends TypedEmitter<ImsUeEvents> {
 
   private async onAnswer(answer: Uint8Array, ctx: SdpContext): Promise<void> {
     const call = this.callFor(ctx.call);
-    await call.dc.acceptAnswer(new TextDecoder().decode(answer));
+    const text = new TextDecoder().decode(answer);
+    const kinds = this.opts.media ?? ["dc"];
+    if (kinds.includes("dc")) await call.dc.acceptAnswer(text);
+    for (const kind of ["msrp", "bfcp"] as const) {
+      const ep = call[kind];
+      if (ep?.state === "offered") await ep.acceptAnswer(text, call.lastOffer ? { offer: call.lastOffer } : {});
+    }
   }
 
   /** Hangs up every call, unregisters nothing (the registration simply expires), closes the transport. */
@@ -178,4 +232,24 @@ export class ImsUe extends TypedEmitter<ImsUeEvents> {
     await Promise.all([...this.calls.values()].map((c) => c.hangup()));
     await this.ua.close();
   }
+}
+
+function formatSection(lines: readonly string[]): string {
+  return `${lines.join("\r\n")}\r\n`;
+}
+
+function appendSection(sdp: string, lines: readonly string[]): string {
+  return (sdp.endsWith("\n") ? sdp : `${sdp}\r\n`) + formatSection(lines);
+}
+
+function sessionHeader(address: string): string {
+  const type = address.includes(":") ? "IP6" : "IP4";
+  const id = Date.now();
+  return formatSection(["v=0", `o=- ${id} 1 IN ${type} ${address}`, "s=-", `c=IN ${type} ${address}`, "t=0 0"]);
+}
+
+/** An answer skeleton that rejects every offered m-line (port 0, RFC 3264 §6); accepted ones are replaced later. */
+function rejectAll(offer: string, address: string): string {
+  const sections = readMedia(offer).map((m) => formatSection([`m=${m.media} 0 ${m.proto} ${m.fmts.join(" ")}`]));
+  return sessionHeader(address) + sections.join("");
 }
