@@ -32,3 +32,25 @@ export function errorMessage(e: unknown): string {
     return "unprintable error";
   }
 }
+
+/**
+ * Rejects with `onTimeout()` when `p` does not settle within `ms` (`ms` ≤ 0 or NaN: no bound). The timer never keeps
+ * the process alive and is cleared as soon as `p` settles.
+ */
+export function deadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  if (!(ms > 0)) return p;
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(onTimeout()), ms);
+    t.unref?.();
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

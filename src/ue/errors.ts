@@ -1,4 +1,4 @@
-import { ImsdcError } from "../errors.ts";
+import { deadline, ImsdcError } from "../errors.ts";
 
 /** Stable codes of the UE data channel engine (README "UE error codes"). */
 export type UeErrorCode =
@@ -34,18 +34,5 @@ export class UeError extends ImsdcError {
 
 /** Rejects with `UeError(code)` when `p` does not settle within `ms`. The timer never keeps the process alive. */
 export function withTimeout<T>(p: Promise<T>, ms: number, code: UeErrorCode, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new UeError(code, `${what} did not complete within ${ms} ms`)), ms);
-    t.unref?.();
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
+  return deadline(p, ms, () => new UeError(code, `${what} did not complete within ${ms} ms`));
 }

@@ -1,5 +1,5 @@
 /** Typed errors of the UE e2ae media layer (MSRP over TLS, BFCP over TLS, the e2ae endpoint). */
-import { ImsdcError } from "../../errors.ts";
+import { deadline, ImsdcError } from "../../errors.ts";
 
 /** Stable codes (docs/e2ae-ue.md "Error codes"). */
 export type E2aeErrorCode =
@@ -62,19 +62,5 @@ export function toE2aeError(e: unknown, code: E2aeErrorCode, what: string): E2ae
 
 /** Rejects with `E2aeError(code)` when `p` does not settle within `ms` (0 = no bound). The timer is unref'd. */
 export function withDeadline<T>(p: Promise<T>, ms: number, code: E2aeErrorCode, what: string): Promise<T> {
-  if (!(ms > 0)) return p;
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new E2aeError(code, `${what} did not complete within ${ms} ms`)), ms);
-    t.unref?.();
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
+  return deadline(p, ms, () => new E2aeError(code, `${what} did not complete within ${ms} ms`));
 }
