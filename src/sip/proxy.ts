@@ -549,8 +549,10 @@ export class ProxyCore<T> {
         this.policy.onResponse?.(res, ptx);
         this.settled(ptx);
       }
-      // §16.7 step 5/10 and RFC 6026 §7.1: every 2xx (and its retransmissions) is forwarded
-      this.relay(ptx, res);
+      // §16.7 step 5/10 and RFC 6026 §7.1: every 2xx (and its retransmissions) is forwarded; a retransmission of the
+      // first 2xx (same To tag) goes out as that 2xx did, i.e. with what the policy changed in it (a rewritten body)
+      const ok = ptx.ok;
+      this.relay(ptx, !first && ok.toTag() === res.toTag() ? ok : res);
       return;
     }
     if (ptx.finalSent !== undefined) return;

@@ -346,13 +346,16 @@ export class Termination {
   /** Applies a Configure AGW Connection Point request (validated already). */
   configure(req: Omit<ConfigureAgwConnectionPointRequest, "contextId" | "terminationId">): void {
     if (this.released) throw new AgwError("E_AGW_STATE", `termination ${this.id} is released`);
-    const tlsStarted = this.leg !== undefined || [...this.candidates].some((c) => c.state !== "tcp");
+    // the roles in use on legs whose TLS handshake started (resolved from the explicit IE, a=setup or TCP direction)
+    const rolesInUse = [this.leg, ...this.candidates].flatMap((l) => (l?.role !== undefined ? [l.role] : []));
     if (!this.isTls) {
       if (req.establishTlsSession || req.tlsRole !== undefined || req.localCertificateFingerprintRequest) {
         throw new AgwError("E_AGW_INVALID_PARAM", `${this.transport} termination has no TLS`);
       }
     }
-    if (tlsStarted && req.tlsRole !== undefined && req.tlsRole !== this.tlsRole) {
+    // A Configure that repeats the role already in use (e.g. the IMS-ALG's TLS setup direction of TR 29.828
+    // §5.2.1.2.2 steps 16-18 arriving after the AGW connected by interlinkage) is accepted; a different one is not.
+    if (req.tlsRole !== undefined && rolesInUse.some((r) => r !== req.tlsRole)) {
       throw new AgwError("E_AGW_STATE", "TLS role cannot change once the TLS session started");
     }
     if (req.tcpConnect) {

@@ -40,6 +40,28 @@ export type MsrpPathMode =
   /** Leave a=path untouched (endpoints that connect to c=/m= and match on session-id only, RFC 6714 CEMA). */
   | "keep";
 
+/**
+ * TCP establishment mode the IMS-ALG asks of an IMS-AGW termination (TR 29.828 §4.4.2.2): `immediate` (mandatory;
+ * the termination accepts a SYN as soon as it is reserved, indication 1) or `delayed` (optional, Iq only: ignore SYNs
+ * until the remote address is configured, then accept only from it, indications 4 and 5), where the Editor's note
+ * "dropped or stored" is a choice: `delayed-drop` resets early connections, `delayed-hold` parks them unread.
+ */
+export type AgwTcpMode = "immediate" | "delayed-drop" | "delayed-hold";
+
+/** How the P-CSCF drives the IMS-AGW over Iq for e2ae streams (docs/pcscf-alg.md "Configuration"). */
+export interface AgwPolicy {
+  /** TCP establishment per termination side (TR 29.828 §4.4.2.2). Default immediate on both sides. */
+  tcpEstablishment: { access: AgwTcpMode; core: AgwTcpMode };
+  /**
+   * TR 29.828 §4.4.2.1.2 indication 3 (per context): a SYN received on one termination triggers the SYN on the other
+   * ("the expected behavior for the current versions of the Ix and Iq profiles"). Default true. With false the
+   * P-CSCF requests each outgoing SYN explicitly (indication 2, `tcpConnect`) when the answer arrives.
+   */
+  interlinkage: boolean;
+  /** Bound on one Iq procedure (ms); a procedure that does not answer in time counts as failed. Default 5000. */
+  iqTimeoutMs: number;
+}
+
 export interface AlgConfig {
   /**
    * The P-CSCF runs the IMS-ALG. false = a P-CSCF without IMS-ALG: every body is forwarded untouched, nothing is
@@ -80,12 +102,23 @@ export interface AlgConfig {
   appliedInAnswer: boolean;
   /** MSRP a=path handling across the IMS-AGW. Default "rewrite-last". */
   msrpPath: MsrpPathMode;
+  /** IMS-AGW control policy for anchored e2ae streams (TCP establishment mode, interlinkage, Iq timeout). */
+  agw: AgwPolicy;
   /**
    * warn-agent of the Warning header in 488 refusals (RFC 3261 §20.43: hostport / pseudonym), normally the P-CSCF
    * host name. Default "pcscf.invalid".
    */
   warnAgent: string;
 }
+
+/** What embedding code may pass (PcscfOptions.alg): any subset, `agw` too; `loadAlgConfig` fills the rest. */
+export type AlgConfigOverrides = Partial<Omit<AlgConfig, "agw">> & {
+  agw?: {
+    tcpEstablishment?: Partial<AgwPolicy["tcpEstablishment"]>;
+    interlinkage?: boolean;
+    iqTimeoutMs?: number;
+  };
+};
 
 /** The default data channel mechanism name (PROVISIONAL, see `AlgConfig.dcE2aeMechanism`). */
 export const DEFAULT_DC_E2AE_MECHANISM = "dc-dtls";
@@ -100,6 +133,11 @@ export const DEFAULT_ALG_CONFIG: Readonly<AlgConfig> = Object.freeze({
   e2dce: Object.freeze({ attribute: "3ge2ae", values: Object.freeze(["e2dce-requested"]), action: "reject-488" }),
   appliedInAnswer: false,
   msrpPath: "rewrite-last",
+  agw: Object.freeze({
+    tcpEstablishment: Object.freeze({ access: "immediate", core: "immediate" }),
+    interlinkage: true,
+    iqTimeoutMs: 5000,
+  }),
   warnAgent: "pcscf.invalid",
 });
 
@@ -114,6 +152,8 @@ const KEYS: ReadonlySet<string> = new Set(Object.keys(DEFAULT_ALG_CONFIG));
 const E2DCE_KEYS: ReadonlySet<string> = new Set(["attribute", "values", "action"]);
 const E2DCE_ACTIONS: readonly E2dceAction[] = ["reject-488", "forward", "anchor"];
 const PATH_MODES: readonly MsrpPathMode[] = ["rewrite-last", "keep"];
+const AGW_KEYS: ReadonlySet<string> = new Set(["tcpEstablishment", "interlinkage", "iqTimeoutMs"]);
+const AGW_TCP_MODES: readonly AgwTcpMode[] = ["immediate", "delayed-drop", "delayed-hold"];
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -218,6 +258,41 @@ export function loadAlgConfig(obj: unknown): AlgConfig {
     else out.msrpPath = path as MsrpPathMode;
   }
 
+  const agw = obj.agw;
+  if (agw !== undefined) {
+    if (!isRecord(agw)) problems.push({ path: "agw", message: "must be an object" });
+    else {
+      for (const k of Object.keys(agw))
+        if (!AGW_KEYS.has(k)) problems.push({ path: `agw.${k}`, message: "unknown key" });
+      const d = DEFAULT_ALG_CONFIG.agw;
+      const tcp = { ...d.tcpEstablishment };
+      const te = agw.tcpEstablishment;
+      if (te !== undefined) {
+        if (!isRecord(te)) problems.push({ path: "agw.tcpEstablishment", message: "must be an object" });
+        else {
+          for (const k of Object.keys(te)) {
+            const v = te[k];
+            if (k !== "access" && k !== "core")
+              problems.push({ path: `agw.tcpEstablishment.${k}`, message: "unknown key" });
+            else if (typeof v !== "string" || !(AGW_TCP_MODES as readonly string[]).includes(v))
+              problems.push({
+                path: `agw.tcpEstablishment.${k}`,
+                message: `must be one of ${AGW_TCP_MODES.join(", ")} (TR 29.828 §4.4.2.2)`,
+              });
+            else tcp[k] = v as AgwTcpMode;
+          }
+        }
+      }
+      const il = agw.interlinkage ?? d.interlinkage;
+      if (typeof il !== "boolean") problems.push({ path: "agw.interlinkage", message: "must be a boolean" });
+      const to = agw.iqTimeoutMs ?? d.iqTimeoutMs;
+      if (typeof to !== "number" || !Number.isInteger(to) || to < 100 || to > 60_000)
+        problems.push({ path: "agw.iqTimeoutMs", message: "must be an integer in [100, 60000]" });
+      if (typeof il === "boolean" && typeof to === "number")
+        out.agw = { tcpEstablishment: tcp, interlinkage: il, iqTimeoutMs: to };
+    }
+  }
+
   const agent = obj.warnAgent;
   if (agent !== undefined) {
     // RFC 3261 §20.43: warn-agent = hostport / pseudonym
@@ -242,6 +317,10 @@ function resolved(p: Partial<AlgConfig>): AlgConfig {
     e2dce: p.e2dce ?? { ...DEFAULT_ALG_CONFIG.e2dce, values: [...DEFAULT_ALG_CONFIG.e2dce.values] },
     appliedInAnswer: p.appliedInAnswer ?? DEFAULT_ALG_CONFIG.appliedInAnswer,
     msrpPath: p.msrpPath ?? DEFAULT_ALG_CONFIG.msrpPath,
+    agw: p.agw ?? {
+      ...DEFAULT_ALG_CONFIG.agw,
+      tcpEstablishment: { ...DEFAULT_ALG_CONFIG.agw.tcpEstablishment },
+    },
     warnAgent: p.warnAgent ?? DEFAULT_ALG_CONFIG.warnAgent,
   };
 }

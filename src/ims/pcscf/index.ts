@@ -1,7 +1,7 @@
 /**
  * P-CSCF: the stateful SIP proxy node (node.ts, on src/sip/proxy.ts) and the IMS-ALG core it runs on every SDP offer and
- * answer: the per-m-line e2e / e2ae / e2DCe decision, the e2ae SDP rewrites, the registered mediasec capabilities
- * and the configuration. See docs/pcscf.md and docs/pcscf-alg.md.
+ * answer: the per-m-line e2e / e2ae / e2DCe decision, the e2ae SDP rewrites, the registered mediasec capabilities,
+ * the configuration, and the e2ae anchoring on the IMS-AGW over Iq (e2ae.ts). See docs/pcscf.md and docs/pcscf-alg.md.
  */
 
 export {
@@ -22,6 +22,7 @@ export * from "./alg.ts";
 export * from "./bytes.ts";
 export * from "./capabilities.ts";
 export * from "./config.ts";
+export * from "./e2ae.ts";
 export * from "./errors.ts";
 export * from "./flow.ts";
 export * from "./iq.ts";

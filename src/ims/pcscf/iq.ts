@@ -5,14 +5,18 @@
  * in-process IMS-AGW or to its WebSocket Iq client. The field names mirror the stage-2 information elements so that
  * the AGW's `IqAgw` implementation satisfies this interface structurally.
  *
- * How the P-CSCF uses it (TR 29.828 §5.2.1.2.2 / §5.2.1.3.2 originating, §5.2.1.2.3 / §5.2.1.3.3 terminating):
- *  1. offer with an e2ae m-line → `reserveAndConfigureAgwConnectionPoint` for the side the offer came from (remote =
- *     the offerer's address, port, fingerprint and setup; local fingerprint requested on the TLS side) and
- *     `reserveAgwConnectionPoint` for the other side, in one context; the offer is rewritten with the other side's
- *     local address (rewrite.ts `applyDecision`);
- *  2. answer → `configureAgwConnectionPoint` on the second termination with the answerer's address / fingerprint /
- *     setup; the answer is rewritten with the first side's local address and AGW fingerprint;
- *  3. session end, refusal or failure → `releaseAgwContext`.
+ * How the P-CSCF uses it (e2ae.ts; TR 29.828 §5.2.1.2.2 / §5.2.1.3.2 originating, §5.2.1.2.3 / §5.2.1.3.3
+ * terminating), one context per anchored m-line:
+ *  - originating offer: `reserveAgwConnectionPoint` core side (steps 2-4), then
+ *    `reserveAndConfigureAgwConnectionPoint` access side with the UE's address, port and fingerprint and the Local
+ *    certificate fingerprint Request (steps 5-7); the offer toward the core gets the core side's address (step 8);
+ *  - originating answer: `configureAgwConnectionPoint` core side with the answerer's address (steps 13-15), and for
+ *    MSRP the access side with the TLS setup direction (steps 16-18); the answer toward the UE gets the access side's
+ *    address and the AGW fingerprint (step 19 / BFCP step 17);
+ *  - terminating offer: `reserveAgwConnectionPoint` access side with the fingerprint request (BFCP: Establish (D)TLS
+ *    session) (steps 2-4), then `reserveAndConfigureAgwConnectionPoint` core side with the offerer's address (5-7);
+ *  - terminating answer: `configureAgwConnectionPoint` access side with the UE's address and fingerprint (14-16);
+ *  - session end, refusal or failure: `releaseAgwContext`.
  */
 
 /** TS 23.334 transports for TCP-based media. */
@@ -32,11 +36,21 @@ export interface IqRemoteDescriptor {
   readonly setup?: "active" | "passive" | "actpass" | "holdconn";
 }
 
+/** TR 29.828 §4.4.2.2: immediate (indication 1) or delayed establishment (indication 4; drop or hold early SYNs). */
+export type IqTcpEstablishment =
+  | { readonly mode: "immediate" }
+  | { readonly mode: "delayed"; readonly policy: "drop" | "hold" };
+
 export interface IqReserveRequest {
   /** absent: a new context */
   readonly contextId?: string;
   readonly side: IqSide;
   readonly transport: IqTransport;
+  readonly tcpEstablishment?: IqTcpEstablishment;
+  /** TR 29.828 §4.4.2.1.2 indication 3 (per context) */
+  readonly tcpEstablishmentInterlinkage?: boolean;
+  /** explicit TLS role of the AGW on this termination */
+  readonly tlsRole?: "client" | "server";
   /** IE "Establish (D)TLS session" */
   readonly establishTlsSession?: boolean;
   /** IE "Notify (D)TLS session establishment Failure Event" */
@@ -47,7 +61,10 @@ export interface IqReserveRequest {
 
 export interface IqReserveAndConfigureRequest extends IqReserveRequest {
   readonly remote: IqRemoteDescriptor;
+  /** indication 2: send a TCP SYN toward the remote address */
   readonly tcpConnect?: boolean;
+  /** indication 5: accept incoming connections only from the remote address */
+  readonly acceptTcpOnlyFromRemote?: boolean;
 }
 
 export interface IqConfigureRequest {
@@ -55,7 +72,9 @@ export interface IqConfigureRequest {
   readonly terminationId: string;
   readonly remote?: IqRemoteDescriptor;
   readonly tcpConnect?: boolean;
+  readonly acceptTcpOnlyFromRemote?: boolean;
   readonly establishTlsSession?: boolean;
+  readonly tlsRole?: "client" | "server";
 }
 
 /** The termination as reserved: what goes into the rewritten SDP. */
@@ -68,9 +87,18 @@ export interface IqConnectionPoint {
   readonly localCertificateFingerprint?: IqFingerprint;
 }
 
+/** An event pushed by the IMS-AGW (informative for the IMS-ALG: audited, never trusted for a decision). */
+export interface IqClientEvent {
+  readonly event: string;
+  readonly contextId: string;
+  readonly terminationId: string;
+}
+
 export interface IqClient {
   reserveAgwConnectionPoint(req: IqReserveRequest): Promise<IqConnectionPoint>;
   reserveAndConfigureAgwConnectionPoint(req: IqReserveAndConfigureRequest): Promise<IqConnectionPoint>;
   configureAgwConnectionPoint(req: IqConfigureRequest): Promise<IqConnectionPoint>;
   releaseAgwContext(req: { readonly contextId: string }): Promise<unknown>;
+  /** subscribes to AGW events; returns the unsubscribe function (optional) */
+  onEvent?(listener: (event: IqClientEvent) => void): () => void;
 }

@@ -14,6 +14,9 @@
  * - IMS-ALG: `decideSdp` for every offer and answer (INVITE, re-INVITE, UPDATE, 18x/2xx, ACK/PRACK with SDP), in
  *   both directions; e2e bodies are forwarded byte for byte; refusals are 488 with a Warning; one audit event per
  *   m-line decision. See docs/pcscf.md.
+ * - e2ae: with an Iq binding (`iq`), MSRP/BFCP e2ae streams are anchored on the IMS-AGW per the step tables of
+ *   TR 29.828 §5.2.1.2.x / §5.2.1.3.x (e2ae.ts); the AGW contexts live with the dialog and are released on BYE,
+ *   CANCEL, a non-2xx final response, a transaction that ends without answer, Iq failure and close().
  */
 import { type AuditEvent, type AuditLog, type Logger, silentLogger } from "../../log.ts";
 import {
@@ -64,7 +67,8 @@ import {
   mediasecServerEntries,
   registeredCapabilities,
 } from "./capabilities.ts";
-import { type AlgConfig, isWarnAgent, loadAlgConfig } from "./config.ts";
+import { type AlgConfig, type AlgConfigOverrides, isWarnAgent, loadAlgConfig } from "./config.ts";
+import { E2aeAnchor, type E2aeSession, type IqFailure } from "./e2ae.ts";
 import { PcscfError } from "./errors.ts";
 import { type Flow, FlowTokens, flowOf, flowTarget } from "./flow.ts";
 import type { IqClient } from "./iq.ts";
@@ -99,9 +103,12 @@ export interface PcscfOptions {
   requireRegistration?: boolean;
   /** echo the accepted mediasec mechanisms in Security-Server on the 200 to REGISTER (default true) */
   securityServer?: boolean;
-  /** IMS-ALG configuration (docs/pcscf-alg.md); `e2aeAvailable` defaults to false here (no IMS-AGW bound) */
-  alg?: Partial<AlgConfig>;
-  /** Iq binding to an IMS-AGW (the lead wires it in cli); e2ae needs it and `alg.e2aeAvailable: true` */
+  /**
+   * IMS-ALG configuration (docs/pcscf-alg.md); `e2aeAvailable` defaults to true when `iq` is given, else false
+   * (e2ae streams are refused with 488 E_ALG_E2AE_UNAVAILABLE); `e2aeAvailable: false` with `iq` turns e2ae off.
+   */
+  alg?: AlgConfigOverrides;
+  /** Iq binding to an IMS-AGW (in-process ImsAgw or IqWsClient): e2ae MSRP/BFCP streams are anchored on it */
   iq?: IqClient;
   audit?: AuditRecorder;
   /** further host names (or host:port) that designate this P-CSCF in Route / Request-URI */
@@ -143,7 +150,22 @@ interface TxData {
   caps: ReadonlySet<string>;
   /** the offer carried by the request (its response carries the answer) */
   offer?: { decision: AlgDecision; direction: Direction };
+  /** the IMS-AGW resources anchored for that offer (TR 29.828 §5.2.1) */
+  anchor?: E2aeSession;
   register?: RegisterData;
+}
+
+/** One m-line that cannot be anchored: its code and text (the Warning says `<code>: <text> (m-line N)`). */
+interface Unavailable {
+  code: string;
+  text: string;
+}
+
+/** The outcome of `decide`: the decision, the refusal if any, and the audit of it (recorded once the body left). */
+interface Decided {
+  decision: AlgDecision;
+  refuse?: { status: number; reason: string; warning: string; codes: string[] };
+  unavailable: Map<number, Unavailable>;
 }
 
 interface PendingRelease {
@@ -229,6 +251,8 @@ export class Pcscf {
   private readonly nextHop: SipUri | undefined;
   private readonly pendingOffers = new Map<string, PendingOffer>();
   private readonly releases = new Map<string, PendingRelease>();
+  /** the e2ae anchoring on the IMS-AGW (undefined without an Iq binding, or with e2ae switched off) */
+  private readonly e2ae: E2aeAnchor | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
   private started = false;
   private closed = false;
@@ -239,10 +263,21 @@ export class Pcscf {
     this.log = (opts.logger ?? silentLogger).child({ node: "pcscf", name: opts.name });
     this.audit = opts.audit;
     this.alg = loadAlgConfig({
-      e2aeAvailable: false,
+      // an IMS-AGW bound over Iq makes e2ae available (docs/pcscf.md); without one e2ae is refused (fail closed)
+      e2aeAvailable: opts.iq !== undefined,
       warnAgent: opts.name,
       ...opts.alg,
     });
+    this.e2ae =
+      opts.iq && this.alg.e2aeAvailable && this.alg.imsAlg
+        ? new E2aeAnchor({
+            iq: opts.iq,
+            config: this.alg,
+            instance: opts.name,
+            logger: this.log,
+            record: (e) => this.record(e),
+          })
+        : undefined;
     // the decision is taken as if e2ae were possible; availability (config + Iq binding) is checked after it, so the
     // audit shows decision "e2ae" for an e2ae request that is then refused
     this.decisionConfig = { ...this.alg, e2aeAvailable: true };
@@ -332,6 +367,8 @@ export class Pcscf {
     for (const r of this.releases.values()) clearTimeout(r.timer);
     this.releases.clear();
     this.proxy.close();
+    // no AGW termination outlives the P-CSCF that reserved it
+    await this.e2ae?.close();
     await this.access.layer.close();
     if (this.split) await this.core.layer.close();
   }
@@ -353,6 +390,16 @@ export class Pcscf {
     return this.proxy.pending;
   }
 
+  /** The IMS-AGW contexts this P-CSCF holds for anchored e2ae streams (empty without Iq). */
+  agwContexts(): string[] {
+    return this.e2ae?.contextIds() ?? [];
+  }
+
+  /** The anchored e2ae exchanges of a call (their streams: m-line, context, terminations, AGW fingerprint). */
+  e2aeSessions(callId: string): readonly E2aeSession[] {
+    return this.e2ae?.sessionsOf(callId) ?? [];
+  }
+
   private purge(): void {
     this.registrations.purge();
     this.capabilities.purgeExpired();
@@ -371,8 +418,10 @@ export class Pcscf {
   // ------------------------------------------------------------------------------------------------------------------
   // routing (RFC 3261 §16.5)
 
-  private route(pr: ProxyRequest): RouteOutcome<TxData> {
+  private route(pr: ProxyRequest): RouteOutcome<TxData> | Promise<RouteOutcome<TxData>> {
     const req = pr.req;
+    // RFC 3261 §15.1: BYE ends the session; its AGW contexts go with it (TR 29.828 §5.2.1 resources)
+    if (req.method === "BYE" && this.e2ae) this.e2ae.releaseDialog(req.callId(), req.fromTag(), req.toTag(), "BYE");
     // RFC 3261 §11: OPTIONS addressed to the proxy itself is answered by it
     if (req.method === "OPTIONS" && req.getHeader("Route") === undefined) {
       const ruri = req.requestUri();
@@ -415,7 +464,7 @@ export class Pcscf {
     return `<sip:${user}@${v.host}${v.port !== undefined ? `:${v.port}` : ""}${tp};lr>`;
   }
 
-  private routeFromAccess(pr: ProxyRequest): RouteOutcome<TxData> {
+  private routeFromAccess(pr: ProxyRequest): RouteOutcome<TxData> | Promise<RouteOutcome<TxData>> {
     const req = pr.req;
     // TS 24.229 §5.2.2 (specs.md §5): sec-agree headers and option tags end at the P-CSCF
     req.removeHeader("Security-Client");
@@ -463,8 +512,8 @@ export class Pcscf {
       callId: req.callId(),
       caps: reg ? this.capabilities.capabilities(reg.aor, reg.key) : new Set(),
     };
-    const refused = this.algRequest(pr, data);
-    if (refused) return refused;
+    const alg = this.algRequest(pr, data);
+    if (alg.reply) return alg.reply;
     const out: ForwardOutcome<TxData> = { kind: "forward", iface: this.core, target, data };
     if (!inDialog && DIALOG_METHODS.has(req.method)) {
       out.recordRoute = [
@@ -472,10 +521,10 @@ export class Pcscf {
         this.rrEntry("core", target.transport, "c"),
       ];
     }
-    return out;
+    return alg.anchor ? this.anchorAndForward(pr, data, alg.anchor, out) : out;
   }
 
-  private routeFromCore(pr: ProxyRequest): RouteOutcome<TxData> {
+  private routeFromCore(pr: ProxyRequest): RouteOutcome<TxData> | Promise<RouteOutcome<TxData>> {
     const req = pr.req;
     const inDialog = req.toTag() !== undefined;
     // RFC 5626 §5.3 style: the flow token of our Path (initial requests) or access Record-Route entry (in-dialog)
@@ -512,8 +561,8 @@ export class Pcscf {
       callId: req.callId(),
       caps: reg ? this.capabilities.capabilities(reg.aor, reg.key) : new Set(),
     };
-    const refused = this.algRequest(pr, data);
-    if (refused) return refused;
+    const alg = this.algRequest(pr, data);
+    if (alg.reply) return alg.reply;
     const out: ForwardOutcome<TxData> = { kind: "forward", iface: this.access, target, data };
     if (!inDialog && DIALOG_METHODS.has(req.method)) {
       const f: Flow = flow ?? { transport: target.transport, host: target.host, port: target.port };
@@ -522,7 +571,7 @@ export class Pcscf {
         this.rrEntry("access", target.transport, `a-${this.tokens.encode(f)}`),
       ];
     }
-    return out;
+    return alg.anchor ? this.anchorAndForward(pr, data, alg.anchor, out) : out;
   }
 
   /** Target for a flow: its connection while open (RFC 5626 §5.3); else the contact when it is routable. */
@@ -646,14 +695,22 @@ export class Pcscf {
   // IMS-ALG
 
   /**
-   * Decides a body (TS 33.328 §7.2.5 step 2 and the e2ae/e2DCe branches) and records one audit event per m-line.
-   * Returns the refusal when the body must not be forwarded.
+   * Decides a body (TS 33.328 §7.2.5 step 2 and the e2ae/e2DCe branches). `anchorable`: the caller can anchor the
+   * e2ae m-lines of this body on the IMS-AGW (an offer in a request, or the answer of an anchored offer); else they
+   * are refused with E_ALG_E2AE_UNAVAILABLE (fail closed, DESIGN rule 4). The audit is left to the caller
+   * (`auditDecision`), which knows the body that left.
    */
   private decide(
     body: Uint8Array,
-    ctx: { direction: Direction; kind: SdpKind; callId: string; caps: ReadonlySet<string>; offer?: AlgDecision },
-    sip: string,
-  ): { decision: AlgDecision; refuse?: { status: number; reason: string; warning: string; codes: string[] } } {
+    ctx: {
+      direction: Direction;
+      kind: SdpKind;
+      callId: string;
+      caps: ReadonlySet<string>;
+      offer?: AlgDecision;
+      anchorable?: boolean;
+    },
+  ): Decided {
     const decision = decideSdp(body, {
       direction: ctx.direction,
       kind: ctx.kind,
@@ -662,7 +719,7 @@ export class Pcscf {
       config: this.decisionConfig,
       ...(ctx.offer ? { offer: ctx.offer } : {}),
     });
-    let refuse = decision.refuse
+    let refuse: Decided["refuse"] = decision.refuse
       ? {
           status: decision.refuse.status,
           reason: decision.refuse.reason,
@@ -670,51 +727,104 @@ export class Pcscf {
           codes: decision.refuse.codes,
         }
       : undefined;
-    const unavailable = new Map<number, string>();
+    const unavailable = new Map<number, Unavailable>();
     if (!refuse && decision.action === "anchor") {
-      // fail closed (DESIGN rule 4): the IMS-AGW anchoring over Iq is not wired in this version (docs/pcscf.md), so
-      // an e2ae m-line is refused whatever `e2aeAvailable` says; an anchored e2DCe needs a DC edge that does not exist
-      for (const m of decision.anchors.e2ae) unavailable.set(m, "E_ALG_E2AE_UNAVAILABLE");
-      for (const m of decision.anchors.e2dce) unavailable.set(m, "E_ALG_E2DCE_UNAVAILABLE");
-      if (unavailable.size > 0) {
-        const items = [...unavailable].map(([m, code]) => ({
-          code,
-          text: `${code}: ${code === "E_ALG_E2AE_UNAVAILABLE" ? "e2ae" : "e2DCe"} not available (m-line ${m})`,
-        }));
-        const warnings = items.map((i) => ({ code: 399 as const, agent: this.alg.warnAgent, text: warnText(i.text) }));
-        refuse = {
-          status: 488, // RFC 3261 §21.4.26
-          reason: "Not Acceptable Here",
-          warning: warnings.map(formatWarningValue).join(", "),
-          codes: items.map((i) => i.code),
-        };
+      for (const m of decision.anchors.e2ae) {
+        const family = decision.perMedia.find((p) => p.mline === m)?.family;
+        const code = "E_ALG_E2AE_UNAVAILABLE";
+        // fail closed (DESIGN rule 4): no IMS-AGW bound (or e2ae switched off), a stream the AGW cannot relay (it
+        // has TCP terminations only: no DTLS/SCTP data channel edge), or an offer that cannot be anchored here
+        if (!this.e2ae) unavailable.set(m, { code, text: "e2ae not available" });
+        else if (family !== "msrp" && family !== "bfcp")
+          unavailable.set(m, { code, text: "e2ae not available for this media (the IMS-AGW relays TCP MSRP/BFCP)" });
+        else if (!ctx.anchorable)
+          unavailable.set(m, {
+            code,
+            text:
+              ctx.kind === "offer"
+                ? "e2ae not available for an offer in a response"
+                : "e2ae not available (no anchored offer for this answer)",
+          });
       }
+      // an anchored e2DCe needs a DC edge that does not exist
+      for (const m of decision.anchors.e2dce)
+        unavailable.set(m, { code: "E_ALG_E2DCE_UNAVAILABLE", text: "e2DCe not available" });
+      if (unavailable.size > 0) refuse = this.refusalOf([...unavailable].map(([m, u]) => ({ ...u, mline: m })));
     }
-    if (this.audit) {
-      const events = auditEvents(decision, { callId: ctx.callId, bodyIn: body, bodyOut: refuse ? null : body });
-      for (const e of events) {
-        // properties set in place: a `{ ...e, more }` spread costs ~10 µs per event in V8
-        e.instance = this.name;
-        e.sip = sip;
-        if (refuse) {
-          e.action = "refuse";
-          e.status = refuse.status;
-          e.warning = refuse.warning;
-        }
-        const code = typeof e.mline === "number" ? unavailable.get(e.mline) : undefined;
-        if (code !== undefined) e.refuseCode = code;
-        this.record(e);
-      }
-    }
-    return refuse ? { decision, refuse } : { decision };
+    return refuse ? { decision, refuse, unavailable } : { decision, unavailable };
   }
 
-  /** The IMS-ALG on a request body. Returns the 488 to answer, or undefined (forward the body unchanged). */
-  private algRequest(pr: ProxyRequest, d: TxData): ReplyOutcome | undefined {
+  /** A 488 (RFC 3261 §21.4.26) with one warning-value per item (RFC 3261 §20.43, warn-code 399). */
+  private refusalOf(items: { code: string; text: string; mline: number }[]): NonNullable<Decided["refuse"]> {
+    const warnings = items.map((i) => ({
+      code: 399 as const,
+      agent: this.alg.warnAgent,
+      text: warnText(`${i.code}: ${i.text} (m-line ${i.mline})`),
+    }));
+    return {
+      status: 488,
+      reason: "Not Acceptable Here",
+      warning: warnings.map(formatWarningValue).join(", "),
+      codes: items.map((i) => i.code),
+    };
+  }
+
+  /**
+   * One audit event per m-line decision, with the body that left (`null`: none) and, per m-line, extra fields (the
+   * Iq outcome of an anchored stream). `refuse` overrides the decision's own refusal (a refusal made here).
+   */
+  private auditDecision(
+    d: Decided,
+    callId: string,
+    sip: string,
+    bodyIn: Uint8Array,
+    bodyOut: Uint8Array | null,
+    extra?: ReadonlyMap<number, Record<string, unknown>>,
+    refuse: Decided["refuse"] = d.refuse,
+    refuseCodes?: ReadonlyMap<number, string>,
+  ): void {
+    if (!this.audit) return;
+    for (const e of auditEvents(d.decision, { callId, bodyIn, bodyOut })) {
+      // properties set in place: a `{ ...e, more }` spread costs ~10 µs per event in V8
+      e.instance = this.name;
+      e.sip = sip;
+      if (refuse) {
+        e.action = "refuse";
+        e.status = refuse.status;
+        e.warning = refuse.warning;
+      }
+      if (typeof e.mline === "number") {
+        const code = refuseCodes?.get(e.mline) ?? d.unavailable.get(e.mline)?.code;
+        if (code !== undefined) e.refuseCode = code;
+        const x = extra?.get(e.mline);
+        if (x) Object.assign(e, x);
+      }
+      this.record(e);
+    }
+  }
+
+  /** Audit fields of the anchored streams of a session, per m-line (the Iq outcome, TR 29.828 steps 2-7). */
+  private streamAudit(session: E2aeSession): Map<number, Record<string, unknown>> {
+    const out = new Map<number, Record<string, unknown>>();
+    for (const s of session.streams) {
+      out.set(s.mline, {
+        iq: "ok",
+        agwSession: session.id,
+        agwContextId: s.contextId,
+        agwFingerprint: `${s.agwFingerprint.algorithm} ${s.agwFingerprint.value}`,
+        agwAccess: `${s.access.localAddress}:${s.access.localPort}`,
+        agwCore: `${s.core.localAddress}:${s.core.localPort}`,
+      });
+    }
+    return out;
+  }
+
+  /** The IMS-ALG on a request body: the 488 to answer, the anchoring to run, or nothing (forward unchanged). */
+  private algRequest(pr: ProxyRequest, d: TxData): { reply?: ReplyOutcome; anchor?: Decided } {
     const req = pr.req;
-    if (!OA_METHODS.has(req.method)) return undefined;
+    if (!OA_METHODS.has(req.method)) return {};
     const body = sdpBody(req);
-    if (!body) return undefined;
+    if (!body) return {};
     const pending = this.pendingOffers.get(d.callId);
     let kind: SdpKind = "offer";
     let direction: Direction = d.fromAccess ? "originating" : "terminating";
@@ -729,26 +839,118 @@ export class Pcscf {
       kind = "answer";
       direction = d.fromAccess ? "terminating" : "originating";
     }
-    const r = this.decide(
-      body,
-      { direction, kind, callId: d.callId, caps: d.caps, ...(offer ? { offer } : {}) },
-      req.method,
-    );
+    // an offer in a request can wait for the Iq procedures (the route is asynchronous); answers in ACK/PRACK answer
+    // offers made in responses, which are never anchored
+    const r = this.decide(body, {
+      direction,
+      kind,
+      callId: d.callId,
+      caps: d.caps,
+      anchorable: kind === "offer",
+      ...(offer ? { offer } : {}),
+    });
     if (kind === "offer") d.offer = { decision: r.decision, direction };
-    if (!r.refuse) return undefined;
+    if (!r.refuse && r.decision.anchors.e2ae.length > 0 && kind === "offer") return { anchor: r };
+    this.auditDecision(r, d.callId, req.method, body, r.refuse ? null : body);
+    if (!r.refuse) return {};
     if (req.method === "ACK") {
       // an ACK cannot be refused: it is forwarded, then the session is released (TS 24.229 §5.2.8)
       if (kind === "answer" && pending)
         this.scheduleRelease(pending.ptx, r.refuse.warning, r.refuse.codes[0] ?? "E_ALG");
-      return undefined;
+      return {};
     }
     this.log.info({ callId: d.callId, method: req.method, codes: r.refuse.codes }, "ims-alg: offer refused");
     return {
-      kind: "reply",
-      status: r.refuse.status,
-      reason: r.refuse.reason,
-      headers: [{ name: "Warning", value: r.refuse.warning }],
+      reply: {
+        kind: "reply",
+        status: r.refuse.status,
+        reason: r.refuse.reason,
+        headers: [{ name: "Warning", value: r.refuse.warning }],
+      },
     };
+  }
+
+  /**
+   * TR 29.828 §5.2.1.2.2 / §5.2.1.3.2 (originating) and §5.2.1.2.3 / §5.2.1.3.3 (terminating) steps 2-9: the Iq
+   * procedures of the offer, the offer rewritten with the AGW's data (step 8), then forwarded (step 9). An Iq failure
+   * releases what was reserved and answers 488 with a Warning naming the AGW's error code.
+   */
+  private async anchorAndForward(
+    pr: ProxyRequest,
+    d: TxData,
+    r: Decided,
+    out: ForwardOutcome<TxData>,
+  ): Promise<RouteOutcome<TxData>> {
+    const e2ae = this.e2ae;
+    const req = pr.req;
+    const body = sdpBody(req);
+    if (!e2ae || !body) return out; // not reached: algRequest anchors only with both
+    let o: Awaited<ReturnType<E2aeAnchor["anchorOffer"]>>;
+    try {
+      o = await e2ae.anchorOffer(body, r.decision, { callId: d.callId, fromTag: req.fromTag(), toTag: req.toTag() });
+    } catch (e) {
+      // a bug, not an Iq failure (those are outcomes): nothing may be forwarded unanchored
+      this.log.error({ err: e, callId: d.callId }, "e2ae: anchoring failed");
+      return { kind: "reply", status: 500 };
+    }
+    if (!o.ok) {
+      const item =
+        "failure" in o
+          ? {
+              code: o.failure.code,
+              mline: o.failure.mline,
+              text: `${o.failure.procedure} failed: ${o.failure.agwCode ?? (o.failure.code === "E_ALG_IQ_TIMEOUT" ? "no answer" : "error")}: ${o.failure.message}`,
+            }
+          : { code: o.rewrite.code, mline: o.rewrite.mline, text: o.rewrite.message };
+      const refuse = this.refusalOf([item]);
+      const extra = new Map<number, Record<string, unknown>>();
+      if ("failure" in o) {
+        extra.set(o.failure.mline, {
+          iq: "failed",
+          iqProcedure: o.failure.procedure,
+          iqClause: o.failure.clause,
+          ...(o.failure.agwCode !== undefined ? { iqError: o.failure.agwCode } : {}),
+        });
+      }
+      this.auditDecision(r, d.callId, req.method, body, null, extra, refuse, new Map([[item.mline, item.code]]));
+      delete d.offer;
+      this.log.info({ callId: d.callId, code: item.code, text: item.text }, "e2ae: offer refused");
+      return {
+        kind: "reply",
+        status: 488,
+        reason: "Not Acceptable Here",
+        headers: [{ name: "Warning", value: refuse.warning }],
+      };
+    }
+    req.setBody(o.body);
+    d.anchor = o.session;
+    this.auditDecision(r, d.callId, req.method, body, o.body, this.streamAudit(o.session));
+    this.watchOfferTransaction(pr, o.session);
+    return out;
+  }
+
+  /**
+   * The AGW resources of an offer go when its transaction ends without a 2xx, whoever generated the final response:
+   * a CANCEL before the request left (487 here), a transport failure (500), Timer C or a timeout (408, RFC 3261
+   * §16.8), or a transaction that died without any final response. Finals from downstream are handled in onResponse.
+   */
+  private watchOfferTransaction(pr: ProxyRequest, session: E2aeSession): void {
+    const stx = pr.stx;
+    if (!stx) return;
+    const check = () => {
+      const status = stx.lastResponse?.status;
+      if (status !== undefined && status >= 200 && status < 300) return;
+      if (status === undefined || status >= 300 || stx.state === "terminated")
+        void this.e2ae?.release(
+          session,
+          status !== undefined && status >= 300 ? `final response ${status}` : "transaction ended without answer",
+        );
+    };
+    stx.onTerminated(check);
+    // the proxy applies the route outcome right after this promise settles (a 487 if a CANCEL came meanwhile)
+    setImmediate(() => {
+      if (stx.finalSent || stx.state === "terminated") check();
+    });
   }
 
   private onResponse(res: SipResponse, ptx: ProxyTransaction<TxData>): boolean | undefined {
@@ -758,21 +960,35 @@ export class Pcscf {
       this.onRegisterResponse(res, d.register);
       return undefined;
     }
+    const session = d.anchor?.state === "released" ? undefined : d.anchor;
+    // TR 29.828 §5.2.1: a failed offer/answer exchange (non-2xx final, incl. the 487 after CANCEL) needs no AGW
+    if (session && res.status >= 300) void this.e2ae?.release(session, `final response ${res.status}`);
     const method = res.cseq().method;
     if (res.status >= 300 || !OA_METHODS.has(method)) return undefined;
+    if (session && res.status >= 200) this.e2ae?.establish(session, res.toTag());
     const body = sdpBody(res);
     if (!body) return undefined;
-    let r: ReturnType<Pcscf["decide"]>;
+    const sip = `${res.status} ${method}`;
+    let r: Decided;
     if (d.offer) {
-      r = this.decide(
-        body,
-        { direction: d.offer.direction, kind: "answer", callId: d.callId, caps: d.caps, offer: d.offer.decision },
-        `${res.status} ${method}`,
-      );
+      r = this.decide(body, {
+        direction: d.offer.direction,
+        kind: "answer",
+        callId: d.callId,
+        caps: d.caps,
+        offer: d.offer.decision,
+        anchorable: session !== undefined,
+      });
+      if (session && !r.refuse && r.decision.anchors.e2ae.length > 0) {
+        const refused = this.anchorAnswer(res, ptx, session, body, r, sip);
+        if (!refused) return undefined;
+        r = { ...r, refuse: refused };
+      } else this.auditDecision(r, d.callId, sip, body, r.refuse ? null : body);
     } else {
       // RFC 3261 §13.2.1: an INVITE without offer gets the offer in the response; the answer comes in ACK/PRACK
       const direction: Direction = d.fromAccess ? "terminating" : "originating";
-      r = this.decide(body, { direction, kind: "offer", callId: d.callId, caps: d.caps }, `${res.status} ${method}`);
+      r = this.decide(body, { direction, kind: "offer", callId: d.callId, caps: d.caps, anchorable: false });
+      this.auditDecision(r, d.callId, sip, body, r.refuse ? null : body);
       if (!r.refuse) {
         this.pendingOffers.set(d.callId, {
           decision: r.decision,
@@ -783,25 +999,91 @@ export class Pcscf {
         });
       }
     }
-    if (!r.refuse) return undefined;
+    const refuse = r.refuse;
+    if (!refuse) return undefined;
     if (res.status < 200) {
       // the INVITE is still pending: the branch is cancelled and the caller gets the 488 (RFC 3261 §16.10, §21.4.26)
       ptx.replaceFinal = {
         kind: "reply",
         status: 488,
-        reason: r.refuse.reason,
-        headers: [{ name: "Warning", value: r.refuse.warning }],
+        reason: refuse.reason,
+        headers: [{ name: "Warning", value: refuse.warning }],
       };
       this.proxy.cancel(ptx);
-      this.log.info(
-        { callId: d.callId, codes: r.refuse.codes },
-        "ims-alg: provisional answer refused, branch cancelled",
-      );
+      this.log.info({ callId: d.callId, codes: refuse.codes }, "ims-alg: provisional answer refused, branch cancelled");
       return false;
     }
     // RFC 3261 §16.7 step 5/10: a 2xx cannot be refused; it is forwarded and the session released (TS 24.229 §5.2.8)
-    this.scheduleRelease(ptx, r.refuse.warning, r.refuse.codes[0] ?? "E_ALG");
+    this.scheduleRelease(ptx, refuse.warning, refuse.codes[0] ?? "E_ALG");
     return undefined;
+  }
+
+  /**
+   * The answer of an anchored exchange: rewritten at once for its receiver (MSRP step 19 / BFCP step 17 toward the
+   * originating UE, step 17 toward the core), the Configure procedures (13-18 / 14-16) sent meanwhile. Returns the
+   * refusal when the answer cannot be rewritten (the caller then cancels or releases like any refused answer).
+   */
+  private anchorAnswer(
+    res: SipResponse,
+    ptx: ProxyTransaction<TxData>,
+    session: E2aeSession,
+    body: Uint8Array,
+    r: Decided,
+    sip: string,
+  ): Decided["refuse"] {
+    const e2ae = this.e2ae;
+    if (!e2ae) return this.refusalOf([{ code: "E_ALG_E2AE_UNAVAILABLE", text: "e2ae not available", mline: 0 }]);
+    const a = e2ae.answer(session, body, r.decision);
+    if (!a.ok) {
+      const refuse = this.refusalOf([{ code: a.rewrite.code, text: a.rewrite.message, mline: a.rewrite.mline }]);
+      this.auditDecision(
+        r,
+        session.callId,
+        sip,
+        body,
+        null,
+        undefined,
+        refuse,
+        new Map([[a.rewrite.mline, a.rewrite.code]]),
+      );
+      void e2ae.release(session, `answer rewrite failed: ${a.rewrite.code}`);
+      return refuse;
+    }
+    res.setBody(a.body);
+    this.auditDecision(r, session.callId, sip, body, a.body, this.streamAudit(session));
+    a.configured.then(
+      (f) => {
+        if (f) this.onConfigureFailure(ptx, session, f);
+      },
+      (e: unknown) => this.log.error({ err: e }, "e2ae: configure failed unexpectedly"),
+    );
+    return undefined;
+  }
+
+  /**
+   * A Configure procedure of the answer failed: the AGW cannot carry the stream. The resources are released; a
+   * pending INVITE is cancelled and answered 488 with the Warning, an accepted one is released with BYE
+   * (TS 24.229 §5.2.8, as for a refused answer in a 2xx).
+   */
+  private onConfigureFailure(ptx: ProxyTransaction<TxData>, session: E2aeSession, f: IqFailure): void {
+    void this.e2ae?.release(session, `Iq failure: ${f.procedure} ${f.agwCode ?? f.code}`);
+    const refuse = this.refusalOf([
+      {
+        code: f.code,
+        mline: f.mline,
+        text: `${f.procedure} failed: ${f.agwCode ?? (f.code === "E_ALG_IQ_TIMEOUT" ? "no answer" : "error")}: ${f.message}`,
+      },
+    ]);
+    this.log.info({ callId: session.callId, code: f.code, agwCode: f.agwCode }, "e2ae: Configure failed");
+    if (ptx.finalSent === undefined) {
+      ptx.replaceFinal = {
+        kind: "reply",
+        status: 488,
+        reason: refuse.reason,
+        headers: [{ name: "Warning", value: refuse.warning }],
+      };
+      this.proxy.cancel(ptx);
+    } else if (ptx.finalSent >= 200 && ptx.finalSent < 300) this.scheduleRelease(ptx, refuse.warning, f.code);
   }
 
   // ------------------------------------------------------------------------------------------------------------------
@@ -833,6 +1115,8 @@ export class Pcscf {
     clearTimeout(r.timer);
     // TS 24.229 §5.2.8 / RFC 3326 §2: BYE toward both ends, with a Reason header saying why
     const headers: SipHeader[] = [{ name: "Reason", value: r.reason }];
+    // the AGW contexts of the dialog go with it
+    this.e2ae?.releaseDialog(r.ptx.received.callId(), undefined, undefined, `P-CSCF release: ${r.reason}`);
     const down = this.proxy.sendInDialog(r.ptx, "downstream", "BYE", headers);
     const up = this.proxy.sendInDialog(r.ptx, "upstream", "BYE", headers);
     this.record({

@@ -111,6 +111,21 @@ describe("access TLS ↔ core TCP relay", () => {
     expect(await closed(ue)).toBe(true);
   });
 
+  it("a Configure repeating the TLS role in use is accepted (steps 16-18 after the handshake); another role is not", async () => {
+    const ueCert = newCertificate();
+    const { access } = await originating(ueCert);
+    const ue = await ueConnect(access.localPort, ueCert);
+    cleanups.push(() => ue.destroy());
+    await waitFor(() => rec.of("tlsSessionEstablished", access.terminationId).length === 1, 3000, "TLS up");
+    // the role was resolved from the UE's a=setup:active (AGW = TLS server); the IMS-ALG's TLS setup direction
+    // arrives afterwards and says the same
+    const ids = { contextId: access.contextId, terminationId: access.terminationId };
+    await expect(agw.configureAgwConnectionPoint({ ...ids, tlsRole: "server" })).resolves.toMatchObject(ids);
+    await expect(agw.configureAgwConnectionPoint({ ...ids, tlsRole: "client" })).rejects.toMatchObject({
+      code: "E_AGW_STATE",
+    });
+  });
+
   it("32 MiB each way arrive intact and in order; a slow core back-pressures the UE (bounded AGW buffers)", async () => {
     const ueCert = newCertificate();
     core.paused = true; // the core peer does not read at first

@@ -19,6 +19,7 @@ describe("loadAlgConfig", () => {
       e2dce: { attribute: "3ge2ae", values: ["e2dce-requested"], action: "reject-488" },
       appliedInAnswer: false,
       msrpPath: "rewrite-last",
+      agw: { tcpEstablishment: { access: "immediate", core: "immediate" }, interlinkage: true, iqTimeoutMs: 5000 },
       warnAgent: "pcscf.invalid",
     });
     expect(loadAlgConfig({})).toEqual(loadAlgConfig(null));
@@ -41,6 +42,12 @@ describe("loadAlgConfig", () => {
       action: "anchor",
     });
     expect(algConfig({ supportedMediasec: ["MSRP-TLS", "msrp-tls"] }).supportedMediasec).toEqual(["msrp-tls"]);
+    // TR 29.828 §4.4.2.2: delayed establishment per termination side; the other side keeps its default
+    expect(loadAlgConfig({ agw: { tcpEstablishment: { core: "delayed-hold" }, interlinkage: false } }).agw).toEqual({
+      tcpEstablishment: { access: "immediate", core: "delayed-hold" },
+      interlinkage: false,
+      iqTimeoutMs: 5000,
+    });
   });
 
   const bad: Array<[unknown, string[]]> = [
@@ -61,6 +68,10 @@ describe("loadAlgConfig", () => {
     [{ msrpPath: "rewrite-first" }, ["msrpPath"]],
     [{ warnAgent: "p cscf" }, ["warnAgent"]],
     [{ imsAlg: 1, msrpPath: 2 }, ["imsAlg", "msrpPath"]],
+    [{ agw: 1 }, ["agw"]],
+    [{ agw: { tcpEstablishment: { core: "delayed" } } }, ["agw.tcpEstablishment.core"]],
+    [{ agw: { tcpEstablishment: { side: "immediate" } } }, ["agw.tcpEstablishment.side"]],
+    [{ agw: { interlinkage: "on", iqTimeoutMs: 5, x: 1 } }, ["agw.x", "agw.interlinkage", "agw.iqTimeoutMs"]],
   ];
   for (const [input, paths] of bad) {
     it(`rejects ${JSON.stringify(input)}`, () => {

@@ -4,9 +4,16 @@
  */
 import { createSocket, type Socket } from "node:dgram";
 import { afterEach, describe, expect, it } from "vitest";
-import { loopHash, Pcscf, type PcscfOptions } from "../../../src/ims/pcscf/index.ts";
+import { loopHash, Pcscf, type PcscfOptions, ProxyCore } from "../../../src/ims/pcscf/index.ts";
 import { AuditLog } from "../../../src/log.ts";
-import { parseMessage, type SipMessage, type SipRequest, type SipResponse } from "../../../src/sip/index.ts";
+import {
+  parseMessage,
+  type SipMessage,
+  type SipRequest,
+  type SipResponse,
+  SipTransportLayer,
+  TransactionManager,
+} from "../../../src/sip/index.ts";
 import { activeResources, expectNoLeaks } from "../../sip/helpers.ts";
 
 const TIMERS = { T1: 50, T2: 200, T4: 200, D: 200 };
@@ -394,5 +401,41 @@ describe("P-CSCF proxy core (RFC 3261 §16) on the wire", () => {
     expect(loopHash(b)).toBe(loopHash(a));
     b.uri = "sip:bob@127.0.0.1:5061";
     expect(loopHash(b)).not.toBe(loopHash(a));
+  });
+});
+
+describe("ProxyCore: 2xx retransmissions (RFC 3261 §16.7 step 10, RFC 6026 §7.1)", () => {
+  it("a retransmitted 2xx leaves with what the policy changed in the first one (the IMS-ALG's rewritten answer)", async () => {
+    const uac = await peer();
+    const uas = await peer();
+    const layer = new SipTransportLayer({ host: "127.0.0.1", udp: { port: 0 } });
+    await layer.start();
+    const iface = { name: "one", layer, txm: new TransactionManager(layer, { timers: TIMERS }) };
+    const proxy = new ProxyCore<undefined>({
+      interfaces: [iface],
+      policy: {
+        route: () => ({ kind: "forward", iface, target: { transport: "UDP", host: "127.0.0.1", port: uas.port } }),
+        onResponse: (res) => {
+          if (res.status === 200) res.setBody(new TextEncoder().encode("rewritten by the policy"));
+          return undefined;
+        },
+      },
+    });
+    proxy.refreshAddresses();
+    closers.push(async () => {
+      proxy.close();
+      await layer.close();
+      await uac.close();
+      await uas.close();
+    });
+    const port = layer.address("UDP")?.port ?? 0;
+    uac.send(invite(uac, port), port);
+    const req = (await uas.next(isReq("INVITE"))) as SipRequest;
+    const ok = answer(req, "200 OK", [`Contact: <sip:bob@127.0.0.1:${uas.port}>`], "original answer");
+    uas.send(ok, port);
+    const first = await uac.next(isRes(200, "INVITE"));
+    uas.send(ok, port); // the UAS retransmits its 2xx (RFC 3261 §13.3.1.4)
+    const again = await uac.next(isRes(200, "INVITE"));
+    for (const r of [first, again]) expect(Buffer.from(r.body).toString("latin1")).toBe("rewritten by the policy");
   });
 });
