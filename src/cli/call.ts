@@ -8,7 +8,8 @@
  *   tamper     the fingerprint of alice's offer is altered after it leaves the UE (between UE A and P-CSCF(A)):
  *              signalling completes, bob's DTLS refuses the peer (RFC 8122 §6), the data channel fails closed and
  *              the session is released with BYE.
- *   e2ae-msrp, e2ae-bfcp   TR 29.828 §5.2.1.2 / §5.2.1.3 through the IMS-AGW: not available yet (exit 5).
+ *   e2ae-msrp, e2ae-bfcp   TR 29.828 §5.2.1.2 / §5.2.1.3: each UE runs MSRP / BFCP over TLS to its P-CSCF's IMS-AGW,
+ *                          which verifies the UE's certificate; plain TCP between the AGWs through the core.
  */
 import { type DemoEvent, type SipTraceEvent, tamperFingerprint, type UeTraceEvent } from "../demo/events.ts";
 import { DEMO_CHANNEL, EmbeddedNetwork, now } from "../demo/network.ts";
@@ -28,8 +29,8 @@ two P-CSCFs and the IMS-AGW on 127.0.0.1, and prints the ladder.
 
   --scenario e2e        e2e data channel (TS 33.328 §7.2.5): both fingerprints verified, chat both ways
   --scenario tamper     the offer's fingerprint is altered on the wire: bob's DTLS refuses, the DC fails closed, BYE
-  --scenario e2ae-msrp  MSRP over TLS terminated in the IMS-AGW (TR 29.828 §5.2.1.2)  [not available yet]
-  --scenario e2ae-bfcp  BFCP over TLS terminated in the IMS-AGW (TR 29.828 §5.2.1.3)  [not available yet]
+  --scenario e2ae-msrp  MSRP over TLS terminated in the IMS-AGW (TR 29.828 §5.2.1.2)
+  --scenario e2ae-bfcp  BFCP over TLS terminated in the IMS-AGW (TR 29.828 §5.2.1.3)
   --json                print one JSON result object instead of the ladder
   --quiet               print only the verdict line
   --timeout MS          bound on the whole scenario (default 30000)
@@ -57,6 +58,8 @@ type LogLevel = (typeof LOG_LEVELS)[number];
 /** The machine-readable result (`--json`). */
 export interface CallResult {
   scenario: Scenario;
+  /** e2ae scenarios: each UE's verdict on its IMS-AGW and the number of e2ae decisions */
+  e2ae?: Record<string, unknown>;
   ok: boolean;
   exitCode: number;
   /** what happened, e.g. "dc-verified", "fail-closed", "not-available" */
@@ -141,6 +144,8 @@ function ueEvents(events: readonly DemoEvent[], ue: "ueA" | "ueB", what: UeTrace
 const DC_TIMEOUTS = { gatherMs: 3_000, iceMs: 5_000, dtlsMs: 5_000, sctpMs: 5_000 };
 
 interface Run {
+  /** e2ae scenarios: each UE's TLS verdict (its peer is its own P-CSCF's IMS-AGW) and the P-CSCF decisions */
+  e2ae?: Record<string, unknown>;
   net: EmbeddedNetwork;
   t0: number;
   timings: Record<string, number>;
@@ -283,6 +288,115 @@ async function runScenario(
   }
 }
 
+/**
+ * TR 29.828 §5.2.1.2 (MSRP) / §5.2.1.3 (BFCP): alice offers TCP/TLS/<proto> with a=3ge2ae:requested; P-CSCF(A)
+ * anchors it on the IMS-AGW (access TLS ↔ core TCP), P-CSCF(B) anchors the terminating side (a=3ge2ae:applied with
+ * the AGW's fingerprint toward bob). Each UE verifies the AGW it talks to; the AGW verifies the UE.
+ */
+async function runE2ae(
+  kind: "msrp" | "bfcp",
+  timeoutMs: number,
+  logger: Logger,
+  progress: (s: string) => void,
+): Promise<Run> {
+  const tStart = now();
+  progress("starting S-CSCF, P-CSCF(A), P-CSCF(B) and the IMS-AGW on 127.0.0.1");
+  const net = await EmbeddedNetwork.start({ logger });
+  const run: Run = {
+    net,
+    t0: tStart,
+    timings: {},
+    outcome: "incomplete",
+    ok: false,
+    exitCode: EXIT.RUNTIME,
+    message: "",
+  };
+  const deadline = tStart + timeoutMs;
+  const left = () => Math.max(1, deadline - now());
+  try {
+    progress(`registering alice and bob with msrp-tls;mediasec and bfcp-tls;mediasec (TS 24.229 §7.2A.7)`);
+    const tReg = now();
+    // behind the IMS-ALG the a=path URIs are rewritten: MSRP matches the session-id (docs/e2ae-ue.md)
+    const e2ae = { msrp: { pathMatch: "session-id" as const }, bfcp: { conferenceId: 1, userId: 2, floorIds: [1] } };
+    const alice = await within(
+      net.addUe("ueA", "alice", { transport: "TCP", media: [kind], e2ae }),
+      left(),
+      "alice's registration",
+    );
+    const bob = await within(net.addUe("ueB", "bob", { transport: "UDP", e2ae }), left(), "bob's registration");
+    run.timings.registerMs = now() - tReg;
+    const incoming = new Promise<UeCall>((r) => bob.once("incoming", r));
+    progress(`calling sip:bob@${net.domain} with ${kind.toUpperCase()} over TLS and a=3ge2ae:requested`);
+    run.t0 = now();
+    const call = await within(alice.call(`sip:bob@${net.domain}`), left(), "call establishment (200 OK + ACK)");
+    run.timings.inviteTo200Ms = now() - run.t0;
+    const bcall = await within(incoming, left(), "incoming call at bob");
+    const ea = call[kind];
+    const eb = bcall[kind];
+    if (!ea || !eb) throw new CliError("E_NOT_AVAILABLE", `no ${kind} stream was negotiated`);
+    progress("waiting for TCP + TLS between each UE and its IMS-AGW");
+    const tTls = now();
+    await within(Promise.allSettled([ea.connected(), eb.connected()]), left(), "TLS toward the IMS-AGWs");
+    run.timings.tlsMs = now() - tTls;
+    const decisions = net.events.filter(
+      (e) => e.type === "audit" && e.event.event === "ims-alg-decision" && e.t >= run.t0 && e.event.decision === "e2ae",
+    ).length;
+    run.e2ae = {
+      kind,
+      alice: ea.verdict ? { verified: ea.verdict.verified, presented: ea.verdict.presented ?? null } : null,
+      bob: eb.verdict ? { verified: eb.verdict.verified, presented: eb.verdict.presented ?? null } : null,
+      e2aeDecisions: decisions,
+    };
+    if (ea.verdict?.verified !== true || eb.verdict?.verified !== true) {
+      const refused = ea.verdict?.verified === false || eb.verdict?.verified === false;
+      run.outcome = refused ? "peer-refused" : "handshake-failed";
+      run.exitCode = refused ? EXIT.SECURITY : EXIT.RUNTIME;
+      run.message = `TLS toward the IMS-AGW: alice ${ea.verdict?.verified ?? "no verdict"}, bob ${eb.verdict?.verified ?? "no verdict"}`;
+      return run;
+    }
+    const tMsg = now();
+    if (kind === "msrp") {
+      const got = new Promise<string>((r) => eb.once("message", (m) => r(m.content.toString())));
+      await within(ea.send("hello bob", "text/plain"), left(), "MSRP SEND / 200");
+      const text = await within(got, left(), "MSRP message at bob");
+      const back = new Promise<string>((r) => ea.once("message", (m) => r(m.content.toString())));
+      await within(eb.send(`echo: ${text}`, "text/plain"), left(), "MSRP SEND back");
+      const echo = await within(back, left(), "MSRP message at alice");
+      run.ok = echo === "echo: hello bob";
+      run.message = run.ok
+        ? "both P-CSCFs anchored MSRP on the IMS-AGW (plain TCP in the core), each UE verified its AGW, SEND/200 both ways"
+        : `unexpected echo ${JSON.stringify(echo)}`;
+    } else {
+      const status = await within(ea.requestFloor(), left(), "BFCP FloorRequest / FloorRequestStatus");
+      run.ok = status.statusName === "Granted";
+      run.message = run.ok
+        ? "both P-CSCFs anchored BFCP on the IMS-AGW (plain TCP in the core), each UE verified its AGW, floor granted"
+        : `floor request answered ${status.statusName}`;
+    }
+    run.timings.exchangeMs = now() - tMsg;
+    run.outcome = run.ok ? "e2ae-verified" : "exchange-failed";
+    run.exitCode = run.ok && decisions >= 2 ? EXIT.OK : EXIT.FINDINGS;
+    if (run.ok && decisions < 2) run.message = `only ${decisions} e2ae decision(s) recorded; expected both P-CSCFs`;
+    progress("hanging up");
+    await within(call.hangup(), left(), "BYE");
+    await within(bcall.sip.terminated(), left(), "call release at bob");
+    return run;
+  } catch (e) {
+    run.outcome = "error";
+    run.exitCode = e instanceof SipRequestError ? EXIT.FINDINGS : EXIT.RUNTIME;
+    run.message =
+      e instanceof SipRequestError
+        ? `the call was rejected with ${e.status}`
+        : e instanceof Error
+          ? e.message
+          : String(e);
+    run.error = { code: isImsdcError(e) ? e.code : "E_RUNTIME", message: e instanceof Error ? e.message : String(e) };
+    return run;
+  } finally {
+    run.timings.totalMs = now() - tStart;
+  }
+}
+
 function result(
   scenario: Scenario,
   run: Run | undefined,
@@ -376,19 +490,15 @@ export async function callCommand(args: string[], io: CliIo): Promise<number> {
   const progress = (s: string) => {
     if (!json && !quiet) io.stderr(`${color ? "\x1b[2m" : ""}· ${s}${color ? "\x1b[0m" : ""}\n`);
   };
-  if (scenario === "e2ae-msrp" || scenario === "e2ae-bfcp") {
-    const what = scenario === "e2ae-msrp" ? "MSRP" : "BFCP";
-    const message = `scenario ${scenario} is not available yet: it needs the e2ae ${what} client in src/ue and the P-CSCF's Iq anchoring of e2ae streams (the P-CSCF refuses e2ae with 488 E_ALG_E2AE_UNAVAILABLE until then)`;
-    if (json) io.stdout(`${JSON.stringify(result(scenario, undefined, EXPECTED[scenario], { message }))}\n`);
-    else io.stderr(`imsdc call: ${message}\n`);
-    return EXIT.NOT_AVAILABLE;
-  }
   const lvl = opts["log-level"] as LogLevel | undefined;
   const logger =
     lvl === undefined ? silentLogger : createLogger({ name: "imsdc", level: lvl, destination: process.stderr });
-  const run = await runScenario(scenario, opts.timeout ?? 30_000, logger, progress);
+  const run =
+    scenario === "e2ae-msrp" || scenario === "e2ae-bfcp"
+      ? await runE2ae(scenario === "e2ae-msrp" ? "msrp" : "bfcp", opts.timeout ?? 30_000, logger, progress)
+      : await runScenario(scenario, opts.timeout ?? 30_000, logger, progress);
   try {
-    const r = result(scenario, run, EXPECTED[scenario]);
+    const r = result(scenario, run, EXPECTED[scenario], run.e2ae ? { e2ae: run.e2ae } : {});
     if (json) io.stdout(`${JSON.stringify(r)}\n`);
     else {
       if (!quiet) {

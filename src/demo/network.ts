@@ -44,7 +44,7 @@ export interface EmbeddedNetworkOptions {
   wsPortA?: number;
   /** start the IMS-AGW and bind it to both P-CSCFs over the in-process Iq binding (default true) */
   agw?: boolean;
-  /** P-CSCF `alg.e2aeAvailable` (default false: e2ae requests are refused with 488, fail closed) */
+  /** P-CSCF `alg.e2aeAvailable` (default: true when the IMS-AGW runs, so e2ae MSRP/BFCP streams are anchored on it) */
   e2aeAvailable?: boolean;
   timers?: Partial<SipTimerConfig>;
   logger?: Logger;
@@ -137,7 +137,7 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
           timers,
           logger,
           audit,
-          alg: { e2aeAvailable: opts.e2aeAvailable ?? false },
+          alg: opts.e2aeAvailable !== undefined ? { e2aeAvailable: opts.e2aeAvailable } : {},
           ...(agw ? { iq: agw } : {}),
         });
         started.push(p);

@@ -1,9 +1,7 @@
 /**
  * `imsdc call` through the embedded network (in-process, 127.0.0.1 ephemeral ports): the e2e scenario ends with
- * both fingerprints verified and chat both ways; the tamper scenario fails closed with signalling complete and a BYE.
- *
- * retry: the werift ICE agent of the offerer sometimes never completes when the answerer's checks arrive before
- * the offerer has the answer (reported to the lead; src/ue / werift). A retry keeps CI meaningful meanwhile.
+ * both fingerprints verified and chat both ways; the tamper scenario fails closed with signalling complete and a BYE;
+ * the e2ae scenarios anchor MSRP / BFCP over TLS on the IMS-AGW at both P-CSCFs.
  */
 import { describe, expect, it } from "vitest";
 import type { CallResult } from "../../src/cli/call.ts";
@@ -20,7 +18,6 @@ async function run(scenario: string): Promise<{ code: number; r: CallResult }> {
 
 describe("imsdc call", () => {
   it("e2e: offer/answer forwarded unchanged by both P-CSCFs, both verdicts verified, chat both ways", {
-    retry: 2,
     timeout: 30_000,
   }, async () => {
     const { code, r } = await run("e2e");
@@ -52,7 +49,6 @@ describe("imsdc call", () => {
   });
 
   it("tamper: signalling completes, bob's DTLS refuses the altered fingerprint, no data, BYE", {
-    retry: 2,
     timeout: 30_000,
   }, async () => {
     const { code, r } = await run("tamper");
@@ -69,7 +65,6 @@ describe("imsdc call", () => {
   });
 
   it("human output: the ladder with the columns, the decisions and the verdict line", {
-    retry: 2,
     timeout: 30_000,
   }, async () => {
     const io = memoryIo();
@@ -83,4 +78,32 @@ describe("imsdc call", () => {
     expect(out).toMatch(/^PASS e2e: /m);
     expect(io.err()).toContain("· calling sip:bob@ims.example.com");
   });
+
+  for (const [scenario, proto] of [
+    ["e2ae-msrp", "MSRP"],
+    ["e2ae-bfcp", "BFCP"],
+  ] as const) {
+    it(`${scenario}: both P-CSCFs anchor ${proto} over TLS on the IMS-AGW, each UE verifies its AGW`, {
+      timeout: 30_000,
+    }, async () => {
+      const { code, r } = await run(scenario);
+      expect(code).toBe(EXIT.OK);
+      expect(r).toMatchObject({ scenario, ok: true, exitCode: 0, outcome: "e2ae-verified" });
+      // TR 29.828 §5.2.1.2/§5.2.1.3: originating and terminating anchoring, offer and answer
+      expect(
+        r.decisions
+          .filter((d) => d.decision === "e2ae")
+          .map((d) => `${d.pcscf}/${String(d.kind)}`)
+          .sort(),
+      ).toEqual(["pcscf-a/answer", "pcscf-a/offer", "pcscf-b/answer", "pcscf-b/offer"]);
+      const e2ae = r.e2ae as {
+        alice: { verified: boolean; presented: string };
+        bob: { verified: boolean; presented: string };
+      };
+      expect(e2ae.alice.verified).toBe(true);
+      expect(e2ae.bob.verified).toBe(true);
+      // each UE talks TLS to its own P-CSCF's AGW termination: two different certificates
+      expect(e2ae.alice.presented).not.toBe(e2ae.bob.presented);
+    });
+  }
 });

@@ -45,18 +45,6 @@ describe("imsdc dispatcher and exit codes", () => {
     expect(io.err()).toContain("--config FILE is required");
   });
 
-  for (const s of ["e2ae-msrp", "e2ae-bfcp"]) {
-    it(`call --scenario ${s}: not available yet, exit 5 (human and --json)`, async () => {
-      let io = memoryIo();
-      expect(await main(["call", "--scenario", s], io)).toBe(EXIT.NOT_AVAILABLE);
-      expect(io.err()).toMatch(/not available yet/);
-      io = memoryIo();
-      expect(await main(["call", "--scenario", s, "--json"], io)).toBe(EXIT.NOT_AVAILABLE);
-      const r = JSON.parse(io.out()) as Record<string, unknown>;
-      expect(r).toMatchObject({ scenario: s, ok: false, exitCode: 5, outcome: "not-available" });
-    });
-  }
-
   it("sdp check still works", async () => {
     const io = memoryIo();
     expect(await main(["sdp", "codes", "--json"], io)).toBe(EXIT.OK);
