@@ -156,12 +156,8 @@ interface Run {
   error?: { code: string; message: string };
 }
 
-async function runScenario(
-  scenario: "e2e" | "tamper",
-  timeoutMs: number,
-  logger: Logger,
-  progress: (s: string) => void,
-): Promise<Run> {
+/** Starts the embedded network and the bookkeeping every scenario shares (one deadline for the whole run). */
+async function startRun(timeoutMs: number, logger: Logger, progress: (s: string) => void) {
   const tStart = now();
   progress("starting S-CSCF, P-CSCF(A), P-CSCF(B) and the IMS-AGW on 127.0.0.1");
   const net = await EmbeddedNetwork.start({ logger });
@@ -175,7 +171,16 @@ async function runScenario(
     message: "",
   };
   const deadline = tStart + timeoutMs;
-  const left = () => Math.max(1, deadline - now());
+  return { tStart, net, run, left: () => Math.max(1, deadline - now()) };
+}
+
+async function runScenario(
+  scenario: "e2e" | "tamper",
+  timeoutMs: number,
+  logger: Logger,
+  progress: (s: string) => void,
+): Promise<Run> {
+  const { tStart, net, run, left } = await startRun(timeoutMs, logger, progress);
   try {
     progress("registering alice (TCP, via P-CSCF(A)) and bob (UDP, via P-CSCF(B))");
     const tReg = now();
@@ -299,20 +304,7 @@ async function runE2ae(
   logger: Logger,
   progress: (s: string) => void,
 ): Promise<Run> {
-  const tStart = now();
-  progress("starting S-CSCF, P-CSCF(A), P-CSCF(B) and the IMS-AGW on 127.0.0.1");
-  const net = await EmbeddedNetwork.start({ logger });
-  const run: Run = {
-    net,
-    t0: tStart,
-    timings: {},
-    outcome: "incomplete",
-    ok: false,
-    exitCode: EXIT.RUNTIME,
-    message: "",
-  };
-  const deadline = tStart + timeoutMs;
-  const left = () => Math.max(1, deadline - now());
+  const { tStart, net, run, left } = await startRun(timeoutMs, logger, progress);
   try {
     progress(`registering alice and bob with msrp-tls;mediasec and bfcp-tls;mediasec (TS 24.229 §7.2A.7)`);
     const tReg = now();
