@@ -102,6 +102,8 @@ export async function demoCommand(args: string[], io: CliIo): Promise<number> {
     agw: net.agw ? "in-process (Iq binding)" : "off",
     bob: `sip:bob@${net.domain}`,
   };
+  // listen for SIGINT/SIGTERM before announcing readiness: a supervisor may stop us the moment it reads the line
+  const stopped = untilStopped(io);
   if (json) io.stdout(`${JSON.stringify({ event: "ready", ...info })}\n`);
   else {
     io.stdout(`\nimsdc demo ready: open ${server.url} in Chromium / Chrome\n`);
@@ -120,7 +122,7 @@ export async function demoCommand(args: string[], io: CliIo): Promise<number> {
       );
     }
   }
-  const why = await untilStopped(io);
+  const why = await stopped;
   log.info({ signal: why }, "demo: stopping");
   await server.close();
   if (!json && !quiet) io.stderr(`· stopped (${why}): all nodes closed\n`);

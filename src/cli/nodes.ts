@@ -97,6 +97,8 @@ async function runNode<C>(
   const log = createLogger({ name: `imsdc-${node}`, level, pretty: io.isTTY === true && !json });
   const audit = new AuditLog({ max: 1000, sink: loggerAuditSink(log) });
   const running = await start(cfg, log, audit);
+  // listen for SIGINT/SIGTERM before announcing readiness: a supervisor may stop us the moment it reads the line
+  const stop = untilStopped(io).then((why) => ({ why, code: EXIT.OK as number }));
   if (json) io.stdout(`${JSON.stringify({ event: "ready", node, ...running.ready })}\n`);
   else
     io.stdout(
@@ -104,7 +106,6 @@ async function runNode<C>(
         .map(([k, v]) => `${k} ${typeof v === "string" ? v : JSON.stringify(v)}`)
         .join(", ")}\n`,
     );
-  const stop = untilStopped(io).then((why) => ({ why, code: EXIT.OK as number }));
   const outcome = await Promise.race([
     stop,
     ...(running.done ? [running.done.then((code) => ({ why: "done", code }))] : []),
