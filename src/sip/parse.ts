@@ -106,7 +106,8 @@ function parseStartLine(line: string, partial: PartialMessage): SipRequest | Sip
   if (/^SIP\/[0-9]+\.[0-9]+ /i.test(line)) {
     partial.kind = "response";
     // RFC 3261 §7.2: Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
-    const m = /^(SIP\/[0-9]+\.[0-9]+) ([^ ]*)(?: (.*))?$/i.exec(line);
+    // Reason-Phrase may hold any UTF8-NONASCII (§25.1), U+2028/U+2029 included: `s` so that `.` matches them
+    const m = /^(SIP\/[0-9]+\.[0-9]+) ([^ ]*)(?: (.*))?$/is.exec(line);
     if (!m) fail("E_SIP_START_LINE", "bad Status-Line");
     const version = VERSION_RE.exec(m[1] ?? "")?.[1];
     if (version !== "2.0") fail("E_SIP_VERSION", `unsupported SIP version ${m[1]}`);
@@ -115,7 +116,7 @@ function parseStartLine(line: string, partial: PartialMessage): SipRequest | Sip
     if (!/^[1-6][0-9]{2}$/.test(code)) fail("E_SIP_STATUS", `bad status code "${code.slice(0, 12)}"`);
     return new SipResponse(Number(code), m[3] ?? "");
   }
-  const loose = /^([^ \t]+)[ \t]+(.+?)[ \t]+SIP\/[0-9]+\.[0-9]+$/i.exec(line);
+  const loose = /^([^ \t]+)[ \t]+(.+?)[ \t]+SIP\/[0-9]+\.[0-9]+$/is.exec(line);
   if (loose) {
     // enough of a request line to answer with 400 if the rest is readable
     partial.kind = "request";

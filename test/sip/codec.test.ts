@@ -579,3 +579,13 @@ describe("message building", () => {
     ).toBe("response");
   });
 });
+
+describe("regression: fast-check seed -1256120395", () => {
+  it("a Reason-Phrase with U+2028/U+2029 (UTF8-NONASCII, RFC 3261 §25.1) parses", () => {
+    for (const reason of ["!\u2028!", "a\u2029"]) {
+      const text = `SIP/2.0 100 ${reason}\r\nVia: SIP/2.0/UDP 0.0.0.0;branch=z9hG4bK-\r\nMax-Forwards: 0\r\nFrom: <urn:service:sos>\r\nTo: <urn:service:sos>\r\nCall-ID: -\r\nCSeq: 0 INVITE\r\nContent-Length: 0\r\n\r\n`;
+      const m = parseMessage(new TextEncoder().encode(text));
+      expect(m.kind === "response" && m.reason).toBe(reason);
+    }
+  });
+});
