@@ -20,6 +20,8 @@ export const PARTS = [
   "docs/e2ae-ue.md",
   "docs/demo.md",
   "docs/bench.md",
+  "docs/fuzz.md",
+  "docs/soak.md",
   "docs/development.md",
 ];
 

@@ -115,6 +115,9 @@ export function parseMsrpPath(text: string): Parsed<MsrpUri[]> {
     const r = parseMsrpUri(part);
     problems.push(...r.problems);
     if (r.value) uris.push(r.value);
+    // one invalid URI makes the whole path invalid: report it once, not once per SP (a 64 KiB line of spaces would
+    // otherwise yield one finding per byte)
+    if (r.problems.length > 0) break;
   }
   return problems.length > 0 ? result<MsrpUri[]>(undefined, problems) : result(uris, []);
 }

@@ -28,18 +28,24 @@ export function parseQosHint(text: string): Parsed<QosHint> {
   const problems: Problem[] = [];
   const ext: QosHintParam[] = [];
   const seen = new Set<string>();
+  // one syntax finding per attribute, not one per ";" (64 KiB of ";" would otherwise yield one finding per byte)
+  let syntaxReported = false;
+  const syntax = (message: string) => {
+    if (!syntaxReported) problems.push(problem("E_QOS_HINT_SYNTAX", message));
+    syntaxReported = true;
+  };
   for (const part of text.split(";")) {
     const eq = part.indexOf("=");
     const name = eq < 0 ? part : part.slice(0, eq);
     const value = eq < 0 ? "" : part.slice(eq + 1);
     // TS 26.114 Annex M.11 (shape): param = name "=" value, parameters separated by ";"
     if (eq < 0 || !isToken(name) || !isToken(value)) {
-      problems.push(problem("E_QOS_HINT_SYNTAX", `3gpp-qos-hint parameter ${show(part, 40)} is not name=value`));
+      syntax(`3gpp-qos-hint parameter ${show(part, 40)} is not name=value`);
       continue;
     }
     const key = name.toLowerCase();
     if (seen.has(key)) {
-      problems.push(problem("E_QOS_HINT_SYNTAX", `3gpp-qos-hint parameter ${key} repeated`));
+      syntax(`3gpp-qos-hint parameter ${key} repeated`);
       continue;
     }
     seen.add(key);

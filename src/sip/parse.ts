@@ -5,7 +5,7 @@
  */
 import { fail, type PartialMessage, SipParseError } from "./errors.ts";
 import { isToken } from "./grammar.ts";
-import { parseContentLength, SINGLE_HEADERS } from "./headers.ts";
+import { parseContentLength, SINGLE_HEADERS, trimWspEnd } from "./headers.ts";
 import { type SipHeader, type SipMessage, SipRequest, SipResponse } from "./message.ts";
 import { parseUri } from "./uri.ts";
 
@@ -81,7 +81,7 @@ function splitHead(text: string, partial: PartialMessage): Head {
       const colon = line.indexOf(":");
       if (colon < 0) fail("E_SIP_HEADER", `header line without colon: "${line.slice(0, 40)}"`);
       // RFC 3261 §7.3.1 / §25.1: header-name HCOLON (HCOLON = *( SP / HTAB ) ":" SWS)
-      const name = line.slice(0, colon).replace(/[ \t]+$/, "");
+      const name = trimWspEnd(line.slice(0, colon));
       if (!isToken(name)) fail("E_SIP_HEADER", `bad header name "${name.slice(0, 40)}"`);
       cur = { name, value: line.slice(colon + 1) };
     } catch (e) {
@@ -100,6 +100,28 @@ function splitHead(text: string, partial: PartialMessage): Head {
 
 const VERSION_RE = /^SIP\/([0-9]+\.[0-9]+)$/i;
 
+const isWsp = (c: string | undefined) => c === " " || c === "\t";
+
+/**
+ * `Method LWS Request-URI LWS SIP-Version` read loosely (any whitespace runs), in linear time: the equivalent regex
+ * `^([^ \t]+)[ \t]+(.+?)[ \t]+SIP\/d+\.d+$` backtracks quadratically over a long run of spaces (a 64 KiB datagram
+ * took seconds). Same captures: the URI is the middle without its outer whitespace.
+ */
+function looseRequestLine(line: string): { method: string; uri: string } | undefined {
+  const first = line.search(/[ \t]/);
+  if (first <= 0) return undefined;
+  const last = Math.max(line.lastIndexOf(" "), line.lastIndexOf("\t"));
+  if (!/^SIP\/[0-9]+\.[0-9]+$/i.test(line.slice(last + 1))) return undefined;
+  const mid = line.slice(first, last + 1);
+  if (mid.length < 3) return undefined;
+  let a = 0;
+  let b = mid.length;
+  while (a < b && isWsp(mid[a])) a++;
+  while (b > a && isWsp(mid[b - 1])) b--;
+  // all whitespace: the regex's lazy group took one whitespace character
+  return { method: line.slice(0, first), uri: a < b ? mid.slice(a, b) : mid.slice(-2, -1) };
+}
+
 function parseStartLine(line: string, partial: PartialMessage): SipRequest | SipResponse {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   if (/[\x00-\x1f\x7f]/.test(line)) fail("E_SIP_START_LINE", "control character in start line");
@@ -116,12 +138,12 @@ function parseStartLine(line: string, partial: PartialMessage): SipRequest | Sip
     if (!/^[1-6][0-9]{2}$/.test(code)) fail("E_SIP_STATUS", `bad status code "${code.slice(0, 12)}"`);
     return new SipResponse(Number(code), m[3] ?? "");
   }
-  const loose = /^([^ \t]+)[ \t]+(.+?)[ \t]+SIP\/[0-9]+\.[0-9]+$/is.exec(line);
+  const loose = looseRequestLine(line);
   if (loose) {
     // enough of a request line to answer with 400 if the rest is readable
     partial.kind = "request";
-    if (isToken(loose[1] ?? "")) partial.method = loose[1];
-    partial.uri = loose[2];
+    if (isToken(loose.method)) partial.method = loose.method;
+    partial.uri = loose.uri;
   }
   // RFC 3261 §7.1: Request-Line = Method SP Request-URI SP SIP-Version (single SP, no other whitespace)
   const parts = line.split(" ");

@@ -321,7 +321,15 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
       );
       for (const c of remote.candidates) {
         const line = c.startsWith("candidate:") ? c.slice("candidate:".length) : c;
-        await this.ice.addRemoteCandidate(candidateFromSdp(line));
+        // RFC 8839 §5.1 (our W_ICE_CANDIDATE): a malformed candidate is ignored, it does not fail the association
+        let candidate: ReturnType<typeof candidateFromSdp>;
+        try {
+          candidate = candidateFromSdp(line);
+        } catch (e) {
+          this.log.info({ candidate: line.slice(0, 200), err: String(e) }, "malformed remote candidate ignored");
+          continue;
+        }
+        await this.ice.addRemoteCandidate(candidate);
       }
       await this.ice.addRemoteCandidate(undefined);
       // RFC 5763 §5 / RFC 4145 §4: the DTLS role comes from a=setup, never from the ICE role
@@ -334,7 +342,13 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
       );
       // RFC 8832 §6: the DTLS client uses even stream ids, the server odd; werift keys this on the ICE role.
       Object.defineProperty(this.sctp, "isServer", { get: () => roles.dtlsRole === "server", configurable: true });
-      await withTimeout(this.ice.start(), this.timeouts.iceMs, "E_ICE_TIMEOUT", "ICE connectivity checks");
+      await withTimeout(this.ice.start(), this.timeouts.iceMs, "E_ICE_TIMEOUT", "ICE connectivity checks").catch(
+        (e: unknown) => {
+          // RFC 8445 §8.1: no candidate pair succeeded; the ICE stage failed, not the DTLS handshake
+          if (e instanceof UeError) throw e;
+          throw new UeError("E_ICE_FAILED", `ICE failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        },
+      );
       const dtlsStart = this.dtls.start();
       await withTimeout(dtlsStart, this.timeouts.dtlsMs, "E_DTLS_TIMEOUT", "DTLS handshake").catch((e: unknown) => {
         throw this.classifyDtlsError(e, remote);

@@ -361,7 +361,10 @@ export class SipTransportLayer implements TransactionTransport {
    * open (else a new connection to received/sent-by); over UDP to received (or sent-by) and the rport/sent-by port.
    */
   async sendResponse(res: SipResponse, source: SipSource | undefined): Promise<void> {
-    const via = res.topVia();
+    // RFC 3261 §18.2.2: only the top Via routes a response. A 400 echoes the request's Via rows (§8.2.6.2), and a
+    // malformed lower row must not stop it: read the first row only, as answerableRows (reply.ts) does.
+    const via = parseVia(res.getHeaders("Via")[0] ?? "")[0];
+    if (!via) throw new SipParseError("E_SIP_MISSING_HEADER", "missing Via", { header: "Via" });
     if (source?.connectionId !== undefined && this.hasConnection(source.transport, source.connectionId)) {
       await this.sendBytes(res.toBytes(), {
         transport: source.transport,
