@@ -2,7 +2,7 @@
  * One DTLS/SCTP association over ICE, built from werift's transport classes (never RTCPeerConnection: it forces
  * DTLS-SRTP and a public STUN server). A new association (RFC 8842 §3) is a new DcTransport.
  */
-import { createHash, X509Certificate } from "node:crypto";
+import { X509Certificate } from "node:crypto";
 import { EventEmitter } from "node:events";
 import {
   candidateFromSdp,
@@ -19,6 +19,8 @@ import {
   RTCSctpTransport,
 } from "werift";
 import { type Logger, silentLogger } from "../log.ts";
+import { isHashFunc } from "../sdp/index.ts";
+import { checkPeerCertificate, fingerprintOfDer } from "../security/verify.ts";
 import { DcChannel, type DcChannelInfo } from "./channel.ts";
 import { UeError, withTimeout } from "./errors.ts";
 
@@ -107,51 +109,34 @@ export interface DcTransportEvents {
   failure: [UeError];
 }
 
-const HASH_STRENGTH: Record<string, number> = { "sha-1": 1, "sha-224": 2, "sha-256": 3, "sha-384": 4, "sha-512": 5 };
-const NODE_HASH: Record<string, string> = {
-  "sha-1": "sha1",
-  "sha-224": "sha224",
-  "sha-256": "sha256",
-  "sha-384": "sha384",
-  "sha-512": "sha512",
-};
-
 /** RFC 8122 §5: fingerprint of a DER certificate as uppercase colon-separated hex. */
 export function derFingerprint(der: Uint8Array, hash: string): string {
-  const alg = NODE_HASH[hash.toLowerCase()];
-  if (!alg) throw new UeError("E_DTLS_FAILED", `unsupported fingerprint hash ${hash}`);
-  const hex = createHash(alg).update(der).digest("hex").toUpperCase();
-  return hex.match(/../g)?.join(":") ?? "";
+  const h = hash.toLowerCase();
+  if (!isHashFunc(h)) throw new UeError("E_DTLS_FAILED", `unsupported fingerprint hash ${hash}`);
+  return fingerprintOfDer(der, h);
 }
 
 /**
  * RFC 8122 §5.1: take the peer's most preferred (strongest) hash among those it signalled; the certificate must match
- * one fingerprint of that set, else the connection MUST NOT be established.
+ * one fingerprint of that set, else the connection MUST NOT be established (src/security/verify.ts).
  */
 export function verifyPeerCertificate(
   der: Uint8Array | undefined,
   signalled: { hash: string; value: string }[],
 ): SecurityVerdict {
-  const usable = signalled.filter((f) => HASH_STRENGTH[f.hash.toLowerCase()] !== undefined);
-  if (!der) return { verified: false, signalled: [], code: "E_DTLS_FAILED", reason: "peer presented no certificate" };
-  if (usable.length === 0) {
+  const c = checkPeerCertificate(der, signalled);
+  if (c.reason === "no-certificate")
+    return { verified: false, signalled: [], code: "E_DTLS_FAILED", reason: "peer presented no certificate" };
+  if (c.reason === "no-usable-fingerprint")
     return { verified: false, signalled: [], code: "E_FP_MISMATCH", reason: "no usable signalled fingerprint" };
-  }
-  let best = usable[0]?.hash.toLowerCase() ?? "sha-256";
-  for (const f of usable) {
-    if ((HASH_STRENGTH[f.hash.toLowerCase()] ?? 0) > (HASH_STRENGTH[best] ?? 0)) best = f.hash.toLowerCase();
-  }
-  const expected = usable.filter((f) => f.hash.toLowerCase() === best).map((f) => f.value.toUpperCase());
-  const presented = derFingerprint(der, best);
-  if (expected.includes(presented)) return { verified: true, hash: best, presented, signalled: expected };
-  return {
-    verified: false,
-    hash: best,
-    presented,
-    signalled: expected,
-    code: "E_FP_MISMATCH",
-    reason: "peer certificate matches no signalled fingerprint",
+  const base = {
+    signalled: c.signalled,
+    ...(c.hash ? { hash: c.hash } : {}),
+    ...(c.presented ? { presented: c.presented } : {}),
   };
+  return c.ok
+    ? { verified: true, ...base }
+    : { verified: false, ...base, code: "E_FP_MISMATCH", reason: "peer certificate matches no signalled fingerprint" };
 }
 
 function isAuthFailure(msg: string): boolean {

@@ -17,6 +17,7 @@
  * Nothing is read from a connection before it is adopted (listeners use `pauseOnConnect`), and nothing is forwarded
  * before the leg is ready: for TLS that means the peer certificate matched the Remote certificate fingerprint.
  */
+
 import { constants as cryptoConstants } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
@@ -24,11 +25,11 @@ import type { AuditEvent, Logger } from "../../log.ts";
 import {
   type Fingerprint,
   type FingerprintAlgorithm,
-  fingerprintMatches,
   fingerprintOf,
   isFingerprintAlgorithm,
   type SessionCertificate,
 } from "../../security/certificate.ts";
+import { checkPeerCertificate } from "../../security/verify.ts";
 import {
   type AgwConnectionPoint,
   AgwError,
@@ -155,7 +156,6 @@ export class TlsCredential {
 }
 
 /** Strength order of the hash functions we verify with (RFC 8122 §5.1: the verifier's most preferred offered hash). */
-const HASH_STRENGTH: Record<FingerprintAlgorithm, number> = { "sha-256": 1, "sha-384": 2, "sha-512": 3 };
 
 export interface FingerprintVerification {
   ok: boolean;
@@ -175,24 +175,13 @@ export function verifyPeerCertificate(
   der: Buffer,
   expected: readonly CertificateFingerprint[],
 ): FingerprintVerification {
-  let best: FingerprintAlgorithm | undefined;
-  for (const f of expected) {
-    const alg = f.algorithm.toLowerCase();
-    if (isFingerprintAlgorithm(alg) && (best === undefined || HASH_STRENGTH[alg] > HASH_STRENGTH[best])) best = alg;
-  }
-  if (best === undefined) return { ok: false, reason: "no-supported-hash" };
-  const alg = best;
-  const presented = fingerprintOf(der, alg);
-  const ok = expected
-    .filter((f) => f.algorithm.toLowerCase() === alg)
-    .some((f) => {
-      try {
-        return fingerprintMatches(der, f);
-      } catch {
-        return false;
-      }
-    });
-  return ok ? { ok, algorithm: alg, presented } : { ok, algorithm: alg, presented, reason: "mismatch" };
+  // the AGW signs and verifies with SHA-256 or stronger only (FINGERPRINT_ALGORITHMS); the check is shared
+  const supported = expected.filter((f) => isFingerprintAlgorithm(f.algorithm.toLowerCase()));
+  const c = checkPeerCertificate(der, supported);
+  if (c.reason === "no-usable-fingerprint") return { ok: false, reason: "no-supported-hash" };
+  const algorithm = c.hash as FingerprintAlgorithm;
+  const presented = { algorithm, value: c.presented ?? "" };
+  return c.ok ? { ok: true, algorithm, presented } : { ok: false, algorithm, presented, reason: "mismatch" };
 }
 
 /** "::ffff:127.0.0.1" → "127.0.0.1"; IPv6 lower-case. */

@@ -4,11 +4,12 @@
  * fingerprint check of the peer certificate. Nothing here reads or writes an application byte: the caller attaches
  * MSRP/BFCP only after `verifyPeerCertificate` said yes.
  */
-import { constants, createHash } from "node:crypto";
+import { constants } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
-import { type Fingerprint, type HashFunc, selectFingerprints, verifyFingerprint } from "../../sdp/index.ts";
+import type { Fingerprint } from "../../sdp/index.ts";
 import type { SessionCertificate } from "../../security/certificate.ts";
+import { checkPeerCertificate } from "../../security/verify.ts";
 import { E2aeError } from "./errors.ts";
 
 export type TlsRole = "client" | "server";
@@ -26,46 +27,37 @@ export interface E2aeVerdict {
   reason?: string;
 }
 
-const NODE_HASH: Record<HashFunc, string> = {
-  "sha-1": "sha1",
-  "sha-224": "sha224",
-  "sha-256": "sha256",
-  "sha-384": "sha384",
-  "sha-512": "sha512",
-};
-
-function hex(d: Buffer): string {
-  return [...d].map((b) => b.toString(16).toUpperCase().padStart(2, "0")).join(":");
-}
-
 /**
  * RFC 8122 §5.1 / §6: compare the DER certificate the peer presented with the strongest signalled hash; no
- * certificate, no usable fingerprint or no match ⇒ not verified (fail closed).
+ * certificate, no usable fingerprint or no match ⇒ not verified (fail closed). The check is src/security/verify.ts.
  */
 export function verifyPeerCertificate(der: Uint8Array | undefined, signalled: readonly Fingerprint[]): E2aeVerdict {
-  const chosen = selectFingerprints(signalled);
+  const c = checkPeerCertificate(der, signalled);
   // RFC 8122 §6: the endpoint MUST present a certificate whose fingerprint was signalled
-  if (!der || der.length === 0)
+  if (c.reason === "no-certificate")
     return {
       verified: false,
-      signalled: chosen?.set.map((f) => f.value) ?? [],
-      ...(chosen ? { hash: chosen.hash } : {}),
+      signalled: c.signalled,
+      ...(c.hash ? { hash: c.hash } : {}),
       code: "E_E2AE_NO_PEER_CERT",
       reason: "the TLS peer presented no certificate",
     };
-  if (!chosen)
+  if (c.reason === "no-usable-fingerprint")
     return {
       verified: false,
       signalled: [],
       code: "E_E2AE_FP_MISMATCH",
       reason: "no usable fingerprint was signalled",
     };
-  const digest = createHash(NODE_HASH[chosen.hash]).update(der).digest();
-  const v = verifyFingerprint(chosen.set, { [chosen.hash]: new Uint8Array(digest) });
-  const base = { hash: chosen.hash, presented: hex(digest), signalled: chosen.set.map((f) => f.value) };
-  return v.ok
-    ? { verified: true, ...base, reason: v.reason }
-    : { verified: false, ...base, code: "E_E2AE_FP_MISMATCH", reason: v.reason };
+  const base = { hash: c.hash as Fingerprint["hash"], presented: c.presented ?? "", signalled: c.signalled };
+  return c.ok
+    ? { verified: true, ...base, reason: `certificate matches the signalled ${c.hash} fingerprint` }
+    : {
+        verified: false,
+        ...base,
+        code: "E_E2AE_FP_MISMATCH",
+        reason: `certificate matches no signalled ${c.hash} fingerprint`,
+      };
 }
 
 /** TCP connect with a deadline; the socket is returned paused-free but without listeners beyond error handling. */
