@@ -22,6 +22,7 @@ export const PARTS = [
   "docs/bench.md",
   "docs/fuzz.md",
   "docs/soak.md",
+  "docs/faults.md",
   "docs/development.md",
 ];
 

@@ -25,6 +25,8 @@ const pcscf = new Pcscf({
   coreNextHop: cfg.uas,
   requireRegistration: false,
   audit,
+  // one sipp flow carries the whole load: the per-source limit would measure itself, not the proxy
+  rateLimit: false,
   // like Kamailio's -b 4194304: a burst (or a GC pause) must not overflow the socket's receive queue
   limits: { maxConnections: 4096, udpBufferSize: 4 * 1024 * 1024 },
 });

@@ -209,6 +209,8 @@ export async function startNet(transport: SipTransportProtocol, timers: typeof T
         scscf: scscf.uri("TCP"),
         audit,
         timers,
+        // one UE pair carries the load of many UEs here (~200 requests/s from alice's flow at 60 calls/s)
+        rateLimit: { rate: 5000, burst: 10_000 },
       });
       started.push(p);
       await p.start();
@@ -224,6 +226,8 @@ export async function startNet(transport: SipTransportProtocol, timers: typeof T
         timers,
         audit,
         dc: { channels: [CHANNEL], timeouts: DC_TIMEOUTS },
+        // --concurrency bounds the calls in flight, not the UE's own limit (default 16)
+        maxCalls: 10_000,
       });
       started.push(u);
       await u.start();

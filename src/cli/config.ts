@@ -205,6 +205,12 @@ export interface PcscfConfig {
   agw?: string;
   aliases?: string[];
   timers?: Partial<Record<"T1" | "T2" | "T4" | "D", number>>;
+  /** limits (docs/pcscf.md "Limits") */
+  maxSessions?: number;
+  maxRegistrations?: number;
+  retryAfter?: number;
+  sessionMaxAgeMs?: number;
+  rateLimit?: false | { rate?: number; burst?: number; key?: "flow" | "address" };
 }
 
 function iface(r: Reader, v: Json, path: string, required: boolean): InterfaceConfig | undefined {
@@ -238,6 +244,11 @@ export function validatePcscfConfig(v: unknown, file: string): PcscfConfig {
     "agw",
     "aliases",
     "timers",
+    "maxSessions",
+    "maxRegistrations",
+    "retryAfter",
+    "sessionMaxAgeMs",
+    "rateLimit",
   ]);
   let out: PcscfConfig = { name: "pcscf", access: {} };
   if (o) {
@@ -274,6 +285,29 @@ export function validatePcscfConfig(v: unknown, file: string): PcscfConfig {
     if (aliases) out.aliases = aliases;
     const timers = r.timers(o, "");
     if (timers) out.timers = timers;
+    const maxSessions = r.int(o, "maxSessions", "", 1, 10_000_000);
+    if (maxSessions !== undefined) out.maxSessions = maxSessions;
+    const maxRegistrations = r.int(o, "maxRegistrations", "", 1, 10_000_000);
+    if (maxRegistrations !== undefined) out.maxRegistrations = maxRegistrations;
+    const retryAfter = r.int(o, "retryAfter", "", 1, 86_400);
+    if (retryAfter !== undefined) out.retryAfter = retryAfter;
+    const age = r.int(o, "sessionMaxAgeMs", "", 0, 7 * 86_400_000);
+    if (age !== undefined) out.sessionMaxAgeMs = age;
+    if (o.rateLimit === false) out.rateLimit = false;
+    else if (o.rateLimit !== undefined) {
+      const rl = r.object(o.rateLimit, "rateLimit", ["rate", "burst", "key"]);
+      if (rl) {
+        const v: { rate?: number; burst?: number; key?: "flow" | "address" } = {};
+        const rate = r.int(rl, "rate", "rateLimit", 1, 1_000_000);
+        if (rate !== undefined) v.rate = rate;
+        const burst = r.int(rl, "burst", "rateLimit", 1, 1_000_000);
+        if (burst !== undefined) v.burst = burst;
+        const key = r.string(rl, "key", "rateLimit");
+        if (key === "flow" || key === "address") v.key = key;
+        else if (key !== undefined) r.problem("rateLimit.key", `must be "flow" or "address", not ${key}`);
+        out.rateLimit = v;
+      }
+    }
   }
   if (r.problems.length > 0) throw new ConfigError(file, r.problems);
   return out;
@@ -288,11 +322,32 @@ export interface AgwConfig {
   coreAddress?: string;
   tcpEstablishmentInterlinkage?: boolean;
   maxContexts?: number;
+  /** limits and fault timers (docs/agw.md "Faults and limits") */
+  maxTerminations?: number;
+  maxHandshakes?: number;
+  keepAliveMs?: number;
+  orphanGraceMs?: number;
+  pingIntervalMs?: number;
 }
+
+const AGW_NUMBERS = [
+  ["maxTerminations", 1, 10_000_000],
+  ["maxHandshakes", 1, 1_000_000],
+  ["keepAliveMs", 0, 3_600_000],
+  ["orphanGraceMs", 0, 86_400_000],
+  ["pingIntervalMs", 0, 3_600_000],
+] as const;
 
 export function validateAgwConfig(v: unknown, file: string): AgwConfig {
   const r = new Reader();
-  const o = r.object(v, "", ["iq", "accessAddress", "coreAddress", "tcpEstablishmentInterlinkage", "maxContexts"]);
+  const o = r.object(v, "", [
+    "iq",
+    "accessAddress",
+    "coreAddress",
+    "tcpEstablishmentInterlinkage",
+    "maxContexts",
+    ...AGW_NUMBERS.map(([k]) => k),
+  ]);
   let out: AgwConfig = { iq: { port: 0 } };
   if (o) {
     const iq = r.object(o.iq, "iq", ["host", "port"]);
@@ -311,6 +366,10 @@ export function validateAgwConfig(v: unknown, file: string): AgwConfig {
     if (il !== undefined) out.tcpEstablishmentInterlinkage = il;
     const mc = r.int(o, "maxContexts", "", 1, 1_000_000);
     if (mc !== undefined) out.maxContexts = mc;
+    for (const [k, min, max] of AGW_NUMBERS) {
+      const n = r.int(o, k, "", min, max);
+      if (n !== undefined) out[k] = n;
+    }
   }
   if (r.problems.length > 0) throw new ConfigError(file, r.problems);
   return out;
@@ -335,7 +394,17 @@ export interface UeConfig {
   registrar?: string;
   mediasec?: boolean | string[];
   autoAnswer?: boolean;
-  dc?: { channels?: UeChannelConfig[]; requestE2ae?: boolean; answerSetup?: "active" | "passive" };
+  dc?: {
+    channels?: UeChannelConfig[];
+    requestE2ae?: boolean;
+    answerSetup?: "active" | "passive";
+    /** RFC 7675 §5.1 consent expiry of the data channel (ms, default 30 000) */
+    consentMs?: number;
+  };
+  /** calls held at once; further incoming INVITEs get 486 Busy Here (default 16) */
+  maxCalls?: number;
+  /** RFC 5626 §4.5 re-registration when the TCP/WS flow to the P-CSCF fails (default base 30 s / max 1800 s) */
+  flowRecovery?: false | { baseMs?: number; maxMs?: number };
   /** echo every data channel message back with this prefix */
   echoPrefix?: string;
   /** call this URI once registered */
@@ -361,6 +430,8 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
     "registrar",
     "mediasec",
     "autoAnswer",
+    "maxCalls",
+    "flowRecovery",
     "dc",
     "echoPrefix",
     "call",
@@ -398,7 +469,22 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
     }
     const aa = r.bool(o, "autoAnswer", "");
     if (aa !== undefined) out.autoAnswer = aa;
-    const dc = r.object(o.dc, "dc", ["channels", "requestE2ae", "answerSetup"], false);
+    // RFC 3261 §21.4.24: beyond maxCalls an incoming INVITE is answered 486 Busy Here
+    const mc = r.int(o, "maxCalls", "", 0, 100_000);
+    if (mc !== undefined) out.maxCalls = mc;
+    if (o.flowRecovery === false) out.flowRecovery = false;
+    else if (o.flowRecovery !== undefined) {
+      const fr = r.object(o.flowRecovery, "flowRecovery", ["baseMs", "maxMs"]);
+      if (fr) {
+        const v: { baseMs?: number; maxMs?: number } = {};
+        const b = r.int(fr, "baseMs", "flowRecovery", 10, 3_600_000);
+        if (b !== undefined) v.baseMs = b;
+        const m = r.int(fr, "maxMs", "flowRecovery", 10, 86_400_000);
+        if (m !== undefined) v.maxMs = m;
+        out.flowRecovery = v;
+      }
+    }
+    const dc = r.object(o.dc, "dc", ["channels", "requestE2ae", "answerSetup", "consentMs"], false);
     if (dc) {
       const d: NonNullable<UeConfig["dc"]> = {};
       if (dc.channels !== undefined) {
@@ -422,6 +508,9 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
           d.channels = chans;
         }
       }
+      // RFC 7675 §5.1: consent expiry (the UE accepts 1000 ms and more)
+      const cm = r.int(dc, "consentMs", "dc", 1000, 600_000);
+      if (cm !== undefined) d.consentMs = cm;
       const e2ae = r.bool(dc, "requestE2ae", "dc");
       if (e2ae !== undefined) d.requestE2ae = e2ae;
       const as = r.string(dc, "answerSetup", "dc");

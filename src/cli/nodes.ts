@@ -13,6 +13,7 @@ import { ImsUe, type UeCall } from "../ue/index.ts";
 import { parseArgs, wantsHelp } from "./args.ts";
 import {
   readJsonFile,
+  type UeConfig,
   validateAgwConfig,
   validatePcscfConfig,
   validateScscfConfig,
@@ -196,6 +197,9 @@ export function agwCommand(args: string[], io: CliIo): Promise<number> {
           ? { tcpEstablishmentInterlinkage: c.tcpEstablishmentInterlinkage }
           : {}),
         ...(c.maxContexts !== undefined ? { maxContexts: c.maxContexts } : {}),
+        ...(c.maxTerminations !== undefined ? { maxTerminations: c.maxTerminations } : {}),
+        ...(c.maxHandshakes !== undefined ? { maxHandshakes: c.maxHandshakes } : {}),
+        ...(c.keepAliveMs !== undefined ? { keepAliveMs: c.keepAliveMs } : {}),
       });
       let server: IqWsServer;
       try {
@@ -204,6 +208,8 @@ export function agwCommand(args: string[], io: CliIo): Promise<number> {
           port: c.iq.port,
           logger: log,
           ...(c.iq.host ? { host: c.iq.host } : {}),
+          ...(c.orphanGraceMs !== undefined ? { orphanGraceMs: c.orphanGraceMs } : {}),
+          ...(c.pingIntervalMs !== undefined ? { pingIntervalMs: c.pingIntervalMs } : {}),
         });
       } catch (e) {
         await agw.close();
@@ -218,6 +224,12 @@ export function agwCommand(args: string[], io: CliIo): Promise<number> {
       };
     },
   );
+}
+
+/** The UE config's `dc` block as DcEndpoint options (`consentMs` goes into `timeouts`). */
+function ueDcOptions(d: NonNullable<UeConfig["dc"]>) {
+  const { consentMs, ...rest } = d;
+  return { ...rest, ...(consentMs !== undefined ? { timeouts: { consentMs } } : {}) };
 }
 
 export function ueCommand(args: string[], io: CliIo): Promise<number> {
@@ -239,7 +251,9 @@ export function ueCommand(args: string[], io: CliIo): Promise<number> {
         ...(c.mediasec !== undefined ? { mediasec: c.mediasec } : {}),
         ...(c.autoAnswer !== undefined ? { autoAnswer: c.autoAnswer } : {}),
         ...(c.timers ? { timers: c.timers } : {}),
-        ...(c.dc ? { dc: c.dc } : {}),
+        ...(c.maxCalls !== undefined ? { maxCalls: c.maxCalls } : {}),
+        ...(c.flowRecovery !== undefined ? { flowRecovery: c.flowRecovery } : {}),
+        ...(c.dc ? { dc: ueDcOptions(c.dc) } : {}),
         logger: log,
         audit,
       });

@@ -33,6 +33,10 @@ export const SIP_ERROR_CODES = {
   // layers above the codec
   E_SIP_TRANSPORT: "transport failure: no route, connect/send error, or no such connection",
   E_SIP_CONNECTION_LIMIT: "connection limit reached",
+  E_SIP_MESSAGE_TIMEOUT:
+    "a TCP/WS message (or an inbound connection's first message, or a WebSocket upgrade) was not complete within messageTimeoutMs",
+  E_SIP_IDLE_TIMEOUT: "a TCP/WS connection carried no traffic for idleTimeoutMs",
+  E_SIP_FLOW_FAILED: "the connection a UA registered over closed (RFC 5626 §4.4); the UA re-registers (flow recovery)",
   E_SIP_CLOSED: "the transport, transaction layer or user agent is closed",
   E_SIP_TIMEOUT: "a transaction or user-agent operation timed out",
   E_SIP_TRANSACTION: "invalid operation for the transaction state",

@@ -91,6 +91,9 @@ export {
 export { TcpTransport, type TcpTransportOptions } from "./transport/tcp.ts";
 export {
   bareHost,
+  type ConnectionClosedInfo,
+  type ConnectionClosedListener,
+  type ConnectionCloseReason,
   DEFAULT_LIMITS,
   type SipEndpoint,
   type SipSource,
@@ -106,6 +109,11 @@ export { SIP_SUBPROTOCOL, WsTransport, type WsTransportOptions } from "./transpo
 export {
   type CallEvents,
   type CallState,
+  FLOW_RECOVERY_DEFAULTS,
+  type FlowFailedInfo,
+  type FlowRecoveryOptions,
+  flowRecoveryDelay,
+  type RegistrationFailedInfo,
   type RegistrationInfo,
   rejectOffer,
   type SdpContext,

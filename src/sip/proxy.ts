@@ -79,6 +79,8 @@ export interface ProxyRequest {
   readonly popped: readonly NameAddr[];
   /** the server transaction; undefined for an ACK to a 2xx (forwarded statelessly) */
   readonly stx: ServerTransaction | undefined;
+  /** the response context of an INVITE (its 2xx later gives the dialog: `sendInDialog`); undefined otherwise */
+  readonly ptx?: ProxyTransaction<unknown> | undefined;
 }
 
 export interface ReplyOutcome {
@@ -293,7 +295,7 @@ export class ProxyCore<T> {
       const p = ptx;
       stx.onTerminated(() => this.release(p));
     }
-    const pr: ProxyRequest = { req, received, iface, source: stx.source, popped, stx };
+    const pr: ProxyRequest = { req, received, iface, source: stx.source, popped, stx, ptx };
     let outcome: RouteOutcome<T> | Promise<RouteOutcome<T>>;
     try {
       outcome = this.policy.route(pr);
@@ -717,7 +719,8 @@ export class ProxyCore<T> {
    * Builds and sends a request inside the dialog created by `ptx`'s 2xx: "downstream" toward the UAS that answered,
    * "upstream" toward the UAC. The route set is the part of the Record-Route on the far side of our own entries
    * (RFC 3261 §12.1.1 / §12.1.2 seen from the proxy); with no such entries the request goes over the flow the dialog
-   * used. ACK/BYE downstream use the INVITE's From/To; upstream they are swapped (RFC 3261 §12.2.1.1).
+   * used. ACK/BYE downstream use the INVITE's From/To; upstream they are swapped (RFC 3261 §12.2.1.1). `cseqOverride`:
+   * the CSeq to use (one above the highest the receiving UA has seen from the other end), else INVITE+1 / 1.
    */
   sendInDialog(
     ptx: ProxyTransaction<T>,
@@ -725,6 +728,7 @@ export class ProxyCore<T> {
     method: "ACK" | "BYE",
     headers: readonly SipHeader[] = [],
     response?: SipResponse,
+    cseqOverride?: number,
   ): boolean {
     const ok = response ?? ptx.ok;
     const invite = ptx.received;
@@ -779,7 +783,8 @@ export class ProxyCore<T> {
         from,
         to,
         callId: invite.callId(),
-        cseq,
+        // RFC 3261 §12.2.1.1: in sequence with what that UA has seen from its peer (the caller tracks it)
+        cseq: cseqOverride ?? cseq,
         maxForwards: 70,
         route: routes.map(formatNameAddr),
         headers,

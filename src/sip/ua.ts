@@ -1,14 +1,16 @@
 /**
  * User-agent core (RFC 3261 §8, §10, §12–§15): REGISTER with the data channel feature tag (RFC 5688, TS 24.186 §9.2)
  * and, when configured, the mediasec mechanisms in Security-Client (TS 24.229 §7.2A.7); outgoing and incoming calls
- * (INVITE / 100 / 180 / 200 / ACK), re-INVITE both ways, BYE, CANCEL. The UA does not read SDP: the application's
- * `SipSdpHandler` makes offers and answers, and receives the remote answer.
+ * (INVITE / 100 / 180 / 200 / ACK), re-INVITE both ways, BYE, CANCEL; flow recovery (RFC 5626 §4.4 / §4.5, TS 24.229
+ * §5.1.1.4): when the TCP/WS connection it registered over closes, it re-registers over a new one, with back-off.
+ * The UA does not read SDP: the application's `SipSdpHandler` makes offers and answers, and receives the remote
+ * answer.
  */
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { Dialog, dialogId, dialogIdOfRequest } from "./dialog.ts";
 import { TypedEmitter } from "./emitter.ts";
-import { SipError, SipRequestError } from "./errors.ts";
+import { SipError, type SipErrorCode, SipRequestError } from "./errors.ts";
 import { getParam } from "./grammar.ts";
 import type { NameAddr } from "./headers.ts";
 import {
@@ -26,7 +28,14 @@ import { InviteServerTransaction, type ServerTransaction } from "./transaction/s
 import { type SipTimerConfig, TimerBag } from "./transaction/timers.ts";
 import type { InboundListener, TransactionTransport } from "./transport/layer.ts";
 import { uriTarget } from "./transport/route.ts";
-import type { SipSource, SipTarget, SipTransportProtocol } from "./transport/types.ts";
+import type {
+  ConnectionClosedInfo,
+  ConnectionClosedListener,
+  ConnectionCloseReason,
+  SipSource,
+  SipTarget,
+  SipTransportProtocol,
+} from "./transport/types.ts";
 import { isSipUri, parseSipUri, parseUri, type SipUri, sipUriEquals } from "./uri.ts";
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -112,12 +121,67 @@ export interface RegistrationInfo {
   response: SipResponse;
 }
 
+export interface RegistrationFailedInfo {
+  /** the final status (a local 503 for a transport error, 408 for a timeout); 0 when nothing was sent */
+  status: number;
+  reason: string;
+  response?: SipResponse | undefined;
+  /** E_SIP_TRANSPORT (connect/send failed), E_SIP_TIMEOUT, E_SIP_REJECTED (a non-2xx from the network), … */
+  code: SipErrorCode;
+  /** flow recovery: the next attempt starts in this many ms */
+  retryInMs?: number | undefined;
+}
+
+/** RFC 5626 §4.5 back-off of the re-registration after a flow failure. */
+export interface FlowRecoveryOptions {
+  /** base-time (ms); RFC 5626 §4.5 default when all flows failed: 30 000 */
+  baseMs?: number;
+  /** max-time (ms); RFC 5626 §4.5 default: 1 800 000 */
+  maxMs?: number;
+}
+
+/** The connection the UA registered over closed (RFC 5626 §4.4). */
+export interface FlowFailedInfo {
+  code: "E_SIP_FLOW_FAILED";
+  transport: SipTransportProtocol;
+  connectionId: string;
+  /** why the connection closed; "refresh-failed": a registration refresh failed (the flow is presumed dead) */
+  reason: ConnectionCloseReason | "refresh-failed";
+  /**
+   * Calls that used the failed connection. They are not ended: their media does not run over it. Requests we send in
+   * them go over a new connection; requests toward us reach us only if the proxy can route them to the new flow.
+   */
+  calls: SipCall[];
+  /** a re-REGISTER is scheduled (flow recovery on) */
+  recovering: boolean;
+  /** when recovering: the first attempt starts in this many ms */
+  retryInMs?: number | undefined;
+}
+
 export type UserAgentEvents = {
   registered: [RegistrationInfo];
-  registrationFailed: [{ status: number; reason: string; response?: SipResponse | undefined }];
+  registrationFailed: [RegistrationFailedInfo];
   unregistered: [];
   incomingCall: [SipCall];
+  flowFailed: [FlowFailedInfo];
 };
+
+/** RFC 5626 §4.5 defaults (all flows failed): base-time 30 s, max-time 1800 s. */
+export const FLOW_RECOVERY_DEFAULTS: Required<FlowRecoveryOptions> = { baseMs: 30_000, maxMs: 1_800_000 };
+
+/**
+ * RFC 5626 §4.5: wait-time = min(max-time, base-time · 2^consecutive-failures), randomised uniformly between 50 % and
+ * 100 % of that value.
+ */
+export function flowRecoveryDelay(
+  failures: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
+  const wait = Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(0, failures), 40));
+  return Math.round(wait * (0.5 + 0.5 * random()));
+}
 
 /**
  * What the UA needs from its transport: SipTransportLayer implements it; so can a browser WebSocket transport (the
@@ -127,6 +191,8 @@ export interface UaTransport extends TransactionTransport {
   protocols(): SipTransportProtocol[];
   hasConnection(transport: SipTransportProtocol, connectionId: string): boolean;
   onMessage(listener: InboundListener): () => void;
+  /** closed TCP/WS connections (the UA's flow-failure signal, RFC 5626 §4.4); without it there is no flow recovery */
+  onConnectionClosed?(listener: ConnectionClosedListener): () => void;
   close(): Promise<void>;
 }
 
@@ -152,6 +218,12 @@ export interface SipUserAgentOptions {
   expires?: number;
   /** re-REGISTER at half the granted expiry; default false */
   autoRefresh?: boolean;
+  /**
+   * Flow recovery (RFC 5626 §4.5, TS 24.229 §5.1.1.4): when the TCP/WS connection of the registration closes, or a
+   * refresh fails, re-REGISTER at once, then with back-off (`flowRecoveryDelay`) until it succeeds. Default on with
+   * the RFC's base 30 s / max 1800 s; false turns it off (the failure is still reported by `flowFailed`).
+   */
+  flowRecovery?: FlowRecoveryOptions | false;
   /** add +sip.app-subtype="webrtc-datachannel" to Contact (RFC 5688, TS 24.186 §9.2); default true */
   dataChannel?: boolean;
   /**
@@ -314,6 +386,15 @@ export class SipCall extends TypedEmitter<CallEvents> {
     return info.status !== undefined
       ? new SipRequestError(info.status, `call ended: ${info.reason}`, info.response)
       : new SipError("E_SIP_STATE", `call ended: ${info.reason}`);
+  }
+
+  /** @internal whether the call's signalling used this connection (its dialog, INVITE or incoming INVITE). */
+  usesConnection(id: string): boolean {
+    return (
+      this.dialog?.flow?.connectionId === id ||
+      this.inviteTxn?.flow?.connectionId === id ||
+      this.serverTxn?.source.connectionId === id
+    );
   }
 
   /** True once terminated (a method, so that checks after an await are not narrowed away). */
@@ -919,7 +1000,17 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
   private serviceRoute: string[] = [];
   private registration: RegistrationInfo | undefined;
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeClosed: (() => void) | undefined;
   private closed = false;
+  private recovery: Required<FlowRecoveryOptions> | undefined;
+  /** the connection of the current registration (TCP/WS), and when it was registered over */
+  private regFlow: { transport: SipTransportProtocol; connectionId: string; since: number } | undefined;
+  /** the options of the last register() with a non-zero expiry: a recovery repeats it */
+  private regOpts: { expires?: number } = {};
+  /** RFC 5626 §4.5 consecutive-failures */
+  private failures = 0;
+  private unregistering = false;
+  private inRecovery = false;
 
   constructor(private readonly opts: SipUserAgentOptions) {
     super();
@@ -972,6 +1063,23 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
       onStrayResponse: (res) => this.onStrayResponse(res),
     });
     this.unsubscribe = this.layer.onMessage((msg, source) => this.txm.receive(msg, source));
+    this.setFlowRecovery(opts.flowRecovery ?? {});
+    this.unsubscribeClosed = this.layer.onConnectionClosed?.((info) => this.onConnectionClosed(info));
+  }
+
+  /** Turns flow recovery on (RFC 5626 §4.5 back-off, defaults base 30 s / max 1800 s) or off (false). */
+  setFlowRecovery(cfg: FlowRecoveryOptions | false): void {
+    if (cfg === false) {
+      this.recovery = undefined;
+      this.inRecovery = false;
+      this.timers.clear("recover");
+      return;
+    }
+    const r = { ...FLOW_RECOVERY_DEFAULTS, ...cfg };
+    if (!(Number.isFinite(r.baseMs) && r.baseMs > 0 && Number.isFinite(r.maxMs) && r.maxMs >= r.baseMs)) {
+      throw new SipError("E_SIP_CONFIG", `flowRecovery needs 0 < baseMs <= maxMs (got ${r.baseMs}, ${r.maxMs})`);
+    }
+    this.recovery = r;
   }
 
   /** Current registration, if any. */
@@ -1037,15 +1145,19 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
 
   // ------------------------------------------------------------------------------------------------ registration
 
-  private requestOnce(req: SipRequest, target: SipTarget, opts?: SendRequestOptions): Promise<SipResponse> {
+  private requestOnce(
+    req: SipRequest,
+    target: SipTarget,
+    opts?: SendRequestOptions,
+  ): Promise<{ res: SipResponse; txn: ClientTransaction }> {
     return new Promise((resolve, reject) => {
       try {
         this.txm.sendRequest(
           req,
           target,
           {
-            onResponse: (r) => {
-              if (r.status >= 200) resolve(r);
+            onResponse: (res, txn) => {
+              if (res.status >= 200) resolve({ res, txn });
             },
           },
           opts,
@@ -1058,12 +1170,92 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
 
   /**
    * REGISTER (RFC 3261 §10.2) with the DC feature tag in Contact and, when configured, Security-Client with the
-   * mediasec mechanisms (TS 24.229 §7.2A.7). A 423 is retried once with Min-Expires (§10.2.8).
+   * mediasec mechanisms (TS 24.229 §7.2A.7). A 423 is retried once with Min-Expires (§10.2.8). A failure emits
+   * `registrationFailed` with a code and rejects.
    */
-  async register(opts: { expires?: number } = {}): Promise<RegistrationInfo> {
-    if (this.closed) throw new SipError("E_SIP_CLOSED", "user agent closed");
-    const registrar =
-      this.opts.registrar ?? `sip:${this.aor.host}${this.aor.port !== undefined ? `:${this.aor.port}` : ""}`;
+  register(opts: { expires?: number } = {}): Promise<RegistrationInfo> {
+    if (opts.expires === 0) {
+      this.unregistering = true;
+      this.inRecovery = false;
+      this.timers.clear("recover");
+    } else {
+      this.unregistering = false;
+      this.regOpts = opts;
+    }
+    return this.registerOnce(opts, undefined);
+  }
+
+  private async registerOnce(opts: { expires?: number }, retryInMs: number | undefined): Promise<RegistrationInfo> {
+    const failed = (info: Omit<RegistrationFailedInfo, "retryInMs">) =>
+      this.emit("registrationFailed", { ...info, ...(retryInMs !== undefined ? { retryInMs } : {}) });
+    let res: SipResponse;
+    let txn: ClientTransaction;
+    try {
+      if (this.closed) throw new SipError("E_SIP_CLOSED", "user agent closed");
+      ({ res, txn } = await this.sendRegister(opts));
+    } catch (e) {
+      const code = e instanceof SipError ? e.code : "E_SIP_TRANSPORT";
+      if (!this.closed) failed({ status: 0, reason: e instanceof Error ? e.message : String(e), code });
+      throw e;
+    }
+    const requested = opts.expires ?? this.opts.expires ?? 600;
+    if (res.status < 200 || res.status >= 300) {
+      const code: SipErrorCode =
+        txn.localFailure === "transport-error"
+          ? "E_SIP_TRANSPORT"
+          : txn.localFailure === "timeout"
+            ? "E_SIP_TIMEOUT"
+            : "E_SIP_REJECTED";
+      failed({ status: res.status, reason: res.reason, response: res, code });
+      throw new SipRequestError(res.status, res.reason, res);
+    }
+    const registrar = this.registrarUri();
+    const contacts = res.contact();
+    const list = contacts === "*" ? [] : contacts;
+    const mine = parseSipUri(this.contactUri(this.targetForUri(registrar).transport));
+    const ours = list.find((c) => isSipUri(c.uri) && sipUriEquals(c.uri, mine));
+    const fromContact = ours ? getParam(ours.params, "expires") : undefined;
+    // RFC 3261 §10.2.4: the granted expiry is the contact's expires parameter, else Expires
+    const granted =
+      typeof fromContact === "string" ? Number(fromContact) : (res.expires() ?? (list.length > 0 ? requested : 0));
+    if (requested === 0 || granted === 0) {
+      this.registration = undefined;
+      this.regFlow = undefined;
+      this.timers.clear("refresh");
+      this.emit("unregistered");
+      return { expires: 0, contacts: list, serviceRoute: [], response: res };
+    }
+    // RFC 3608 §6: Service-Route becomes the preloaded route of later initial requests
+    this.serviceRoute = res.getValues("Service-Route");
+    const info: RegistrationInfo = { expires: granted, contacts: list, serviceRoute: this.serviceRoute, response: res };
+    this.registration = info;
+    this.inRecovery = false;
+    this.timers.clear("recover");
+    // RFC 5626 §4.4: the registration now lives on this flow (a TCP/WS connection); its close is a flow failure
+    const f = txn.flow;
+    this.regFlow =
+      f?.connectionId !== undefined && this.layer.isReliable(f.transport)
+        ? { transport: f.transport, connectionId: f.connectionId, since: Date.now() }
+        : undefined;
+    if (this.opts.autoRefresh) {
+      this.timers.set("refresh", Math.max(1000, (granted * 1000) / 2), () => {
+        this.register(opts).catch((e: unknown) => {
+          this.log.info({ err: e }, "sip ua: registration refresh failed");
+          // RFC 5626 §4.5: a failed refresh means the flow is gone too (e.g. a peer that vanished without FIN)
+          this.flowLost(undefined, "refresh-failed");
+        });
+      });
+    }
+    this.emit("registered", info);
+    return info;
+  }
+
+  private registrarUri(): string {
+    return this.opts.registrar ?? `sip:${this.aor.host}${this.aor.port !== undefined ? `:${this.aor.port}` : ""}`;
+  }
+
+  private async sendRegister(opts: { expires?: number }): Promise<{ res: SipResponse; txn: ClientTransaction }> {
+    const registrar = this.registrarUri();
     const requested = opts.expires ?? this.opts.expires ?? 600;
     const attempt = (expires: number) => {
       const target = this.targetForUri(registrar);
@@ -1091,43 +1283,103 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
       });
       return this.requestOnce(req, target);
     };
-    let res = await attempt(requested);
-    const min = res.status === 423 ? res.minExpires() : undefined;
-    if (min !== undefined) res = await attempt(min);
-    if (res.status < 200 || res.status >= 300) {
-      this.emit("registrationFailed", { status: res.status, reason: res.reason, response: res });
-      throw new SipRequestError(res.status, res.reason, res);
+    let r = await attempt(requested);
+    const min = r.res.status === 423 ? r.res.minExpires() : undefined;
+    if (min !== undefined) r = await attempt(min);
+    return r;
+  }
+
+  // ------------------------------------------------------------------------------------------------ flow recovery
+
+  /** A TCP/WS connection closed: if it carried our registration, the flow has failed (RFC 5626 §4.4). */
+  private onConnectionClosed(info: ConnectionClosedInfo): void {
+    const f = this.regFlow;
+    if (!f || f.connectionId !== info.connectionId || f.transport !== info.transport) return;
+    // our own transport layer closing is not a flow failure
+    if (info.reason === "transport-closed") return;
+    this.flowLost(info, info.reason);
+  }
+
+  private flowLost(info: ConnectionClosedInfo | undefined, reason: FlowFailedInfo["reason"]): void {
+    const f = this.regFlow;
+    this.regFlow = undefined;
+    if (this.closed || this.unregistering || this.registration === undefined) return;
+    this.registration = undefined;
+    this.timers.clear("refresh");
+    const cfg = this.recovery;
+    const connectionId = info?.connectionId ?? f?.connectionId ?? "";
+    const calls = [...this.calls].filter((c) => !c.ended() && (connectionId === "" || c.usesConnection(connectionId)));
+    // RFC 5626 §4.5: a flow counts as successful once its registration succeeded, and then the first new attempt is
+    // immediate; one that fails within base-time of its registration counts as a failure (no tight loop against a
+    // peer that accepts and drops at once)
+    const quick = f === undefined || Date.now() - f.since < (cfg?.baseMs ?? 0);
+    if (quick) this.failures++;
+    else this.failures = 0;
+    const delay = cfg && this.failures > 0 ? flowRecoveryDelay(this.failures, cfg.baseMs, cfg.maxMs) : 0;
+    this.log.warn(
+      {
+        code: "E_SIP_FLOW_FAILED",
+        transport: info?.transport ?? f?.transport,
+        connectionId,
+        reason,
+        calls: calls.map((c) => c.callId),
+        recovering: cfg !== undefined,
+        retryInMs: cfg ? delay : undefined,
+      },
+      "sip ua: registration flow failed",
+    );
+    this.emit("flowFailed", {
+      code: "E_SIP_FLOW_FAILED",
+      transport: info?.transport ?? f?.transport ?? this.ctx.preferred,
+      connectionId,
+      reason,
+      calls,
+      recovering: cfg !== undefined,
+      ...(cfg ? { retryInMs: delay } : {}),
+    });
+    if (!cfg) return;
+    this.inRecovery = true;
+    this.timers.set("recover", delay, () => void this.recover());
+  }
+
+  /** One re-REGISTER of flow recovery; on failure the next one after the RFC 5626 §4.5 back-off. */
+  private async recover(): Promise<void> {
+    const cfg = this.recovery;
+    if (this.closed || this.unregistering || !cfg || this.registration !== undefined) {
+      this.inRecovery = false;
+      return;
     }
-    const contacts = res.contact();
-    const list = contacts === "*" ? [] : contacts;
-    const mine = parseSipUri(this.contactUri(this.targetForUri(registrar).transport));
-    const ours = list.find((c) => isSipUri(c.uri) && sipUriEquals(c.uri, mine));
-    const fromContact = ours ? getParam(ours.params, "expires") : undefined;
-    // RFC 3261 §10.2.4: the granted expiry is the contact's expires parameter, else Expires
-    const granted =
-      typeof fromContact === "string" ? Number(fromContact) : (res.expires() ?? (list.length > 0 ? requested : 0));
-    if (requested === 0 || granted === 0) {
-      this.registration = undefined;
-      this.timers.clear("refresh");
-      this.emit("unregistered");
-      return { expires: 0, contacts: list, serviceRoute: [], response: res };
+    const next = flowRecoveryDelay(this.failures + 1, cfg.baseMs, cfg.maxMs);
+    try {
+      await this.registerOnce(this.regOpts, next);
+      this.inRecovery = false;
+      this.log.info({ failures: this.failures }, "sip ua: re-registered after flow failure");
+    } catch (e) {
+      const stop =
+        this.closed ||
+        this.unregistering ||
+        this.recovery === undefined ||
+        this.registration !== undefined ||
+        // the transport layer itself is closed: nothing to recover over
+        (e instanceof SipError && e.code === "E_SIP_CLOSED");
+      if (stop) {
+        this.inRecovery = false;
+        return;
+      }
+      this.failures++;
+      this.log.info({ err: e, failures: this.failures, retryInMs: next }, "sip ua: re-registration failed");
+      this.timers.set("recover", next, () => void this.recover());
     }
-    // RFC 3608 §6: Service-Route becomes the preloaded route of later initial requests
-    this.serviceRoute = res.getValues("Service-Route");
-    const info: RegistrationInfo = { expires: granted, contacts: list, serviceRoute: this.serviceRoute, response: res };
-    this.registration = info;
-    if (this.opts.autoRefresh) {
-      this.timers.set("refresh", Math.max(1000, (granted * 1000) / 2), () => {
-        this.register(opts).catch((e: unknown) => this.log.info({ err: e }, "sip ua: registration refresh failed"));
-      });
-    }
-    this.emit("registered", info);
-    return info;
   }
 
   /** REGISTER with Expires: 0 (RFC 3261 §10.2.2). */
   async unregister(): Promise<void> {
     await this.register({ expires: 0 });
+  }
+
+  /** The flow recovery in progress: consecutive failures so far (RFC 5626 §4.5), or undefined when none runs. */
+  get recovering(): { failures: number } | undefined {
+    return this.inRecovery ? { failures: this.failures } : undefined;
   }
 
   // ------------------------------------------------------------------------------------------------ calls
@@ -1315,6 +1567,8 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
     this.txm.close();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.unsubscribeClosed?.();
+    this.unsubscribeClosed = undefined;
     this.removeAllListeners();
     if (this.opts.ownsTransport) await this.layer.close();
   }

@@ -29,6 +29,7 @@ import {
   type DcTransportState,
   type DtlsIdentity,
   type DtlsRole,
+  type IceState,
   type RemoteTransportParams,
   type SecurityVerdict,
 } from "./dcTransport.ts";
@@ -86,10 +87,16 @@ export interface AssociationEvent {
 
 export interface DcEndpointEvents {
   state: [EndpointState];
+  /** ICE state of the transport being negotiated or in use (DcTransport `ice`) */
+  ice: [IceState];
   verdict: [SecurityVerdict];
   channel: [DcChannel];
   association: [AssociationEvent];
-  /** terminal failure of the association/negotiation (named so that an unheard event never throws) */
+  /**
+   * terminal failure of the association/negotiation (named so that an unheard event never throws); after connect:
+   * E_CONSENT_EXPIRED (peer vanished, RFC 7675), E_SCTP_ABORT, E_DTLS_FAILED (fatal alert). A close_notify from the
+   * peer is an orderly close (state "closed"), not a failure.
+   */
   failure: [UeError];
 }
 
@@ -203,9 +210,18 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
       this.emit("verdict", v);
     });
     t.on("channel", (ch) => this.emit("channel", ch));
+    t.on("ice", (s) => {
+      if (this.current?.transport === t || this.pending?.transport === t) this.emit("ice", s);
+    });
     t.on("state", (s: DcTransportState) => {
       if (this.current?.transport !== t) return;
       if (s === "closed" && this._state === "connected") this.setState("closed");
+    });
+    t.on("failure", (err) => {
+      // failures during connect() reach us through its rejection (apply); this is a live association failing
+      if (this.current?.transport !== t || this._state !== "connected") return;
+      this.setState("failed");
+      this.emit("failure", err);
     });
     return t;
   }

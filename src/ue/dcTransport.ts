@@ -26,6 +26,8 @@ import { UeError, withTimeout } from "./errors.ts";
 
 export type DtlsRole = "client" | "server";
 export type DcTransportState = "new" | "gathering" | "connecting" | "connected" | "failed" | "closed";
+/** The ICE connection's state as werift reports it (W3C RTCIceTransportState). */
+export type IceState = "new" | "checking" | "connected" | "completed" | "disconnected" | "failed" | "closed";
 
 /** The DTLS identity of one session: a PKCS#8 key, its self-signed certificate and the certificate's fingerprints. */
 export interface DtlsIdentity {
@@ -65,9 +67,37 @@ export interface DcTimeouts {
   iceMs: number;
   dtlsMs: number;
   sctpMs: number;
+  /**
+   * RFC 7675 §5.1 consent freshness: the association fails (E_CONSENT_EXPIRED) when no consent check was answered for
+   * this long. Checks go every min(5 s, consentMs / 6), randomised 0.8–1.2, so several fit in one expiry; keep that
+   * interval above the path's round-trip time (a check is abandoned when the next one leaves). At least 1000.
+   */
+  consentMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: DcTimeouts = { gatherMs: 5_000, iceMs: 10_000, dtlsMs: 10_000, sctpMs: 10_000 };
+export const DEFAULT_TIMEOUTS: DcTimeouts = {
+  gatherMs: 5_000,
+  iceMs: 10_000,
+  dtlsMs: 10_000,
+  sctpMs: 10_000,
+  // RFC 7675 §5.1: consent expires after 30 s without an answered check
+  consentMs: 30_000,
+};
+
+/** Lowest accepted `timeouts.consentMs` (its check interval is then 167 ms). */
+export const MIN_CONSENT_MS = 1_000;
+
+/** RFC 7675 §5.1: a check every 5 s by default; shorter expiries keep six checks per expiry. */
+export function consentIntervalMs(consentMs: number): number {
+  return Math.min(5_000, Math.round(consentMs / 6));
+}
+
+/**
+ * How long an SCTP ABORT from the peer may precede its DTLS close_notify and still count as an orderly close: our own
+ * close() sends ABORT, then close_notify, within a millisecond. An ABORT with neither close_notify nor an earlier SCTP
+ * SHUTDOWN (libdatachannel sends SHUTDOWN, ABORT and only sometimes close_notify) is a failure.
+ */
+const ABORT_GRACE_MS = 1_000;
 
 export interface DcTransportOptions {
   identity: DtlsIdentity;
@@ -103,6 +133,8 @@ export interface SecurityVerdict {
 
 export interface DcTransportEvents {
   state: [DcTransportState];
+  /** every ICE connection state change (e.g. "connected" once a pair is nominated, "failed" on consent expiry) */
+  ice: [IceState];
   verdict: [SecurityVerdict];
   channel: [DcChannel];
   /** terminal failure of the association/negotiation (named so that an unheard event never throws) */
@@ -161,6 +193,15 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
   private _verdict: SecurityVerdict | undefined;
   private closed = false;
   private local: LocalTransportParams | undefined;
+  /** ICE has connected once: from then on an ICE "failed" means consent expired (RFC 7675 §5.1) */
+  private iceUp = false;
+  /** the peer is gone while connect() runs: rejects the stage in progress */
+  private lostDuringConnect: ((e: UeError) => void) | undefined;
+  private lostError: UeError | undefined;
+  /** SCTP ABORT received: waiting for the peer's close_notify (ABORT_GRACE_MS) */
+  private abortTimer: ReturnType<typeof setTimeout> | undefined;
+  /** the peer sent an SCTP SHUTDOWN: it closes the association gracefully (RFC 9260 §9.2) */
+  private peerShutdown = false;
 
   constructor(opts: DcTransportOptions) {
     super();
@@ -169,6 +210,9 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
     this.localMaxMessageSize = opts.maxMessageSize ?? 65536;
     this.localSctpPort = opts.sctpPort ?? 5000;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+    if (!Number.isFinite(this.timeouts.consentMs) || this.timeouts.consentMs < MIN_CONSENT_MS) {
+      throw new UeError("E_CONFIG", `timeouts.consentMs must be a number >= ${MIN_CONSENT_MS}`);
+    }
     this.log = opts.logger ?? silentLogger;
     const v4 = this.hostAddresses.find((a) => a.includes(".") && !a.includes(":"));
     const v6 = this.hostAddresses.find((a) => a.includes(":"));
@@ -179,8 +223,12 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
       additionalHostAddresses: this.hostAddresses,
       iceLite: opts.iceLite ?? false,
       ...(v4 || v6 ? { interfaceAddresses: { ...(v4 ? { udp4: v4 } : {}), ...(v6 ? { udp6: v6 } : {}) } } : {}),
+      // RFC 7675 §5.1: consent expiry and check interval per transport (patched werift option)
+      consentTimeoutMs: this.timeouts.consentMs,
+      consentIntervalMs: consentIntervalMs(this.timeouts.consentMs),
     });
     this.ice = new RTCIceTransport(this.gatherer);
+    this.ice.onStateChange.subscribe((s) => this.onIceState(s as IceState));
     if (opts.iceControlling !== undefined) this.ice.connection.iceControlling = opts.iceControlling;
     const cert = new RTCCertificate(opts.identity.keyPem, opts.identity.certPem, {
       hash: 4, // sha256
@@ -194,6 +242,21 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
       // in-band channel opened by the peer with DCEP (RFC 8832)
       this.emit("channel", this.wrap(dc));
     });
+    // werift's SCTP association reaches CLOSED on an ABORT from the peer (RFC 9260 §9.1), when its DTLS transport
+    // closes, or on our stop(); it never gives up on unanswered DATA/HEARTBEAT (no Association.Max.Retrans,
+    // RFC 9260 §8.1): a vanished peer is found by consent freshness instead
+    this.sctp.sctp.stateChanged.closed.subscribe(() => this.onSctpClosed());
+    // RFC 9260 §9.2: a SHUTDOWN from the peer is a graceful close. werift has no event for it (and its SHUTDOWN ACK
+    // state handling never completes the shutdown), so the chunk types are read on their way into SCTP.
+    const toSctp = this.dtls.dataReceiver;
+    this.dtls.dataReceiver = (buf) => {
+      if (!this.peerShutdown && hasSctpChunk(buf, SCTP_SHUTDOWN)) {
+        this.peerShutdown = true;
+        // after SCTP has answered it (SHUTDOWN ACK)
+        setImmediate(() => this.onPeerClosed("SCTP SHUTDOWN"));
+      }
+      toSctp(buf);
+    };
   }
 
   get state(): DcTransportState {
@@ -334,10 +397,14 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
           throw new UeError("E_ICE_FAILED", `ICE failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
         },
       );
+      // RFC 7675 §5.1: consent checks run from the nomination on; a later ICE "failed" is an expired consent
+      this.iceUp = true;
       const dtlsStart = this.dtls.start();
-      await withTimeout(dtlsStart, this.timeouts.dtlsMs, "E_DTLS_TIMEOUT", "DTLS handshake").catch((e: unknown) => {
-        throw this.classifyDtlsError(e, remote);
-      });
+      await this.whileAlive(
+        withTimeout(dtlsStart, this.timeouts.dtlsMs, "E_DTLS_TIMEOUT", "DTLS handshake").catch((e: unknown) => {
+          throw this.classifyDtlsError(e, remote);
+        }),
+      );
       // Belt and braces over the patched werift check: RFC 8122 §6 verified again on the DER the peer presented.
       const verdict = verifyPeerCertificate(this.dtls.dtls?.remoteCertificate, remote.fingerprints);
       this.setVerdict(verdict);
@@ -346,16 +413,20 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
       }
       this.sctp.setRemoteMaxMessageSize(remote.maxMessageSize);
       this.dtls.onStateChange.subscribe((s) => {
-        if (s === "closed" || s === "failed") this.onTransportGone(`DTLS ${s}`);
+        // RFC 5246 §7.2.1: close_notify is the peer's orderly close; §7.2.2: a fatal alert ends the connection
+        if (s === "closed") this.onPeerClosed();
+        else if (s === "failed") this.lose(new UeError("E_DTLS_FAILED", "the peer ended DTLS with a fatal alert"));
       });
-      await withTimeout(
-        (async () => {
-          await this.sctp.start(remote.sctpPort);
-          await this.sctp.sctp.stateChanged.connected.asPromise();
-        })(),
-        this.timeouts.sctpMs,
-        "E_SCTP_TIMEOUT",
-        "SCTP association",
+      await this.whileAlive(
+        withTimeout(
+          (async () => {
+            await this.sctp.start(remote.sctpPort);
+            await this.sctp.sctp.stateChanged.connected.asPromise();
+          })(),
+          this.timeouts.sctpMs,
+          "E_SCTP_TIMEOUT",
+          "SCTP association",
+        ),
       );
       for (const dc of this.pendingInBand.splice(0)) this.sctp.dataChannelOpen(dc);
       this.setState("connected");
@@ -394,10 +465,79 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
     this.emit("verdict", v);
   }
 
-  private onTransportGone(why: string): void {
-    if (this.closed || this._state !== "connected") return;
-    this.log.info({ why }, "data channel association lost");
+  /** Races a connect() stage with the loss of the peer (consent expiry, fatal alert, ABORT, close_notify). */
+  private whileAlive<T>(p: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.lostError) {
+        reject(this.lostError);
+        return;
+      }
+      this.lostDuringConnect = reject;
+      void p.then(resolve, reject).finally(() => {
+        if (this.lostDuringConnect === reject) this.lostDuringConnect = undefined;
+      });
+    });
+  }
+
+  private onIceState(s: IceState): void {
+    this.emit("ice", s);
+    if (this.closed || !this.iceUp) return;
+    if (s === "disconnected") this.log.info("ICE disconnected: consent checks unanswered");
+    else if (s === "failed") {
+      // RFC 7675 §5.1: no consent check answered for the consent timeout: stop sending, the peer is gone
+      this.lose(
+        new UeError("E_CONSENT_EXPIRED", `no consent check answered for ${this.timeouts.consentMs} ms (RFC 7675)`, {
+          details: { consentMs: this.timeouts.consentMs },
+        }),
+      );
+    }
+  }
+
+  private onSctpClosed(): void {
+    if (this.closed || this.abortTimer) return;
+    // closed by the peer's close_notify or after its SHUTDOWN: onPeerClosed handles it
+    if (this.dtls.state === "closed" || this.peerShutdown) return;
+    if (this._state === "connecting") {
+      this.lose(new UeError("E_SCTP_ABORT", "the peer aborted the SCTP association during setup (RFC 9260 §9.1)"));
+      return;
+    }
+    if (this._state !== "connected") return;
+    // RFC 9260 §9.1: an ABORT ends the association at once. A peer that closes sends its close_notify right after
+    // (RFC 5246 §7.2.1); an ABORT alone is a failure of the association.
+    this.abortTimer = setTimeout(() => {
+      this.abortTimer = undefined;
+      this.lose(new UeError("E_SCTP_ABORT", "the peer aborted the SCTP association (RFC 9260 §9.1)"));
+    }, ABORT_GRACE_MS);
+  }
+
+  /**
+   * The peer closes: its DTLS close_notify (RFC 5246 §7.2.1) or SCTP SHUTDOWN (RFC 9260 §9.2). An orderly close, not
+   * a failure; everything is freed.
+   */
+  private onPeerClosed(how: "close_notify" | "SCTP SHUTDOWN" = "close_notify"): void {
+    if (this.closed) return;
+    if (this._state === "connecting") {
+      this.lose(new UeError("E_DTLS_FAILED", `the peer closed (${how}) before the association was up`));
+      return;
+    }
+    if (this._state !== "connected") return;
+    this.log.info({ how }, "data channel association closed by the peer");
     this.setState("closed");
+    void this.close();
+  }
+
+  /** The peer is gone: fails connect() in progress, or fails the live association (`failure`) and frees it. */
+  private lose(err: UeError): void {
+    if (this.closed) return;
+    if (this._state === "connecting") {
+      this.lostError ??= err;
+      this.lostDuringConnect?.(err);
+      return;
+    }
+    if (this._state !== "connected") return;
+    this.log.warn({ code: err.code, msg: err.message }, "data channel association failed");
+    this.setState("failed");
+    this.emit("failure", err);
     void this.close();
   }
 
@@ -420,18 +560,48 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
     if (this.closed) throw new UeError("E_CLOSED", "transport is closed");
   }
 
-  /** Frees sockets and timers. Idempotent; never throws. */
+  /**
+   * Frees sockets and timers. Idempotent; never throws. A live association is ended with an SCTP ABORT and a DTLS
+   * close_notify (RFC 5246 §7.2.1), so that the peer sees an orderly close at once.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.abortTimer) clearTimeout(this.abortTimer);
+    this.abortTimer = undefined;
+    this.lostDuringConnect = undefined;
     for (const ch of this.channels.values()) ch.close();
     this.channels.clear();
     await this.sctp.stop().catch(() => {});
+    if (this.dtls.state === "connected") {
+      // RFC 5246 §7.2.1: close_notify before closing the write side (werift's stop() sends none)
+      const socket = this.dtls.dtls as unknown as { sendAlert?: (level: number, description: number) => void };
+      try {
+        socket.sendAlert?.(1, 0); // warning, close_notify
+        await new Promise((r) => setImmediate(r));
+      } catch {
+        // best effort: the peer's consent check finds us gone anyway
+      }
+    }
     await this.dtls.stop().catch(() => {});
     await this.ice.stop().catch(() => {});
     await this.gatherer.connection.close().catch(() => {});
     if (this._state !== "failed") this.setState("closed");
   }
+}
+
+const SCTP_SHUTDOWN = 7;
+
+/** RFC 9260 §3: does this SCTP packet (12-byte common header, then chunks padded to 4 bytes) carry a chunk of `type`? */
+function hasSctpChunk(packet: Buffer, type: number): boolean {
+  let pos = 12;
+  while (pos + 4 <= packet.length) {
+    if (packet[pos] === type) return true;
+    const len = packet.readUInt16BE(pos + 2);
+    if (len < 4) return false;
+    pos += (len + 3) & ~3;
+  }
+  return false;
 }
 
 /** Parses the DER of a PEM certificate (for fingerprints of injected identities). */

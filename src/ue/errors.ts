@@ -11,6 +11,10 @@ export type UeErrorCode =
   | "E_ICE_REQUIRED" // the peer's SDP carries no ICE credentials/candidates: werift needs ICE
   | "E_DTLS_TIMEOUT"
   | "E_SCTP_TIMEOUT"
+  | "E_CONSENT_EXPIRED" // no consent check answered for timeouts.consentMs: the peer vanished (RFC 7675 §5.1)
+  | "E_SCTP_ABORT" // the peer aborted the SCTP association without closing DTLS (RFC 9260 §9.1)
+  | "E_CONFIG" // an option value the engine cannot use (e.g. timeouts.consentMs below 1000)
+  | "E_UE_BUSY" // the UE already has maxCalls calls: an incoming INVITE is answered 486 (RFC 3261 §21.4.24)
   | "E_SDP_REMOTE" // the remote offer/answer has error findings (see `findings`)
   | "E_SDP_NO_DC" // no usable data channel m-line
   | "E_STATE" // API called in the wrong state

@@ -10,6 +10,7 @@ export {
   identityFromCertificate,
 } from "./dcEndpoint.ts";
 export {
+  consentIntervalMs,
   type DcTimeouts,
   DcTransport,
   type DcTransportEvents,
@@ -17,9 +18,11 @@ export {
   type DtlsIdentity,
   type DtlsRole,
   derFingerprint,
+  type IceState,
+  MIN_CONSENT_MS,
   type SecurityVerdict,
   verifyPeerCertificate,
 } from "./dcTransport.ts";
 export * from "./e2ae/index.ts";
 export { UeError, type UeErrorCode } from "./errors.ts";
-export { ImsUe, type ImsUeEvents, type ImsUeOptions, UeCall, type UeMediaKind } from "./ue.ts";
+export { DEFAULT_MAX_CALLS, ImsUe, type ImsUeEvents, type ImsUeOptions, UeCall, type UeMediaKind } from "./ue.ts";

@@ -8,9 +8,20 @@ import { readMedia, replaceMediaSection } from "../sdp/index.ts";
 import { TypedEmitter } from "../sip/emitter.ts";
 import { SipTransportLayer } from "../sip/transport/layer.ts";
 import type { SipTransportProtocol } from "../sip/transport/types.ts";
-import { type RegistrationInfo, rejectOffer, type SdpContext, type SipCall, SipUserAgent } from "../sip/ua.ts";
+import {
+  type FlowRecoveryOptions,
+  type RegistrationInfo,
+  rejectOffer,
+  type SdpContext,
+  type SipCall,
+  SipUserAgent,
+} from "../sip/ua.ts";
 import { DcEndpoint, type DcEndpointOptions } from "./dcEndpoint.ts";
 import { E2aeEndpoint, type E2aeEndpointOptions } from "./e2ae/index.ts";
+import { UeError } from "./errors.ts";
+
+/** Default `ImsUeOptions.maxCalls`. */
+export const DEFAULT_MAX_CALLS = 16;
 
 /** Media a UE offers: the data channel m-line and/or e2ae MSRP / BFCP over TLS m-lines (TS 33.328 §7.2.1). */
 export type UeMediaKind = "dc" | "msrp" | "bfcp";
@@ -38,9 +49,22 @@ export interface ImsUeOptions {
   e2ae?: Omit<E2aeEndpointOptions, "kind" | "name" | "logger" | "audit">;
   /** answer incoming calls automatically (default true) */
   autoAnswer?: boolean;
-  /** send BYE when the data channel of an established call fails (default true) */
+  /**
+   * release a call whose data channel fails after the answer (default true): its media at once, the session with
+   * BYE (E_CONSENT_EXPIRED when the peer vanished, E_DTLS_TIMEOUT mid-handshake …)
+   */
   hangupOnMediaFailure?: boolean;
+  /**
+   * calls this UE holds at once, both directions (default 16): an incoming INVITE beyond it is answered 486 Busy Here
+   * (RFC 3261 §21.4.24) before any endpoint or socket is created, and logged with code E_UE_BUSY
+   */
+  maxCalls?: number;
   timers?: Partial<{ T1: number; T2: number; T4: number; D: number }>;
+  /**
+   * RFC 5626 §4.5 flow recovery over TCP/WS: when the connection to the P-CSCF closes, re-REGISTER at once, then with
+   * back-off (default on, base 30 s / max 1800 s; docs/sip.md "Flow recovery"); false: off
+   */
+  flowRecovery?: FlowRecoveryOptions | false;
   logger?: Logger;
   audit?: AuditLog;
 }
@@ -55,12 +79,19 @@ export class UeCall {
     readonly sip: SipCall,
     readonly dc: DcEndpoint,
   ) {}
-  /** Ends the call (BYE, or CANCEL before it is answered) and frees the data channel. */
+  /**
+   * Ends the call (BYE; CANCEL, or a final response to an incoming call, before it is answered) and frees the data
+   * channel. An established call's media goes after the BYE's response.
+   */
   async hangup(): Promise<void> {
     if (!this.sip.ended()) {
-      if (this.sip.state === "established" || this.sip.state === "terminating") await this.sip.hangup().catch(() => {});
-      else this.sip.cancel();
+      const ending = this.sip.hangup().catch(() => undefined);
+      if (this.sip.state === "terminating") await ending;
     }
+    await this.releaseMedia();
+  }
+  /** Frees the data channel and the e2ae endpoints (sockets, timers) without touching the SIP session. */
+  async releaseMedia(): Promise<void> {
     await Promise.all([this.dc.close(), this.msrp?.close(), this.bfcp?.close()]);
   }
 }
@@ -70,6 +101,8 @@ export type ImsUeEvents = {
   incoming: [UeCall];
   /** a call (either direction) whose data channel endpoint now exists */
   call: [UeCall];
+  /** an incoming call refused before anything was allocated for it (E_UE_BUSY: 486, maxCalls reached) */
+  refused: [{ code: "E_UE_BUSY"; status: number; callId: string }];
 };
 
 export class ImsUe extends TypedEmitter<ImsUeEvents> {
@@ -78,10 +111,14 @@ export class ImsUe extends TypedEmitter<ImsUeEvents> {
   readonly ua: SipUserAgent;
   private readonly log: Logger;
   private readonly calls = new Map<SipCall, UeCall>();
+  private readonly maxCalls: number;
 
   constructor(opts: ImsUeOptions) {
     super();
     this.opts = opts;
+    this.maxCalls = opts.maxCalls ?? DEFAULT_MAX_CALLS;
+    if (!Number.isInteger(this.maxCalls) || this.maxCalls < 0)
+      throw new UeError("E_CONFIG", `maxCalls must be an integer >= 0 (got ${String(opts.maxCalls)})`);
     this.log = (opts.logger ?? silentLogger).child({ ue: opts.aor });
     const proto = opts.transport ?? "UDP";
     const listen = { port: opts.sipPort ?? 0 };
@@ -108,10 +145,15 @@ export class ImsUe extends TypedEmitter<ImsUeEvents> {
         onAnswer: (answer, ctx) => this.onAnswer(answer, ctx),
       },
       ...(opts.timers ? { timers: opts.timers } : {}),
+      ...(opts.flowRecovery !== undefined ? { flowRecovery: opts.flowRecovery } : {}),
       autoRinging: true,
       logger: this.log,
     });
     this.ua.on("incomingCall", (sip) => {
+      if (this.calls.size >= this.maxCalls) {
+        this.refuseBusy(sip);
+        return;
+      }
       const call = this.callFor(sip);
       this.emit("incoming", call);
       if (this.opts.autoAnswer !== false)
@@ -122,6 +164,26 @@ export class ImsUe extends TypedEmitter<ImsUeEvents> {
 
   async start(): Promise<void> {
     await this.layer.start();
+  }
+
+  /** Calls in progress or established (both directions), as counted against `maxCalls`. */
+  get activeCalls(): number {
+    return this.calls.size;
+  }
+
+  /** RFC 3261 §21.4.24: 486 Busy Here, the UE takes no further call; no endpoint or socket exists for it. */
+  private refuseBusy(sip: SipCall): void {
+    this.log.warn(
+      { code: "E_UE_BUSY", callId: sip.callId, calls: this.calls.size, maxCalls: this.maxCalls },
+      "incoming call refused: maxCalls reached (486 Busy Here)",
+    );
+    try {
+      sip.reject(486);
+    } catch (e) {
+      // a CANCEL got there first: the call is already over
+      this.log.info({ err: e instanceof Error ? e.message : String(e) }, "busy call already ended");
+    }
+    this.emit("refused", { code: "E_UE_BUSY", status: 486, callId: sip.callId });
   }
 
   register(): Promise<RegistrationInfo> {
@@ -153,9 +215,14 @@ export class ImsUe extends TypedEmitter<ImsUeEvents> {
       await Promise.all([dc.close(), c.msrp?.close(), c.bfcp?.close()]);
     });
     dc.on("failure", (err) => {
-      this.log.warn({ code: err.code, msg: err.message }, "data channel failed");
-      // the media failed closed; release the session too (TS 33.328 §7.2.5: no e2e protection, no session)
-      if (this.opts.hangupOnMediaFailure !== false && sip.state === "established") void c.hangup();
+      this.log.warn({ code: err.code, msg: err.message, callId: sip.callId }, "data channel failed");
+      if (this.opts.hangupOnMediaFailure === false) return;
+      // the media failed closed; release the session too (TS 33.328 §7.2.5: no e2e protection, no session). Sockets
+      // go at once; the BYE may wait for a peer that is gone (RFC 3261 §17.1.2.2 Timer F: 408 ends it)
+      if (sip.state === "established" || sip.state === "answering") {
+        void c.releaseMedia();
+        void c.hangup();
+      }
     });
     this.emit("call", call);
     return call;

@@ -123,6 +123,47 @@ describe("node configurations", () => {
       expect(err).toContain(p);
   });
 
+  it("the P-CSCF limits are read from the config (maxSessions, rateLimit …) and bad values are named", () => {
+    const base = { name: "pcscf-a", access: { udp: 0 }, scscf: "sip:127.0.0.1:6060;transport=tcp;lr" };
+    expect(
+      validatePcscfConfig(
+        {
+          ...base,
+          maxSessions: 50,
+          maxRegistrations: 100,
+          retryAfter: 3,
+          sessionMaxAgeMs: 0,
+          rateLimit: { rate: 20, burst: 40, key: "address" },
+        },
+        "p.json",
+      ),
+    ).toMatchObject({
+      maxSessions: 50,
+      maxRegistrations: 100,
+      retryAfter: 3,
+      sessionMaxAgeMs: 0,
+      rateLimit: { rate: 20, burst: 40, key: "address" },
+    });
+    expect(validatePcscfConfig({ ...base, rateLimit: false }, "p.json").rateLimit).toBe(false);
+    const ue = { aor: "sip:alice@ims.example.com", outboundProxy: "sip:127.0.0.1:5060;lr" };
+    expect(
+      validateUeConfig(
+        { ...ue, maxCalls: 2, flowRecovery: { baseMs: 500, maxMs: 5000 }, dc: { consentMs: 3000 } },
+        "u",
+      ),
+    ).toMatchObject({ maxCalls: 2, flowRecovery: { baseMs: 500, maxMs: 5000 }, dc: { consentMs: 3000 } });
+    expect(validateUeConfig({ ...ue, flowRecovery: false }, "u").flowRecovery).toBe(false);
+    try {
+      validatePcscfConfig({ ...base, maxSessions: 0, rateLimit: { rate: -1, key: "port" } }, "p.json");
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).problems.map((x) => x.path)).toEqual(
+        expect.arrayContaining(["maxSessions", "rateLimit.rate", "rateLimit.key"]),
+      );
+    }
+  });
+
   it("validators return typed objects and throw ConfigError listing every problem", () => {
     const p = validatePcscfConfig(
       { name: "pcscf-a", access: { udp: 0, ws: 0 }, scscf: "sip:127.0.0.1:6060;transport=tcp;lr" },

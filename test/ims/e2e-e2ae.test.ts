@@ -9,6 +9,7 @@ import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ImsAgw, type ImsAgwOptions } from "../../src/ims/agw/agw.ts";
 import type { IqEvent } from "../../src/ims/agw/iq.ts";
+import { IqWsClient, IqWsServer } from "../../src/ims/agw/ws.ts";
 import type { IqClient, PcscfOptions } from "../../src/ims/pcscf/index.ts";
 import { AuditLog } from "../../src/log.ts";
 import { generateSessionCertificate } from "../../src/security/certificate.ts";
@@ -484,7 +485,7 @@ describe("e2ae with ImsUe (data channel e2e + MSRP and BFCP e2ae in one body)", 
 });
 
 describe("e2ae failures and releases", () => {
-  it("an Iq failure (AGW-A full: E_AGW_LIMIT on the second m-line) → 488 naming the AGW code; the first context is released", async () => {
+  it("an Iq failure (AGW-A full: E_AGW_LIMIT on the second m-line) → 503 + Retry-After naming the AGW code; the first context is released", async () => {
     const n = await network({ agwA: { maxContexts: 1 } });
     const alice = await n.ue({ side: "a", user: "alice", kinds: ["msrp", "bfcp"] });
     const bob = await n.ue({ side: "b", user: "bob" });
@@ -492,9 +493,11 @@ describe("e2ae failures and releases", () => {
       () => undefined,
       (e: unknown) => e as { status?: number; response?: SipMessage },
     );
-    expect(err?.status).toBe(488);
+    // RFC 3261 §21.5.4: capacity is temporary → 503 with Retry-After (an Iq error of another kind stays 488)
+    expect(err?.status).toBe(503);
+    expect(err?.response?.getHeader("Retry-After")).toBe("5");
     expect(err?.response?.getHeader("Warning")).toMatch(
-      /^399 pcscf-a "E_ALG_IQ_FAILED: reserveAgwConnectionPoint failed: E_AGW_LIMIT: limit of 1 contexts reached \(m-line 1\)"$/,
+      /^399 pcscf-a "E_ALG_IQ_FAILED: reserveAgwConnectionPoint failed: E_AGW_LIMIT: limit of \d+ (contexts|terminations) reached \(m-line 1\)"$/,
     );
     expect(bob.incoming).toHaveLength(0);
     await allReleased(n);
@@ -502,7 +505,7 @@ describe("e2ae failures and releases", () => {
     expect(ev).toMatchObject({
       decision: "e2ae",
       action: "refuse",
-      status: 488,
+      status: 503,
       refuseCode: "E_ALG_IQ_FAILED",
       iq: "failed",
       iqError: "E_AGW_LIMIT",
@@ -538,6 +541,131 @@ describe("e2ae failures and releases", () => {
     expect(
       n.c.audit.events.find((e) => e.event === "iq" && e.decision === "iq-failed" && e.instance === "pcscf-a"),
     ).toMatchObject({ procedure: "configureAgwConnectionPoint", agwCode: "E_AGW_STATE" });
+  });
+
+  it("an IMS-AGW media fault (relay idle timeout) → the P-CSCF releases the session: BYE both ways with Reason, contexts and sessions gone", async () => {
+    const n = await network({
+      agwA: { timers: { handshakeMs: 5000, fingerprintWaitMs: 8000, holdMs: 8000, idleMs: 600 } },
+    });
+    const alice = await n.ue({ side: "a", user: "alice", kinds: ["msrp"] });
+    const bob = await n.ue({ side: "b", user: "bob" });
+    const byes: { at: string; reason: string; cseq: number }[] = [];
+    for (const [at, u] of [
+      ["alice", alice],
+      ["bob", bob],
+    ] as const) {
+      u.layer.onMessage((m) => {
+        if (m.kind === "request" && m.method === "BYE")
+          byes.push({ at, reason: m.getHeader("Reason") ?? "", cseq: m.cseq().seq });
+      });
+    }
+    const { sip } = await alice.call("bob");
+    expect(n.c.a.sessions.size).toBe(1);
+    await waitFor(() => n.eventsA.some((e) => e.event === "relayStarted"), 5000, "MSRP relayed by AGW-A");
+    // nothing flows: AGW-A's relay goes idle, reports it, and P-CSCF(A) ends the session (TS 24.229 §5.2.8)
+    const ended = await within(sip.terminated(), 8000, "alice's call released by P-CSCF(A)");
+    expect(ended.reason).toBe("remote-bye");
+    await waitFor(() => byes.length === 2, 5000, "BYE at both UEs");
+    expect(byes.map((b) => b.reason)).toEqual([
+      'SIP;cause=503;text="E_ALG_AGW_IDLE: IMS-AGW idleTimeout"',
+      'SIP;cause=503;text="E_ALG_AGW_IDLE: IMS-AGW idleTimeout"',
+    ]);
+    // TS 24.229 §5.2.8.1.2: the CSeq stored for each direction, plus one (INVITE 1 → BYE 2 toward bob; 1 toward alice)
+    expect(byes.find((b) => b.at === "bob")?.cseq).toBe(2);
+    expect(byes.find((b) => b.at === "alice")?.cseq).toBe(1);
+    await allReleased(n);
+    expect(n.c.a.sessions.size).toBe(0);
+    expect(n.c.a.refusals.get("E_ALG_AGW_IDLE")).toBe(1);
+    const rel = n.c.audit.events.find((e) => e.event === "session-release" && e.instance === "pcscf-a");
+    expect(rel).toMatchObject({ byeDownstream: true, byeUpstream: true });
+  });
+
+  it("the IMS-AGW restarts (Iq over WebSocket): P-CSCF(A) releases the anchored session with BYE; during the outage a new offer gets 503", async () => {
+    const agw1 = new ImsAgw({ timers: { handshakeMs: 5000 } });
+    let relaying = false;
+    agw1.onEvent((e) => {
+      if (e.event === "relayStarted") relaying = true;
+    });
+    const server1 = await IqWsServer.listen({ agw: agw1, port: 0 });
+    const port = Number(new URL(server1.url).port);
+    const iq = await IqWsClient.connect(server1.url, { reconnectMinMs: 50, reconnectMaxMs: 200 });
+    let agw2: ImsAgw | undefined;
+    let server2: IqWsServer | undefined;
+    closers.push(async () => {
+      await iq.close();
+      await server2?.close();
+      await agw2?.close();
+      await server1.close();
+      await agw1.close();
+    });
+    const n = await network({ pcscfA: { iq } });
+    const alice = await n.ue({ side: "a", user: "alice", kinds: ["msrp"] });
+    const bob = await n.ue({ side: "b", user: "bob" });
+    const reasons: string[] = [];
+    bob.layer.onMessage((m) => {
+      if (m.kind === "request" && m.method === "BYE") reasons.push(m.getHeader("Reason") ?? "");
+    });
+    const { sip } = await alice.call("bob");
+    expect(agw1.contextCount).toBe(1);
+    await waitFor(() => relaying, 5000, "MSRP relayed by the first AGW (Configure done)");
+    // the AGW process dies (no Iq release reaches it), and comes back empty on the same port
+    await server1.close();
+    await agw1.close();
+    await waitFor(() => !iq.connected, 3000, "Iq link down");
+    const during = await alice.call("bob").then(
+      () => undefined,
+      (e: unknown) => e as { status?: number; response?: SipMessage },
+    );
+    // RFC 3261 §21.5.4: the AGW unreachable is temporary → 503 + Retry-After, nothing anchored, nothing forwarded
+    expect(during?.status).toBe(503);
+    expect(during?.response?.getHeader("Retry-After")).toBe("5");
+    expect(during?.response?.getHeader("Warning")).toMatch(/E_AGW_IQ_UNAVAILABLE/);
+    agw2 = new ImsAgw({ timers: { handshakeMs: 5000 } });
+    server2 = await IqWsServer.listen({ agw: agw2, port });
+    const ended = await within(sip.terminated(), 8000, "released after the AGW died");
+    expect(ended.reason).toBe("remote-bye");
+    await waitFor(() => reasons.length === 1, 3000, "BYE at UE B");
+    // whoever notices first releases: P-CSCF(B) when AGW-B's relay toward the dead AGW-A breaks (RST), or P-CSCF(A)
+    // when its Iq link comes back to an AGW that no longer knows its contexts
+    expect(reasons[0]).toMatch(/^SIP;cause=503;text="E_ALG_AGW_(RELAY_ENDED|RESTARTED): /);
+    await waitFor(() => n.c.a.sessions.size === 0 && n.c.b.sessions.size === 0, 3000, "sessions gone");
+    await waitFor(() => iq.connected, 5000, "Iq link back");
+    expect(n.c.a.agwContexts()).toEqual([]);
+    expect(n.agwB.contextCount).toBe(0);
+  });
+
+  it("an Iq link that comes back with resumed:false (the AGW lost the contexts) → BYE both ways with E_ALG_AGW_RESTARTED", async () => {
+    const agw = new ImsAgw({ timers: { handshakeMs: 5000 } });
+    closers.push(() => agw.close());
+    const states = new Set<(s: { connected: boolean; resumed?: boolean }) => void>();
+    const iq: IqClient = {
+      reserveAgwConnectionPoint: (r) => agw.reserveAgwConnectionPoint(r),
+      reserveAndConfigureAgwConnectionPoint: (r) => agw.reserveAndConfigureAgwConnectionPoint(r),
+      configureAgwConnectionPoint: (r) => agw.configureAgwConnectionPoint(r),
+      releaseAgwContext: (r) => agw.releaseAgwContext(r),
+      onEvent: (l) => agw.onEvent(l),
+      onConnectionState: (l) => {
+        states.add(l);
+        return () => states.delete(l);
+      },
+    };
+    const n = await network({ pcscfA: { iq } });
+    const alice = await n.ue({ side: "a", user: "alice", kinds: ["msrp"] });
+    const bob = await n.ue({ side: "b", user: "bob" });
+    const reasons: string[] = [];
+    bob.layer.onMessage((m) => {
+      if (m.kind === "request" && m.method === "BYE") reasons.push(m.getHeader("Reason") ?? "");
+    });
+    const { sip } = await alice.call("bob");
+    await waitFor(() => agw.resources().relays === 1, 5000, "relaying");
+    // a reconnection that was not a resumption (TS 23.334 Iq: the AGW restarted)
+    for (const l of states) l({ connected: true, resumed: false });
+    expect((await within(sip.terminated(), 5000, "released by P-CSCF(A)")).reason).toBe("remote-bye");
+    await waitFor(() => reasons.length === 1, 3000, "BYE at UE B");
+    expect(reasons[0]).toBe('SIP;cause=503;text="E_ALG_AGW_RESTARTED: IMS-AGW agwRestarted"');
+    expect(n.c.a.refusals.get("E_ALG_AGW_RESTARTED")).toBe(1);
+    await allReleased(n);
+    expect(agw.contextCount).toBe(0);
   });
 
   it("without an Iq binding e2ae stays refused with 488 E_ALG_E2AE_UNAVAILABLE", async () => {

@@ -1,12 +1,26 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { getParam } from "../../src/sip/grammar.ts";
 import { mediasecMechanisms } from "../../src/sip/headers.ts";
 import { createRequest, generateCallId, generateTag, type SipResponse } from "../../src/sip/message.ts";
 import { TransactionManager } from "../../src/sip/transaction/manager.ts";
+import { type BrowserWebSocketLike, BrowserWsTransport } from "../../src/sip/transport/browserWs.ts";
 import { SipTransportLayer } from "../../src/sip/transport/layer.ts";
+import type { TcpTransport } from "../../src/sip/transport/tcp.ts";
 import type { SipTransportProtocol } from "../../src/sip/transport/types.ts";
-import { rejectOffer, type SipCall, type SipSdpHandler, SipUserAgent } from "../../src/sip/ua.ts";
-import type { SipUri } from "../../src/sip/uri.ts";
+import type { WsTransport } from "../../src/sip/transport/ws.ts";
+import {
+  FLOW_RECOVERY_DEFAULTS,
+  type FlowFailedInfo,
+  flowRecoveryDelay,
+  type RegistrationFailedInfo,
+  rejectOffer,
+  type SipCall,
+  type SipSdpHandler,
+  SipUserAgent,
+  type UserAgentEvents,
+} from "../../src/sip/ua.ts";
+import { formatUri, type SipUri } from "../../src/sip/uri.ts";
 import { activeResources, expectNoLeaks, sleep, waitFor } from "./helpers.ts";
 import { RegistrarStub } from "./registrar-stub.ts";
 
@@ -331,5 +345,310 @@ describe("UA edge cases", () => {
     const merged = { callId: "merged-1", fromTag: "m1" };
     expect((await ask("OPTIONS", merged)).status).toBe(200);
     expect((await ask("OPTIONS", merged)).status).toBe(482);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------------
+// flow recovery (RFC 5626 §4.4 / §4.5, TS 24.229 §5.1.1.4)
+
+/** A registrar that answers every REGISTER with 200 (its Contact with expires), on a given port. */
+async function miniRegistrar(proto: "TCP" | "WS", port = 0) {
+  const layer = new SipTransportLayer(proto === "TCP" ? { tcp: { port } } : { ws: { port } });
+  await layer.start();
+  const txm = new TransactionManager(layer, { timers: TIMERS });
+  layer.onMessage((m, s) => txm.receive(m, s));
+  const requests: { cseq: number; callId: string; connectionId: string | undefined }[] = [];
+  const state = { refuse: 0 };
+  txm.setUser({
+    onRequest: (txn) => {
+      const req = txn.request;
+      requests.push({ cseq: req.cseq().seq, callId: req.callId(), connectionId: txn.source.connectionId });
+      if (state.refuse > 0) {
+        state.refuse--;
+        txn.reply(403, undefined, { toTag: generateTag() });
+        return;
+      }
+      const c = req.contact();
+      txn.reply(200, undefined, {
+        toTag: generateTag(),
+        headers:
+          c === "*" || !c[0]
+            ? []
+            : [{ name: "Contact", value: `<${formatUri(c[0].uri)}>;expires=${req.expires() ?? 600}` }],
+      });
+    },
+  });
+  const a = layer.address(proto)!;
+  return {
+    layer,
+    txm,
+    state,
+    requests,
+    port: a.port,
+    uri: `sip:127.0.0.1:${a.port};transport=${proto.toLowerCase()}`,
+    async close() {
+      txm.close();
+      await layer.close();
+    },
+  };
+}
+
+async function recoveringUa(
+  proto: "TCP" | "WS",
+  registrar: string,
+  flowRecovery: { baseMs: number; maxMs: number } | false,
+): Promise<SipUserAgent> {
+  const layer = new SipTransportLayer(proto === "WS" ? { ws: { listen: false } } : { tcp: true });
+  await layer.start();
+  let ua: SipUserAgent;
+  try {
+    ua = new SipUserAgent({
+      transport: layer,
+      ownsTransport: true,
+      aor: "sip:erin@ims.example.com",
+      registrar,
+      preferredTransport: proto,
+      sdp: fakeSdp("erin"),
+      timers: TIMERS,
+      flowRecovery,
+    });
+  } catch (e) {
+    await layer.close();
+    throw e;
+  }
+  closers.push(() => ua.close());
+  return ua;
+}
+
+/** The next `name` event of a UA (bounded wait). */
+function nextEvent<K extends keyof UserAgentEvents>(
+  ua: SipUserAgent,
+  name: K,
+  ms = 3000,
+): Promise<UserAgentEvents[K][0]> {
+  return new Promise((resolve, reject) => {
+    const off = ua.once(name, (...args: UserAgentEvents[K]) => {
+      clearTimeout(t);
+      resolve(args[0]);
+    });
+    const t = setTimeout(() => {
+      off();
+      reject(new Error(`no ${String(name)} within ${ms} ms`));
+    }, ms);
+  });
+}
+
+describe("flow recovery (RFC 5626 §4.5)", () => {
+  it("flowRecoveryDelay = min(max, base · 2^failures), randomised between 50 % and 100 %", async () => {
+    expect(flowRecoveryDelay(1, 30_000, 1_800_000, () => 1)).toBe(60_000);
+    expect(flowRecoveryDelay(1, 30_000, 1_800_000, () => 0)).toBe(30_000);
+    expect(flowRecoveryDelay(3, 30_000, 1_800_000, () => 1)).toBe(240_000);
+    expect(flowRecoveryDelay(10, 30_000, 1_800_000, () => 1)).toBe(1_800_000);
+    expect(flowRecoveryDelay(10, 30_000, 1_800_000, () => 0)).toBe(900_000);
+    expect(flowRecoveryDelay(5000, 100, 1000, () => 0.5)).toBe(750);
+    expect(FLOW_RECOVERY_DEFAULTS).toEqual({ baseMs: 30_000, maxMs: 1_800_000 });
+    await expect(recoveringUa("TCP", "sip:127.0.0.1", { baseMs: 0, maxMs: 10 })).rejects.toThrow(/flowRecovery/);
+  });
+
+  it.each(["TCP", "WS"] as const)(
+    "%s: the registrar drops the connection → flowFailed, then a re-REGISTER on a new connection",
+    async (proto) => {
+      const reg = await miniRegistrar(proto);
+      closers.push(() => reg.close());
+      const ua = await recoveringUa(proto, reg.uri, { baseMs: 50, maxMs: 400 });
+      await ua.register();
+      const first = reg.requests[0]!;
+      await sleep(60); // older than base-time: the first new attempt is immediate
+      const failed = nextEvent(ua, "flowFailed");
+      const again = nextEvent(ua, "registered");
+      (reg.layer.transport(proto) as TcpTransport | WsTransport).closeConnection(first.connectionId!);
+      const f: FlowFailedInfo = await failed;
+      expect(f).toMatchObject({ code: "E_SIP_FLOW_FAILED", transport: proto, recovering: true, retryInMs: 0 });
+      expect(["peer-closed", "reset"]).toContain(f.reason);
+      expect(ua.registered).toBeUndefined();
+      await again;
+      const second = reg.requests[1]!;
+      // RFC 3261 §10.2.4: the same Call-ID, CSeq one higher; a new connection (RFC 5626 §4.5: a new flow)
+      expect(second.callId).toBe(first.callId);
+      expect(second.cseq).toBe(first.cseq + 1);
+      expect(second.connectionId).not.toBe(first.connectionId);
+      expect(ua.registered).toBeDefined();
+      expect(ua.recovering).toBeUndefined();
+    },
+  );
+
+  it("the proxy's FIN is a flow failure at once, even while a request it sent is unanswered; the call is reported", async () => {
+    const reg = await miniRegistrar("TCP");
+    closers.push(() => reg.close());
+    const ua = await recoveringUa("TCP", reg.uri, { baseMs: 50, maxMs: 400 });
+    const calls: SipCall[] = [];
+    ua.on("incomingCall", (c) => calls.push(c)); // rings, never answers
+    await ua.register();
+    await sleep(60);
+    const flow = reg.requests[0]!.connectionId!;
+    // an INVITE from the registrar's side over the registration flow (as a P-CSCF delivers a terminating call)
+    const contact = ua.contactUri("TCP");
+    const invite = createRequest({
+      method: "INVITE",
+      uri: contact,
+      from: `<sip:frank@ims.example.com>;tag=${generateTag()}`,
+      to: "<sip:erin@ims.example.com>",
+      callId: generateCallId(),
+      cseq: 1,
+      contact: `<${reg.uri}>`,
+      body: te.encode("v=0\r\n"),
+      contentType: "application/sdp",
+    });
+    const port = Number(/:(\d+);/.exec(contact)?.[1]);
+    reg.txm.sendRequest(
+      invite,
+      { transport: "TCP", host: "127.0.0.1", port, connectionId: flow },
+      { onResponse: () => undefined },
+    );
+    await waitFor(() => calls.length === 1, 2000, "incoming call");
+    const failed = nextEvent(ua, "flowFailed", 2000);
+    (reg.layer.transport("TCP") as TcpTransport).closeConnection(flow);
+    const f: FlowFailedInfo = await failed;
+    expect(f.reason).toBe("peer-closed");
+    expect(f.calls).toEqual([calls[0]]);
+    await nextEvent(ua, "registered");
+  });
+
+  it("backs off while the registrar is unreachable (E_SIP_TRANSPORT, growing delays), re-registers when it is back", async () => {
+    let reg = await miniRegistrar("TCP");
+    const port = reg.port;
+    closers.push(() => reg.close());
+    const ua = await recoveringUa("TCP", reg.uri, { baseMs: 50, maxMs: 400 });
+    await ua.register();
+    await sleep(60);
+    const failures: RegistrationFailedInfo[] = [];
+    ua.on("registrationFailed", (f) => failures.push(f));
+    await reg.close(); // the registrar goes away: flow failure, then connection refused
+    await waitFor(() => failures.length >= 3, 5000, "three failed attempts");
+    expect(failures.every((f) => f.code === "E_SIP_TRANSPORT" && f.status === 503)).toBe(true);
+    // RFC 5626 §4.5: attempt k fails → the next after min(max, base·2^(k)) · [0.5, 1]
+    const [a, b, c] = failures.map((f) => f.retryInMs!);
+    expect(a).toBeGreaterThanOrEqual(50);
+    expect(a).toBeLessThanOrEqual(100);
+    expect(b).toBeGreaterThanOrEqual(100);
+    expect(b).toBeLessThanOrEqual(200);
+    expect(c).toBeGreaterThanOrEqual(200);
+    expect(c).toBeLessThanOrEqual(400);
+    expect(ua.recovering?.failures).toBeGreaterThanOrEqual(3);
+    const back = nextEvent(ua, "registered", 5000);
+    reg = await miniRegistrar("TCP", port);
+    await back;
+    expect(reg.requests).toHaveLength(1);
+    expect(ua.recovering).toBeUndefined();
+  });
+
+  it("a flow that fails within base-time of its registration is retried after the back-off, not at once", async () => {
+    const reg = await miniRegistrar("TCP");
+    closers.push(() => reg.close());
+    const ua = await recoveringUa("TCP", reg.uri, { baseMs: 300, maxMs: 3000 });
+    await ua.register();
+    const failed = nextEvent(ua, "flowFailed");
+    (reg.layer.transport("TCP") as TcpTransport).closeConnection(reg.requests[0]!.connectionId!);
+    const f: FlowFailedInfo = await failed;
+    expect(f.retryInMs).toBeGreaterThanOrEqual(300);
+    expect(f.retryInMs).toBeLessThanOrEqual(600);
+    await nextEvent(ua, "registered", 3000);
+  });
+
+  it("a failed refresh (autoRefresh) starts the recovery too: the flow is presumed dead", async () => {
+    const reg = await miniRegistrar("TCP");
+    closers.push(() => reg.close());
+    const layer = new SipTransportLayer({ tcp: true });
+    await layer.start();
+    const ua = new SipUserAgent({
+      transport: layer,
+      ownsTransport: true,
+      aor: "sip:erin@ims.example.com",
+      registrar: reg.uri,
+      preferredTransport: "TCP",
+      sdp: fakeSdp("erin"),
+      timers: TIMERS,
+      autoRefresh: true,
+      flowRecovery: { baseMs: 50, maxMs: 400 },
+    });
+    closers.push(() => ua.close());
+    await ua.register({ expires: 2 }); // refresh after 1 s
+    reg.state.refuse = 1;
+    const f: FlowFailedInfo = await nextEvent(ua, "flowFailed", 3000);
+    expect(f).toMatchObject({ reason: "refresh-failed", recovering: true });
+    await nextEvent(ua, "registered", 3000);
+    expect(reg.requests.map((r) => r.cseq)).toEqual([1, 2, 3]);
+  });
+
+  it("close(), unregister() and flowRecovery: false stop it", async () => {
+    const reg = await miniRegistrar("TCP");
+    closers.push(() => reg.close());
+    // unregister(): the flow's close is no failure any more
+    const ua1 = await recoveringUa("TCP", reg.uri, { baseMs: 20, maxMs: 40 });
+    await ua1.register();
+    await ua1.unregister();
+    const events: string[] = [];
+    ua1.on("flowFailed", () => events.push("flowFailed"));
+    for (const r of reg.requests) (reg.layer.transport("TCP") as TcpTransport).closeConnection(r.connectionId!);
+    await sleep(200);
+    expect(events).toEqual([]);
+    expect(reg.requests).toHaveLength(2);
+    // flowRecovery: false: reported, not recovered
+    const ua2 = await recoveringUa("TCP", reg.uri, false);
+    await ua2.register();
+    const failed = nextEvent(ua2, "flowFailed");
+    (reg.layer.transport("TCP") as TcpTransport).closeConnection(reg.requests[2]!.connectionId!);
+    expect(await failed).toMatchObject({ recovering: false });
+    await sleep(200);
+    expect(reg.requests).toHaveLength(3);
+    // close() while recovering against an unreachable registrar: no attempt after it
+    const reg3 = await miniRegistrar("TCP");
+    closers.push(() => reg3.close());
+    const ua4 = await recoveringUa("TCP", reg3.uri, { baseMs: 20, maxMs: 40 });
+    await ua4.register();
+    await sleep(30);
+    const attempts: RegistrationFailedInfo[] = [];
+    ua4.on("registrationFailed", (f) => attempts.push(f));
+    await reg3.close();
+    await waitFor(() => attempts.length >= 2, 3000, "two failed attempts");
+    await ua4.close();
+    const n = attempts.length;
+    await sleep(200);
+    expect(attempts.length).toBe(n);
+  });
+
+  it("a browser UA (BrowserWsTransport) reconnects and re-registers over a new WebSocket", async () => {
+    const reg = await miniRegistrar("WS");
+    closers.push(() => reg.close());
+    let opens = 0;
+    const closes: (number | undefined)[] = [];
+    const transport = new BrowserWsTransport({
+      url: `ws://127.0.0.1:${reg.port}/`,
+      createSocket: (url, protocol) => new WebSocket(url, protocol) as unknown as BrowserWebSocketLike,
+      onOpen: () => opens++,
+      onClose: (code) => closes.push(code),
+    });
+    await transport.connect();
+    const ua = new SipUserAgent({
+      transport,
+      ownsTransport: true,
+      aor: "sip:page@ims.example.com",
+      registrar: reg.uri,
+      sdp: fakeSdp("page"),
+      timers: TIMERS,
+      flowRecovery: { baseMs: 50, maxMs: 400 },
+    });
+    closers.push(() => ua.close());
+    await ua.register();
+    await sleep(60);
+    const failed = nextEvent(ua, "flowFailed");
+    const again = nextEvent(ua, "registered");
+    (reg.layer.transport("WS") as WsTransport).closeConnection(reg.requests[0]!.connectionId!);
+    expect(await failed).toMatchObject({ code: "E_SIP_FLOW_FAILED", transport: "WS", reason: "reset" });
+    await again;
+    expect(opens).toBe(2);
+    expect(closes).toEqual([1006]);
+    expect(reg.requests[1]!.connectionId).not.toBe(reg.requests[0]!.connectionId);
+    expect(reg.requests[1]!.callId).toBe(reg.requests[0]!.callId);
   });
 });

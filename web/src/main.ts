@@ -524,6 +524,7 @@ async function boot(): Promise<void> {
   $<HTMLButtonElement>("btn-call").textContent = `Call ${cfg.peer.replace(/^sip:([^@]+)@.*/, "$1")}`;
   connectSideChannel();
   pill("pill-ws", "busy", "SIP/WS connecting");
+  const wsHost = new URL(cfg.sipWsUrl).host;
   const transport = new BrowserWsTransport({
     url: cfg.sipWsUrl,
     onTrace: (dir, bytes) => {
@@ -532,9 +533,9 @@ async function boot(): Promise<void> {
       const e = summarizeSip(bytes, "ueA", "pcscfA", now());
       if (e) addRow({ kind: "sip", t: e.t, e });
     },
+    onOpen: () => pill("pill-ws", "ok", `SIP/WS ${wsHost}`),
     onClose: () => {
       pill("pill-ws", "bad", "SIP/WS closed");
-      pill("pill-reg", "bad", "not registered");
       $<HTMLButtonElement>("btn-call").disabled = true;
     },
   });
@@ -548,7 +549,6 @@ async function boot(): Promise<void> {
     );
     return;
   }
-  pill("pill-ws", "ok", `SIP/WS ${new URL(cfg.sipWsUrl).host}`);
   const ua = new SipUserAgent({
     transport,
     ownsTransport: true,
@@ -558,6 +558,9 @@ async function boot(): Promise<void> {
     // TS 24.229 §7.2A.7: the media-plane mechanisms; dc-dtls lets the P-CSCF take the e2ae branch when requested
     mediasec: cfg.mediasec,
     userAgent: "imsdc-web",
+    // RFC 5626 §4.5: when the WebSocket closes (e.g. the P-CSCF restarts), reconnect and re-REGISTER at once, then with
+    // back-off; a lab page uses base 2 s / max 60 s instead of the RFC's 30 s / 1800 s
+    flowRecovery: { baseMs: 2000, maxMs: 60_000 },
     sdp: {
       createOffer: () => createOffer(),
       onOffer: () => ({ reject: 488, reason: "This page only places calls" }),
@@ -565,11 +568,23 @@ async function boot(): Promise<void> {
     },
   });
   state.ua = ua;
+  const reg = cfg.aor.replace(/^sip:/, "");
+  ua.on("registered", () => {
+    pill("pill-reg", "ok", `registered ${reg}`);
+    $<HTMLButtonElement>("btn-call").disabled = state.call !== undefined;
+  });
+  ua.on("flowFailed", (f) => {
+    pill("pill-reg", "busy", "re-registering");
+    note("ueA", "warn", `SIP/WS flow failed (${f.reason}): re-REGISTER over a new connection (RFC 5626 §4.5)`);
+    if (f.calls.length > 0) note("ueA", "info", "the call is kept: its data channel does not run over the SIP flow");
+  });
+  ua.on("registrationFailed", (f) => {
+    if (f.retryInMs === undefined) return;
+    pill("pill-reg", "bad", `not registered (${f.code}), retry in ${Math.ceil(f.retryInMs / 1000)} s`);
+  });
   pill("pill-reg", "busy", "registering");
   try {
     await ua.register();
-    pill("pill-reg", "ok", `registered ${cfg.aor.replace(/^sip:/, "")}`);
-    $<HTMLButtonElement>("btn-call").disabled = false;
   } catch (e) {
     pill("pill-reg", "bad", "registration failed");
     banner("bad", `REGISTER failed: ${esc(e instanceof Error ? e.message : String(e))}`);

@@ -58,8 +58,18 @@ export interface ImsAgwOptions {
    * Default true: "This is also the expected behavior for the current versions of the Ix and Iq profiles."
    */
   tcpEstablishmentInterlinkage?: boolean;
-  /** Default 10 000. */
+  /** Default 10 000. Refusal: `E_AGW_LIMIT`. */
   maxContexts?: number;
+  /** All terminations of all contexts (reserved, connecting or relaying). Default 2 × maxContexts. Refusal: `E_AGW_LIMIT`. */
+  maxTerminations?: number;
+  /**
+   * TLS handshakes in progress in the whole AGW (each costs CPU and memory before the peer is authenticated).
+   * An incoming connection to a TLS termination beyond the bound is reset unread: event `tcpConnectionRefused`
+   * (reason `handshake-limit`, code `E_AGW_HANDSHAKE_LIMIT`). Default 256.
+   */
+  maxHandshakes?: number;
+  /** TCP keep-alive on every adopted connection: idle time before the first probe (ms, 0 = off). Default 30 s. */
+  keepAliveMs?: number;
   /** Connections parked by delayed/hold mode per termination. Default 4. */
   maxParkedPerTermination?: number;
   /** Connections in TCP/TLS setup per termination (first verified wins). Default 4. */
@@ -74,6 +84,24 @@ export interface ImsAgwOptions {
   certificateFactory?: () => SessionCertificate;
   /** One certificate per TLS termination (default) or one per AGW (renewed daily); see `credentialForNewTermination`. */
   certificateScope?: "termination" | "agw";
+}
+
+/** What the AGW holds right now (operations, tests and the fault benchmarks compare these before/after). */
+export interface AgwResources {
+  contexts: number;
+  terminations: number;
+  /** TLS handshakes in progress (bounded by maxHandshakes for incoming connections) */
+  handshakes: number;
+  relays: number;
+  /** TCP sockets (file descriptors) held by terminations and relays, listeners excluded */
+  sockets: number;
+  listeners: number;
+  /** connections parked by delayed/hold mode */
+  parked: number;
+  /** connections in TCP/TLS setup (not yet ready) */
+  candidates: number;
+  /** armed per-termination timers (establishment, hold, handshake/fingerprint, connect) */
+  timers: number;
 }
 
 export interface ContextView {
@@ -113,6 +141,12 @@ export class ImsAgw implements IqAgw {
   private nextContext = 1;
   private nextTermination = 1;
   private closed = false;
+  /** terminations reserved or being reserved (maxTerminations) */
+  private terminationCount = 0;
+  /** TLS handshakes in progress (maxHandshakes) */
+  private handshakes = 0;
+  /** rate limit of warn lines per code under a flood (one per second, with the count suppressed) */
+  private readonly warned = new Map<string, { at: number; suppressed: number }>();
   private readonly opts: Required<
     Pick<
       ImsAgwOptions,
@@ -120,6 +154,9 @@ export class ImsAgw implements IqAgw {
       | "coreAddress"
       | "tcpEstablishmentInterlinkage"
       | "maxContexts"
+      | "maxTerminations"
+      | "maxHandshakes"
+      | "keepAliveMs"
       | "maxParkedPerTermination"
       | "maxCandidatesPerTermination"
       | "highWaterMark"
@@ -135,11 +172,15 @@ export class ImsAgw implements IqAgw {
   constructor(options: ImsAgwOptions = {}) {
     this.log = (options.logger ?? silentLogger).child({ node: "agw" });
     this.audit = options.audit ?? new AuditLog();
+    const maxContexts = options.maxContexts ?? 10_000;
     this.opts = {
       accessAddress: options.accessAddress ?? "127.0.0.1",
       coreAddress: options.coreAddress ?? "127.0.0.1",
       tcpEstablishmentInterlinkage: options.tcpEstablishmentInterlinkage ?? true,
-      maxContexts: options.maxContexts ?? 10_000,
+      maxContexts,
+      maxTerminations: options.maxTerminations ?? 2 * maxContexts,
+      maxHandshakes: options.maxHandshakes ?? 256,
+      keepAliveMs: options.keepAliveMs ?? 30_000,
       maxParkedPerTermination: options.maxParkedPerTermination ?? 4,
       maxCandidatesPerTermination: options.maxCandidatesPerTermination ?? 4,
       highWaterMark: options.highWaterMark ?? 256 * 1024,
@@ -245,6 +286,33 @@ export class ImsAgw implements IqAgw {
     return this.contexts.size;
   }
 
+  /** Everything the AGW holds right now; all zero once every context is released. */
+  resources(): AgwResources {
+    const r: AgwResources = {
+      contexts: this.contexts.size,
+      terminations: this.terminationCount,
+      handshakes: this.handshakes,
+      relays: 0,
+      sockets: 0,
+      listeners: 0,
+      parked: 0,
+      candidates: 0,
+      timers: 0,
+    };
+    for (const ctx of this.contexts.values()) {
+      if (ctx.relay?.active) r.relays++;
+      for (const t of ctx.terminations.values()) {
+        const x = t.resources;
+        r.sockets += x.sockets;
+        if (x.listening) r.listeners++;
+        r.parked += x.parked;
+        r.candidates += x.candidates;
+        r.timers += x.timers;
+      }
+    }
+    return r;
+  }
+
   // -------------------------------------------------------------------------------------------------------------
   // Internals
   // -------------------------------------------------------------------------------------------------------------
@@ -275,9 +343,15 @@ export class ImsAgw implements IqAgw {
         throw new AgwError("E_AGW_CONTEXT_FULL", `context ${existing.id} already has two terminations`);
       }
       ctx = existing;
+      if (this.terminationCount >= this.opts.maxTerminations) {
+        throw this.limitRefusal("maxTerminations", this.opts.maxTerminations, r);
+      }
     } else {
+      if (this.terminationCount >= this.opts.maxTerminations) {
+        throw this.limitRefusal("maxTerminations", this.opts.maxTerminations, r);
+      }
       if (this.contexts.size >= this.opts.maxContexts) {
-        throw new AgwError("E_AGW_LIMIT", `limit of ${this.opts.maxContexts} contexts reached`);
+        throw this.limitRefusal("maxContexts", this.opts.maxContexts, r);
       }
       // H.248 "Context Request" ($): a new context
       ctx = {
@@ -311,6 +385,7 @@ export class ImsAgw implements IqAgw {
     const terminationId = `T${this.nextTermination++}`;
     const localAddress = r.localAddress ?? (r.side === "access" ? this.opts.accessAddress : this.opts.coreAddress);
     ctx.reserving++;
+    this.terminationCount++;
     let t: Termination;
     try {
       t = await Termination.create({
@@ -331,17 +406,20 @@ export class ImsAgw implements IqAgw {
         maxParked: this.opts.maxParkedPerTermination,
         maxCandidates: this.opts.maxCandidatesPerTermination,
         highWaterMark: this.opts.highWaterMark,
+        keepAliveMs: this.opts.keepAliveMs,
         ...(credential ? { credential } : {}),
         logger: this.log, // every line carries contextId/terminationId; no child logger per termination (memory)
         hooks: this.hooksFor(ctx),
       });
     } catch (e) {
       ctx.reserving--;
+      this.terminationCount--;
       if (created && ctx.terminations.size === 0) this.contexts.delete(ctx.id);
       throw e;
     }
     ctx.reserving--;
     if (this.closed || !this.contexts.has(ctx.id)) {
+      this.terminationCount--;
       await t.release();
       throw new AgwError("E_AGW_CLOSED", "the AGW closed or the context was released during the reservation");
     }
@@ -390,7 +468,64 @@ export class ImsAgw implements IqAgw {
       },
       ready: () => this.maybeStartRelay(ctx),
       disconnected: () => {},
+      handshakesFull: () => this.handshakes >= this.opts.maxHandshakes,
+      handshakeStarted: () => {
+        this.handshakes++;
+      },
+      handshakeEnded: () => {
+        this.handshakes--;
+      },
+      handshakeRefused: (t, peerAddress, peerPort) => {
+        this.audit.record({
+          node: "agw",
+          decision: "handshake-limit",
+          code: "E_AGW_HANDSHAKE_LIMIT",
+          clause: "local policy (maxHandshakes): TLS work before peer authentication is bounded",
+          contextId: t.contextId,
+          terminationId: t.id,
+          peerAddress,
+          peerPort,
+          limit: this.opts.maxHandshakes,
+        });
+        this.warnLimited(
+          "E_AGW_HANDSHAKE_LIMIT",
+          { contextId: t.contextId, terminationId: t.id, peerAddress, limit: this.opts.maxHandshakes },
+          "TLS handshake limit reached: connection refused",
+        );
+      },
     };
+  }
+
+  /** An E_AGW_LIMIT refusal of a reservation: logged (rate-limited), audited, returned to be thrown. */
+  private limitRefusal(limit: string, value: number, r: ReserveAgwConnectionPointRequest): AgwError {
+    this.audit.record({
+      node: "agw",
+      decision: "limit",
+      code: "E_AGW_LIMIT",
+      // the IMS-ALG answers the session with 503 + Retry-After (RFC 3261 §21.5.4)
+      clause: `local policy (${limit})`,
+      limit,
+      value,
+      side: r.side,
+      ...(r.contextId !== undefined ? { contextId: r.contextId } : {}),
+    });
+    this.warnLimited("E_AGW_LIMIT", { limit, value, side: r.side }, `${limit} reached: reservation refused`);
+    return new AgwError(
+      "E_AGW_LIMIT",
+      `limit of ${value} ${limit === "maxContexts" ? "contexts" : "terminations"} reached`,
+    );
+  }
+
+  /** One warn line per code per second under a flood; the next line says how many were suppressed. */
+  private warnLimited(code: string, fields: Record<string, unknown>, msg: string): void {
+    const now = Date.now();
+    const w = this.warned.get(code);
+    if (w && now - w.at < 1000) {
+      w.suppressed++;
+      return;
+    }
+    this.log.warn({ code, ...fields, ...(w?.suppressed ? { suppressed: w.suppressed } : {}) }, msg);
+    this.warned.set(code, { at: now, suppressed: 0 });
   }
 
   private maybeStartRelay(ctx: Context): void {
@@ -405,10 +540,17 @@ export class ImsAgw implements IqAgw {
     const sb = b.readyStream;
     if (!sa || !sb) return; // no byte flows before both legs are ready (TLS: fingerprint verified)
     const idles = [a.idleMs, b.idleMs].filter((v) => v > 0);
+    const ra = a.readyRaw;
+    const rb = b.readyRaw;
     const relay = new Relay(
       sa,
       sb,
-      { idleMs: idles.length ? Math.min(...idles) : 0, halfCloseMs: this.opts.halfCloseMs },
+      {
+        idleMs: idles.length ? Math.min(...idles) : 0,
+        halfCloseMs: this.opts.halfCloseMs,
+        ...(ra ? { rawA: ra } : {}),
+        ...(rb ? { rawB: rb } : {}),
+      },
       (res) => this.onRelayEnd(ctx, a, b, res),
     );
     ctx.relay = relay;
@@ -429,14 +571,21 @@ export class ImsAgw implements IqAgw {
       this.emit({ event: "idleTimeout", contextId: ctx.id, terminationId: a.id });
       this.emit({ event: "idleTimeout", contextId: ctx.id, terminationId: b.id });
     }
-    const base = { event: "relayEnded", contextId: ctx.id, reason: res.reason } as const;
+    const base = {
+      event: "relayEnded",
+      contextId: ctx.id,
+      reason: res.reason,
+      ...(res.endedBy !== undefined ? { endedBy: res.endedBy === "a" ? a.id : b.id } : {}),
+      ...(res.cause !== undefined ? { cause: res.cause } : {}),
+      ...(res.error !== undefined ? { detail: res.error } : {}),
+    } as const;
     this.emit({ ...base, terminationId: a.id, peerTerminationId: b.id, statistics: res.a });
     this.emit({ ...base, terminationId: b.id, peerTerminationId: a.id, statistics: res.b });
   }
 
   private async releaseTermination(ctx: Context, t: Termination) {
     if (ctx.relay) ctx.relay.destroy("released");
-    ctx.terminations.delete(t.id);
+    if (ctx.terminations.delete(t.id)) this.terminationCount--;
     const stats = await t.release();
     if (ctx.terminations.size === 0 && ctx.reserving === 0) this.contexts.delete(ctx.id);
     return stats;

@@ -32,6 +32,10 @@ export type AgwErrorCode =
   | "E_AGW_CONTEXT_FULL"
   /** a configured limit (contexts, terminations) is reached */
   | "E_AGW_LIMIT"
+  /** too many TLS handshakes in progress in the AGW (`maxHandshakes`): an incoming connection was refused */
+  | "E_AGW_HANDSHAKE_LIMIT"
+  /** a context was released because the Iq session that created it went away and did not come back in time */
+  | "E_AGW_ORPHAN"
   /** the request is not allowed in the termination's current state */
   | "E_AGW_STATE"
   /** the local transport address could not be bound */
@@ -51,6 +55,8 @@ export type AgwErrorCode =
   | "E_AGW_IQ_TIMEOUT"
   /** Iq binding: the transport went away */
   | "E_AGW_IQ_DISCONNECTED"
+  /** Iq binding: the AGW is unreachable (the client is reconnecting); the request was not sent */
+  | "E_AGW_IQ_UNAVAILABLE"
   /** an unexpected internal failure (reported, never thrown through the binding as anything else) */
   | "E_AGW_INTERNAL";
 
@@ -60,6 +66,8 @@ export const AGW_ERROR_CODES: readonly AgwErrorCode[] = [
   "E_AGW_UNKNOWN_TERMINATION",
   "E_AGW_CONTEXT_FULL",
   "E_AGW_LIMIT",
+  "E_AGW_HANDSHAKE_LIMIT",
+  "E_AGW_ORPHAN",
   "E_AGW_STATE",
   "E_AGW_BIND",
   "E_AGW_CERT",
@@ -70,6 +78,7 @@ export const AGW_ERROR_CODES: readonly AgwErrorCode[] = [
   "E_AGW_IQ_UNKNOWN_PROCEDURE",
   "E_AGW_IQ_TIMEOUT",
   "E_AGW_IQ_DISCONNECTED",
+  "E_AGW_IQ_UNAVAILABLE",
   "E_AGW_INTERNAL",
 ];
 
@@ -268,7 +277,15 @@ export type TlsFailureReason =
   | "fingerprint-timeout"
   | "no-supported-fingerprint";
 
-export type TcpRefusalReason = "delayed-not-configured" | "source-filtered" | "duplicate" | "hold-timeout" | "limit";
+export type TcpRefusalReason =
+  | "delayed-not-configured"
+  | "source-filtered"
+  | "duplicate"
+  | "hold-timeout"
+  /** per-termination bound (parked connections, candidates in TLS setup) */
+  | "limit"
+  /** AGW-wide bound on TLS handshakes in progress (`maxHandshakes`); the event carries E_AGW_HANDSHAKE_LIMIT */
+  | "handshake-limit";
 
 interface EventBase {
   readonly contextId: string;
@@ -287,6 +304,8 @@ export type IqEvent =
   | (EventBase & {
       readonly event: "tcpConnectionRefused";
       readonly reason: TcpRefusalReason;
+      /** stable code of an overload refusal (E_AGW_HANDSHAKE_LIMIT) */
+      readonly code?: AgwErrorCode;
       readonly peerAddress: string;
       readonly peerPort: number;
     })
@@ -317,12 +336,30 @@ export type IqEvent =
       readonly event: "relayEnded";
       readonly peerTerminationId: string;
       readonly reason: RelayEndReason;
+      /** the termination whose peer ended the relay (FIN, RST, error); absent for AGW-side causes */
+      readonly endedBy?: string;
+      /** with reason `error`: what happened (a RST, a keep-alive timeout, …) */
+      readonly cause?: RelayErrorCause;
+      /** the socket error message (e.g. "read ECONNRESET") */
+      readonly detail?: string;
       readonly statistics: TerminationStatistics;
     })
   | (EventBase & { readonly event: "idleTimeout" })
   | (EventBase & { readonly event: "tcpConnectionClosed"; readonly reason: string });
 
+/**
+ * Why a relay ended: both directions closed cleanly (`closed`); a socket error or an abrupt close (`error`, with a
+ * `cause`); no byte for `idleMs` (`idle-timeout`); a half-closed relay did not finish within `halfCloseMs`
+ * (`half-close-timeout`); the IMS-ALG released a termination or the AGW closed (`released`).
+ */
 export type RelayEndReason = "closed" | "error" | "idle-timeout" | "half-close-timeout" | "released";
+
+/**
+ * What lies behind a relay ended by `error`: the peer reset its connection (`reset`: ECONNRESET/EPIPE; the RST is
+ * forwarded to the other peer), it stopped answering keep-alive probes or retransmissions (`peer-timeout`:
+ * ETIMEDOUT), it closed without finishing both directions (`abrupt-close`), or another socket error (`other`).
+ */
+export type RelayErrorCause = "reset" | "peer-timeout" | "abrupt-close" | "other";
 
 export type IqEventName = IqEvent["event"];
 export const IQ_EVENT_NAMES: readonly IqEventName[] = [

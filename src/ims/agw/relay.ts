@@ -11,15 +11,23 @@
  * `allowHalfOpen`, so a FIN from one peer is forwarded as `end()` to the other while the reverse direction keeps
  * flowing. The relay ends when both directions are done, on any error (both destroyed), on idle timeout, or when a
  * half-closed relay stays half-closed longer than `halfCloseMs`.
+ *
+ * Abort (RFC 9293 §3.10.5: ABORT sends a RST): a peer that resets its connection (ECONNRESET/EPIPE) or stops
+ * answering keep-alive probes (ETIMEDOUT) makes the relay reset the other peer's connection too, so the abort is not
+ * turned into a clean FIN; a half-close timeout resets both (the open direction is cut mid-stream). Idle timeout and
+ * release close with a FIN. The result names the side that ended the relay (`endedBy`).
  */
 import type { Socket } from "node:net";
-import type { RelayEndReason, TerminationStatistics } from "./iq.ts";
+import type { RelayEndReason, RelayErrorCause, TerminationStatistics } from "./iq.ts";
 
 export interface RelayOptions {
   /** No byte in either direction for this long ends the relay (0 = never). */
   idleMs?: number;
   /** After the first FIN (or a clean close) the other direction must finish within this time (0 = never). */
   halfCloseMs?: number;
+  /** The TCP sockets under `a` and `b` when those are TLS sockets (to forward an abort as a RST). */
+  rawA?: Socket;
+  rawB?: Socket;
 }
 
 export interface RelayResult {
@@ -27,7 +35,18 @@ export interface RelayResult {
   /** counters seen from side A's peer: octets it sent (received by the AGW) and octets delivered to it */
   a: TerminationStatistics;
   b: TerminationStatistics;
+  /** the side whose peer ended the relay (FIN, RST, error); absent when the AGW ended it */
+  endedBy?: "a" | "b";
+  /** with reason "error": what happened */
+  cause?: RelayErrorCause;
   error?: string;
+}
+
+/** ECONNRESET/EPIPE: the peer aborted (RST); ETIMEDOUT: keep-alive probes or retransmissions went unanswered. */
+function classify(e: NodeJS.ErrnoException): RelayErrorCause {
+  if (e.code === "ECONNRESET" || e.code === "EPIPE") return "reset";
+  if (e.code === "ETIMEDOUT") return "peer-timeout";
+  return "other";
 }
 
 /**
@@ -54,20 +73,20 @@ export class Relay {
 
   start(): void {
     const { a, b } = this;
-    for (const [self, other] of [
-      [a, b],
-      [b, a],
+    for (const [self, other, side] of [
+      [a, b, "a"],
+      [b, a, "b"],
     ] as const) {
-      const onError = (e: Error) => this.finish("error", e.message);
+      const onError = (e: NodeJS.ErrnoException) => this.finish("error", e.message, side, classify(e));
       const onClose = () => {
         if (this.ended) return;
         // clean only when both directions of `self` completed (FIN received and our FIN flushed)
         if (!(self.readableEnded && self.writableFinished)) {
-          this.finish("error", "peer connection closed abruptly");
+          this.finish("error", "peer connection closed abruptly", side, "abrupt-close");
           return;
         }
         if (other.destroyed) {
-          this.finish("closed");
+          this.finish("closed", undefined, side);
           return;
         }
         if (!other.writableEnded) other.end();
@@ -93,7 +112,9 @@ export class Relay {
     a.pipe(b);
     b.pipe(a);
     // A socket may already be gone (peer closed while we were verifying): end at once.
-    if (a.destroyed || b.destroyed) this.finish("error", "connection closed before relay start");
+    if (a.destroyed || b.destroyed) {
+      this.finish("error", "connection closed before relay start", a.destroyed ? "a" : "b", "abrupt-close");
+    }
   }
 
   private armHalfClose(): void {
@@ -107,7 +128,7 @@ export class Relay {
     this.finish(reason);
   }
 
-  private finish(reason: RelayEndReason, error?: string): void {
+  private finish(reason: RelayEndReason, error?: string, endedBy?: "a" | "b", cause?: RelayErrorCause): void {
     if (this.ended) return;
     this.ended = true;
     if (this.halfTimer) clearTimeout(this.halfTimer);
@@ -117,10 +138,21 @@ export class Relay {
       reason,
       a: { octetsReceived: b.bytesWritten, octetsSent: a.bytesWritten },
       b: { octetsReceived: a.bytesWritten, octetsSent: b.bytesWritten },
+      ...(endedBy !== undefined ? { endedBy } : {}),
+      ...(cause !== undefined ? { cause } : {}),
       ...(error !== undefined ? { error } : {}),
     };
     a.unpipe(b);
     b.unpipe(a);
+    if ((cause === "reset" || cause === "peer-timeout") && endedBy !== undefined) {
+      // RFC 9293 §3.10.5: the peer aborted; abort toward the other peer too (RST, not a clean FIN)
+      const other = endedBy === "a" ? (this.opts.rawB ?? b) : (this.opts.rawA ?? a);
+      resetQuietly(other);
+    } else if (reason === "half-close-timeout") {
+      // the open direction is cut mid-stream: an ABORT (RFC 9293 §3.10.5), so no peer mistakes it for a clean end
+      resetQuietly(this.opts.rawA ?? a);
+      resetQuietly(this.opts.rawB ?? b);
+    }
     for (const s of [a, b]) {
       if (this.opts.idleMs) s.setTimeout(0);
       if (!s.destroyed) s.destroy();
@@ -131,5 +163,16 @@ export class Relay {
     a.on("error", () => {});
     b.on("error", () => {});
     this.onEnd(this.result);
+  }
+}
+
+/** Sends a RST (SO_LINGER 0) if the socket still has its TCP handle; otherwise just destroys it. */
+function resetQuietly(s: Socket): void {
+  s.on("error", () => {});
+  if (s.destroyed) return;
+  try {
+    s.resetAndDestroy();
+  } catch {
+    s.destroy();
   }
 }

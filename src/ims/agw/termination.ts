@@ -63,6 +63,13 @@ export interface TerminationHooks {
   ready(t: Termination): void;
   /** `t`'s ready connection closed before or outside a relay. */
   disconnected(t: Termination): void;
+  /** AGW-wide bound on TLS handshakes in progress (`maxHandshakes`): true when no new incoming one may start. */
+  handshakesFull(): boolean;
+  /** A TLS handshake started / ended (counted once each per leg). */
+  handshakeStarted(): void;
+  handshakeEnded(): void;
+  /** An incoming connection was refused by the AGW-wide handshake bound (log and audit, rate-limited by the AGW). */
+  handshakeRefused(t: Termination, peerAddress: string, peerPort: number): void;
 }
 
 export interface TerminationInit {
@@ -83,6 +90,8 @@ export interface TerminationInit {
   maxParked: number;
   maxCandidates: number;
   highWaterMark: number;
+  /** TCP keep-alive on adopted connections: first probe after this idle time (0 = off). */
+  keepAliveMs: number;
   /** Present iff the transport has TLS. */
   credential?: TlsCredential;
   logger: Logger;
@@ -99,6 +108,8 @@ class Leg {
   peerDer: Buffer | undefined;
   protocol = "";
   timer: NodeJS.Timeout | undefined;
+  /** set while the leg counts against the AGW's `maxHandshakes`; called once to give the slot back */
+  endHandshake: (() => void) | undefined;
   constructor(
     readonly raw: net.Socket,
     readonly direction: "incoming" | "outgoing",
@@ -112,8 +123,14 @@ class Leg {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
+  handshakeDone(): void {
+    const end = this.endHandshake;
+    this.endHandshake = undefined;
+    end?.();
+  }
   destroy(): void {
     this.clearTimer();
+    this.handshakeDone();
     this.state = "closed";
     this.tls?.destroy();
     this.raw.destroy();
@@ -240,6 +257,7 @@ export class Termination {
   private readonly maxParked: number;
   private readonly maxCandidates: number;
   private readonly highWaterMark: number;
+  private readonly keepAliveMs: number;
   private readonly credential: TlsCredential | undefined;
   private readonly log: Logger;
   private readonly hooks: TerminationHooks;
@@ -262,6 +280,7 @@ export class Termination {
     this.maxParked = init.maxParked;
     this.maxCandidates = init.maxCandidates;
     this.highWaterMark = init.highWaterMark;
+    this.keepAliveMs = init.keepAliveMs;
     this.credential = init.credential;
     this.log = init.logger;
     this.hooks = init.hooks;
@@ -318,6 +337,28 @@ export class Termination {
   /** The ready connection's plaintext stream (TLS socket or TCP socket). */
   get readyStream(): net.Socket | undefined {
     return this.leg && this.leg.state === "ready" ? this.leg.stream : undefined;
+  }
+
+  /** The TCP socket under the ready connection (to forward an abort as a RST). */
+  get readyRaw(): net.Socket | undefined {
+    return this.leg && this.leg.state === "ready" ? this.leg.raw : undefined;
+  }
+
+  /** Resource counters (operations, tests, fault benchmarks). */
+  get resources(): { sockets: number; listening: boolean; parked: number; candidates: number; timers: number } {
+    let open = 0;
+    for (const s of this.sockets) if (!s.closed && !(s instanceof tls.TLSSocket)) open++; // one fd per TCP socket
+    let timers = this.establishmentTimer ? 1 : 0;
+    for (const t of this.parked.values()) if (t) timers++;
+    for (const c of this.candidates) if (c.timer) timers++;
+    if (this.outgoing?.timer) timers++;
+    return {
+      sockets: open + this.parked.size,
+      listening: this.server !== undefined,
+      parked: this.parked.size,
+      candidates: this.candidates.size,
+      timers,
+    };
   }
 
   get remoteSetupRole(): SetupRole | undefined {
@@ -472,6 +513,21 @@ export class Termination {
     }
     if (this.candidates.size >= this.maxCandidates) {
       this.refuse(raw, peerAddress, peerPort, "limit");
+      return;
+    }
+    if (this.isTls && this.hooks.handshakesFull()) {
+      // local policy (maxHandshakes): bound the AGW-wide TLS work an unauthenticated peer can cause; RST, unread
+      if (!raw.destroyed) raw.resetAndDestroy();
+      this.hooks.handshakeRefused(this, peerAddress, peerPort);
+      this.hooks.emit({
+        event: "tcpConnectionRefused",
+        contextId: this.contextId,
+        terminationId: this.id,
+        reason: "handshake-limit",
+        code: "E_AGW_HANDSHAKE_LIMIT",
+        peerAddress,
+        peerPort,
+      });
       return;
     }
     this.adopt(raw, "incoming", peerAddress, peerPort);
@@ -636,6 +692,10 @@ export class Termination {
     trigger?: "request" | "interlinkage",
   ): void {
     this.track(raw);
+    if (this.keepAliveMs > 0) {
+      // RFC 9293 §3.8.4 (RFC 1122 §4.2.3.6): keep-alive detects a peer that vanished without FIN or RST
+      raw.setKeepAlive(true, Math.max(1000, this.keepAliveMs)); // whole seconds (TCP_KEEPIDLE); libuv: 10 probes, 1 s apart
+    }
     const leg = new Leg(raw, direction, peerAddress, peerPort);
     this.candidates.add(leg);
     raw.once("close", () => this.onLegClosed(leg));
@@ -670,6 +730,8 @@ export class Termination {
     const role = this.resolveTlsRole(leg.direction);
     leg.role = role;
     leg.state = "handshaking";
+    this.hooks.handshakeStarted();
+    leg.endHandshake = () => this.hooks.handshakeEnded();
     let s: tls.TLSSocket;
     try {
       const credential = this.credential;
@@ -711,6 +773,13 @@ export class Termination {
       }
     });
     s.once("close", () => this.onLegClosed(leg));
+    // A FIN before the handshake completed: the peer can no longer finish it (our sockets allow half-open, so
+    // nothing else would close the leg before the handshake timer). Only reached while no data is buffered.
+    s.once("end", () => {
+      if (leg.state === "handshaking") {
+        this.legFail(leg, "handshake-failed", "peer closed the connection during the TLS handshake");
+      }
+    });
     if (this.timers.handshakeMs > 0) {
       leg.timer = setTimeout(
         () => this.legFail(leg, "handshake-timeout", `no TLS handshake within ${this.timers.handshakeMs} ms`),
@@ -722,6 +791,7 @@ export class Termination {
   private onHandshake(leg: Leg): void {
     if (leg.state !== "handshaking") return;
     leg.clearTimer();
+    leg.handshakeDone();
     const s = leg.tls;
     const cert = s?.getPeerX509Certificate();
     if (!s || !cert) {

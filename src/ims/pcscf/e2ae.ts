@@ -126,6 +126,11 @@ export interface E2aeAnchorOptions {
   instance: string;
   logger: Logger;
   record(e: AuditEvent): void;
+  /**
+   * The AGW reported that an anchored stream's media is gone or never came (FAULT_EVENTS); called once per session.
+   * The P-CSCF then releases the session (TS 24.229 §5.2.8).
+   */
+  onMediaFault?(session: E2aeSession, event: IqClientEvent): void;
 }
 
 /** An Iq procedure that got no answer in time (its late answer is released when it arrives). */
@@ -186,7 +191,21 @@ const AUDITED_EVENTS: ReadonlySet<string> = new Set([
   "tcpConnectionRefused",
   "tcpEstablishmentTimeout",
   "relayStarted",
+  "relayEnded",
+  "idleTimeout",
 ]);
+
+/**
+ * IMS-AGW events that mean the media of an anchored stream is gone or never came. A failed TLS handshake is not one:
+ * anyone reaching the AGW port can fail a handshake, and must not be able to end a call by doing so.
+ */
+function isMediaFault(e: IqClientEvent): boolean {
+  if (e.event === "tcpEstablishmentTimeout" || e.event === "idleTimeout") return true;
+  const reason = (e as { reason?: unknown }).reason;
+  return (
+    e.event === "relayEnded" && (reason === "error" || reason === "idle-timeout" || reason === "half-close-timeout")
+  );
+}
 
 export class E2aeAnchor {
   private readonly iq: IqClient;
@@ -198,6 +217,9 @@ export class E2aeAnchor {
   private readonly byContext = new Map<string, E2aeSession>();
   private readonly releasing = new Set<Promise<unknown>>();
   private readonly offEvents: (() => void) | undefined;
+  private readonly offState: (() => void) | undefined;
+  private readonly onMediaFault: E2aeAnchorOptions["onMediaFault"];
+  private readonly faulted = new WeakSet<E2aeSession>();
   private nextId = 1;
   private closed = false;
 
@@ -207,7 +229,12 @@ export class E2aeAnchor {
     this.log = opts.logger;
     this.instance = opts.instance;
     this.record = opts.record;
+    this.onMediaFault = opts.onMediaFault;
     this.offEvents = opts.iq.onEvent?.((e) => this.onAgwEvent(e));
+    // TS 23.334 (Iq): an AGW that lost our contexts (restart) cannot carry any anchored stream any more
+    this.offState = opts.iq.onConnectionState?.((st) => {
+      if (st.connected && st.resumed === false) this.onAgwLost();
+    });
   }
 
   /** Sessions holding AGW resources (tests, metrics). */
@@ -647,6 +674,7 @@ export class E2aeAnchor {
     if (this.closed) return;
     this.closed = true;
     this.offEvents?.();
+    this.offState?.();
     for (const s of [...this.sessions]) void this.release(s, "P-CSCF closed");
     await Promise.allSettled([...this.releasing]);
   }
@@ -754,9 +782,31 @@ export class E2aeAnchor {
     };
   }
 
+  /** The AGW came back without our contexts: every anchored session has lost its media. */
+  private onAgwLost(): void {
+    const live = [...this.sessions].filter((s) => s.state !== "released");
+    this.log.warn({ sessions: live.length }, "e2ae: the IMS-AGW lost its contexts (restart)");
+    for (const s of live) {
+      if (this.onMediaFault && !this.faulted.has(s)) {
+        this.faulted.add(s);
+        this.onMediaFault(s, { event: "agwRestarted", contextId: "", terminationId: "" });
+      } else void this.release(s, "the IMS-AGW lost its contexts");
+    }
+  }
+
   private onAgwEvent(e: IqClientEvent): void {
     const session = this.byContext.get(e.contextId);
-    if (!session || !AUDITED_EVENTS.has(e.event)) return;
+    if (!session) return;
+    if (this.onMediaFault && isMediaFault(e) && !this.faulted.has(session) && session.state !== "released") {
+      this.faulted.add(session);
+      this.log.info({ callId: session.callId, event: e.event, contextId: e.contextId }, "e2ae: media fault reported");
+      try {
+        this.onMediaFault(session, e);
+      } catch (err) {
+        this.log.error({ err }, "e2ae: media fault handler failed");
+      }
+    }
+    if (!AUDITED_EVENTS.has(e.event)) return;
     const extra: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(e)) {
       if (k === "event" || k === "contextId" || k === "terminationId") continue;

@@ -40,9 +40,16 @@ const B64URL = /^[A-Za-z0-9_-]+$/;
 /** Encodes and checks flow tokens: base64url(payload) "." base64url(HMAC-SHA-256(payload)[0..12]). */
 export class FlowTokens {
   private readonly secret: Uint8Array;
+  /**
+   * This P-CSCF instance. Connection ids restart with the process (tcp-1, ws-1 …): with a `flowSecret` kept across a
+   * restart, a token of the previous instance would otherwise name whatever connection now has its id — another UE's.
+   * A token from another epoch keeps its address and loses its connection id (RFC 5626 §5.3: that flow is gone).
+   */
+  private readonly epoch: string;
 
   constructor(secret?: Uint8Array) {
     this.secret = secret ?? randomBytes(32);
+    this.epoch = randomBytes(6).toString("base64url");
   }
 
   private mac(payload: string): Buffer {
@@ -51,7 +58,8 @@ export class FlowTokens {
 
   /** RFC 5626 §5.2: a token that lets the proxy find the flow again; only characters legal in a SIP user part. */
   encode(f: Flow): string {
-    const payload = `${TRANSPORTS.indexOf(f.transport)}|${f.host}|${f.port}|${f.connectionId ?? ""}`;
+    const conn = f.connectionId === undefined ? "" : `${f.connectionId}@${this.epoch}`;
+    const payload = `${TRANSPORTS.indexOf(f.transport)}|${f.host}|${f.port}|${conn}`;
     return `${Buffer.from(payload, "utf8").toString("base64url")}.${this.mac(payload).toString("base64url")}`;
   }
 
@@ -71,6 +79,9 @@ export class FlowTokens {
     const portNum = Number(port);
     if (transport === undefined || host === undefined || host === "" || !Number.isInteger(portNum)) return undefined;
     if (portNum < 1 || portNum > 65535) return undefined;
-    return { transport, host, port: portNum, connectionId: conn === undefined || conn === "" ? undefined : conn };
+    const at = conn === undefined ? -1 : conn.lastIndexOf("@");
+    const connectionId =
+      conn !== undefined && at > 0 && conn.slice(at + 1) === this.epoch ? conn.slice(0, at) : undefined;
+    return { transport, host, port: portNum, connectionId };
   }
 }

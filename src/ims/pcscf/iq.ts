@@ -101,4 +101,9 @@ export interface IqClient {
   releaseAgwContext(req: { readonly contextId: string }): Promise<unknown>;
   /** subscribes to AGW events; returns the unsubscribe function (optional) */
   onEvent?(listener: (event: IqClientEvent) => void): () => void;
+  /**
+   * subscribes to the Iq link state (optional; IqWsClient): `resumed: false` on a reconnection means the AGW no longer
+   * knows this IMS-ALG's contexts (it restarted, or released them as orphans)
+   */
+  onConnectionState?(listener: (state: { connected: boolean; resumed?: boolean }) => void): () => void;
 }

@@ -30,6 +30,7 @@ import {
   type SipMessage,
   type SipRequest,
   type SipResponse,
+  type SipSource,
   type SipTarget,
   type SipTimerConfig,
   SipTransportLayer,
@@ -51,6 +52,7 @@ import {
   type ReplyOutcome,
   type RouteOutcome,
 } from "../../sip/proxy.ts";
+import type { InboundGate } from "../../sip/transport/layer.ts";
 import {
   type AlgDecision,
   auditEvents,
@@ -71,8 +73,10 @@ import { type AlgConfig, type AlgConfigOverrides, isWarnAgent, loadAlgConfig } f
 import { E2aeAnchor, type E2aeSession, type IqFailure } from "./e2ae.ts";
 import { PcscfError } from "./errors.ts";
 import { type Flow, FlowTokens, flowOf, flowTarget } from "./flow.ts";
-import type { IqClient } from "./iq.ts";
+import type { IqClient, IqClientEvent } from "./iq.ts";
+import { DEFAULT_RATE_LIMIT, type RateLimitConfig, type RefusalEpisode, SourceRateLimiter } from "./limits.ts";
 import { canonicalAor, type Registration, RegistrationTable } from "./registrations.ts";
+import { type PcscfSession, SessionTable } from "./sessions.ts";
 
 /** One side (interface) of the P-CSCF: where it listens. A number is a port (0 = any free port). */
 export interface PcscfInterfaceConfig {
@@ -119,8 +123,25 @@ export interface PcscfOptions {
   limits?: Partial<TransportLimits>;
   /** HMAC key of the flow tokens (default: random per instance) */
   flowSecret?: Uint8Array;
-  /** bound on registrations / capability entries; default 100 000 */
+  /**
+   * bound on registrations / capability entries; default 100 000. A REGISTER for a new AOR beyond it is answered
+   * 503 + Retry-After (E_PCSCF_REG_LIMIT); nothing registered is evicted.
+   */
   maxRegistrations?: number;
+  /** concurrent INVITE sessions (early and confirmed); a new INVITE beyond it gets 503 + Retry-After; default 10 000 */
+  maxSessions?: number;
+  /**
+   * per-source request rate on the access side (docs/pcscf.md "Limits"); `false` turns it off. Default 200/s, burst
+   * 400, per flow (transport + address + port).
+   */
+  rateLimit?: Partial<RateLimitConfig> | false;
+  /** Retry-After (seconds) of a 503 for session / registration capacity or an AGW at its limit; default 5 */
+  retryAfter?: number;
+  /**
+   * a session still up after this long is released by the P-CSCF (BYE both ways, TS 24.229 §5.2.8) — it bounds the
+   * table when both ends vanished without BYE; default 12 h (Kamailio dialog's default_timeout); 0 = never
+   */
+  sessionMaxAgeMs?: number;
   logger?: Logger;
 }
 
@@ -153,6 +174,8 @@ interface TxData {
   /** the IMS-AGW resources anchored for that offer (TR 29.828 §5.2.1) */
   anchor?: E2aeSession;
   register?: RegisterData;
+  /** the session an initial INVITE opened */
+  session?: PcscfSession<ProxyTransaction<TxData>>;
 }
 
 /** One m-line that cannot be anchored: its code and text (the Warning says `<code>: <text> (m-line N)`). */
@@ -176,6 +199,14 @@ interface PendingRelease {
 
 /** RFC 3261 §16.6 step 4: methods whose initial request creates a dialog (RFC 6665 SUBSCRIBE, RFC 3515 REFER). */
 const DIALOG_METHODS = new Set(["INVITE", "SUBSCRIBE", "REFER"]);
+type InboundGateVerdict = ReturnType<InboundGate>;
+
+/** Iq errors that say "not now" (capacity, the Iq link down), answered 503 + Retry-After (RFC 3261 §21.5.4). */
+const TEMPORARY_AGW_CODES: ReadonlySet<string> = new Set([
+  "E_AGW_LIMIT",
+  "E_AGW_IQ_UNAVAILABLE",
+  "E_AGW_IQ_DISCONNECTED",
+]);
 /** RFC 3264 / RFC 3311 / RFC 3262: requests that carry offers or answers. */
 const OA_METHODS = new Set(["INVITE", "UPDATE", "PRACK", "ACK"]);
 
@@ -251,6 +282,13 @@ export class Pcscf {
   private readonly nextHop: SipUri | undefined;
   private readonly pendingOffers = new Map<string, PendingOffer>();
   private readonly releases = new Map<string, PendingRelease>();
+  /** INVITE sessions in progress (maxSessions, P-CSCF-initiated release) */
+  readonly sessions = new SessionTable<ProxyTransaction<TxData>>();
+  private readonly limiter: SourceRateLimiter | undefined;
+  /** sources exempt from the rate limit (the S-CSCF / next hop when one interface serves both sides) */
+  private readonly exempt = new Set<string>();
+  /** refusals by code (limits and capacity), for metrics and tests */
+  readonly refusals = new Map<string, number>();
   /** the e2ae anchoring on the IMS-AGW (undefined without an Iq binding, or with e2ae switched off) */
   private readonly e2ae: E2aeAnchor | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
@@ -276,6 +314,7 @@ export class Pcscf {
             instance: opts.name,
             logger: this.log,
             record: (e) => this.record(e),
+            onMediaFault: (session, e) => this.onMediaFault(session, e),
           })
         : undefined;
     // the decision is taken as if e2ae were possible; availability (config + Iq binding) is checked after it, so the
@@ -314,6 +353,12 @@ export class Pcscf {
     this.tokens = new FlowTokens(opts.flowSecret);
     this.registrations = new RegistrationTable(opts.maxRegistrations);
     this.capabilities = new CapabilityStore({ maxEntries: opts.maxRegistrations ?? 100_000 });
+    if (opts.rateLimit !== false) {
+      this.limiter = new SourceRateLimiter({ ...DEFAULT_RATE_LIMIT, ...opts.rateLimit }, (ep) => this.episodeEnd(ep));
+      for (const u of [this.scscf, this.nextHop]) if (u) this.exempt.add(`${bareHost(u.host)}|${u.port ?? 5060}`);
+    }
+    // the per-source limit guards the access side (with one shared interface, the S-CSCF's address is exempt)
+    if (this.limiter) accessLayer.setInboundGate((source) => this.admit(source));
     this.proxy = new ProxyCore<TxData>({
       interfaces: this.split ? [this.access, this.core] : [this.access],
       // RFC 3329 §2.3.1 / TS 24.229 §5.2.2: the P-CSCF is the sec-agree peer of the UE
@@ -366,6 +411,8 @@ export class Pcscf {
     if (this.purgeTimer) clearInterval(this.purgeTimer);
     for (const r of this.releases.values()) clearTimeout(r.timer);
     this.releases.clear();
+    this.sessions.clear();
+    this.limiter?.sweep(0);
     this.proxy.close();
     // no AGW termination outlives the P-CSCF that reserved it
     await this.e2ae?.close();
@@ -405,6 +452,7 @@ export class Pcscf {
     this.capabilities.purgeExpired();
     const now = Date.now();
     for (const [k, p] of this.pendingOffers) if (p.expires <= now) this.pendingOffers.delete(k);
+    this.limiter?.sweep(60_000);
   }
 
   private record(e: AuditEvent): void {
@@ -420,8 +468,24 @@ export class Pcscf {
 
   private route(pr: ProxyRequest): RouteOutcome<TxData> | Promise<RouteOutcome<TxData>> {
     const req = pr.req;
+    const toTag = req.toTag();
+    if (toTag !== undefined) this.inDialog(req, toTag);
+    else if (req.method === "INVITE") {
+      // RFC 3261 §21.5.4: 503 + Retry-After when the P-CSCF is at its session capacity (never silent)
+      const max = this.opts.maxSessions ?? 10_000;
+      if (this.sessions.size >= max) return this.capacity("E_PCSCF_SESSION_LIMIT", `limit of ${max} sessions reached`);
+      const out = this.routeDirection(pr);
+      const ptx = pr.ptx as ProxyTransaction<TxData> | undefined;
+      if (!ptx) return out;
+      return out instanceof Promise ? out.then((o) => this.track(pr, ptx, o)) : this.track(pr, ptx, out);
+    }
     // RFC 3261 §15.1: BYE ends the session; its AGW contexts go with it (TR 29.828 §5.2.1 resources)
-    if (req.method === "BYE" && this.e2ae) this.e2ae.releaseDialog(req.callId(), req.fromTag(), req.toTag(), "BYE");
+    if (req.method === "BYE" && this.e2ae) this.e2ae.releaseDialog(req.callId(), req.fromTag(), toTag, "BYE");
+    return this.routeDirection(pr);
+  }
+
+  private routeDirection(pr: ProxyRequest): RouteOutcome<TxData> | Promise<RouteOutcome<TxData>> {
+    const req = pr.req;
     // RFC 3261 §11: OPTIONS addressed to the proxy itself is answered by it
     if (req.method === "OPTIONS" && req.getHeader("Route") === undefined) {
       const ruri = req.requestUri();
@@ -609,6 +673,14 @@ export class Pcscf {
     const to = req.to().uri;
     if (!isSipUri(to)) return { kind: "reply", status: 400, reason: "AOR is not a SIP URI" };
     const flow = flowOf(pr.source);
+    const aor = canonicalAor(to);
+    const maxRegs = this.opts.maxRegistrations ?? 100_000;
+    if (this.registrations.size >= maxRegs && this.registrations.ofAor(aor).length === 0) {
+      this.registrations.purge();
+      // RFC 3261 §21.5.4: a full table refuses a new UE (503 + Retry-After) rather than evict a registered one
+      if (this.registrations.size >= maxRegs)
+        return this.capacity("E_PCSCF_REG_LIMIT", `limit of ${maxRegs} registrations reached`);
+    }
     // TS 24.229 §7.2A.7: the UE's media-plane mechanisms (mediasec) from Security-Client, kept here
     const caps = mediasecCapabilities(pr.received.getHeaders("Security-Client"));
     const contacts = req.contact();
@@ -636,7 +708,7 @@ export class Pcscf {
         fromAccess: true,
         callId: req.callId(),
         caps,
-        register: { aor: canonicalAor(to), contacts, caps, flow },
+        register: { aor, contacts, caps, flow },
       },
     };
   }
@@ -903,6 +975,13 @@ export class Pcscf {
             }
           : { code: o.rewrite.code, mline: o.rewrite.mline, text: o.rewrite.message };
       const refuse = this.refusalOf([item]);
+      // RFC 3261 §21.5.4: an IMS-AGW at capacity or unreachable is temporary — 503 + Retry-After rather than 488
+      const agwCode = "failure" in o ? o.failure.agwCode : undefined;
+      const full = agwCode !== undefined && TEMPORARY_AGW_CODES.has(agwCode);
+      if (full) {
+        refuse.status = 503;
+        refuse.reason = "Service Unavailable";
+      }
       const extra = new Map<number, Record<string, unknown>>();
       if ("failure" in o) {
         extra.set(o.failure.mline, {
@@ -915,11 +994,15 @@ export class Pcscf {
       this.auditDecision(r, d.callId, req.method, body, null, extra, refuse, new Map([[item.mline, item.code]]));
       delete d.offer;
       this.log.info({ callId: d.callId, code: item.code, text: item.text }, "e2ae: offer refused");
+      if (full && agwCode !== undefined) this.count(agwCode);
       return {
         kind: "reply",
-        status: 488,
-        reason: "Not Acceptable Here",
-        headers: [{ name: "Warning", value: refuse.warning }],
+        status: refuse.status,
+        reason: refuse.reason,
+        headers: [
+          { name: "Warning", value: refuse.warning },
+          ...(full ? [{ name: "Retry-After", value: String(this.opts.retryAfter ?? 5) }] : []),
+        ],
       };
     }
     req.setBody(o.body);
@@ -960,6 +1043,7 @@ export class Pcscf {
       this.onRegisterResponse(res, d.register);
       return undefined;
     }
+    if (d.session) this.sessionResponse(d.session, res.status);
     const session = d.anchor?.state === "released" ? undefined : d.anchor;
     // TR 29.828 §5.2.1: a failed offer/answer exchange (non-2xx final, incl. the 487 after CANCEL) needs no AGW
     if (session && res.status >= 300) void this.e2ae?.release(session, `final response ${res.status}`);
@@ -1087,6 +1171,165 @@ export class Pcscf {
   }
 
   // ------------------------------------------------------------------------------------------------------------------
+  // sessions and limits (docs/pcscf.md "Limits")
+
+  /** A refusal for lack of capacity: 503 + Retry-After (RFC 3261 §21.5.4, §20.33) with a Warning naming the code. */
+  private capacity(code: string, text: string): ReplyOutcome {
+    this.count(code);
+    this.log.warn({ code, text }, "pcscf: request refused for capacity");
+    const r = this.refusal(503, "Service Unavailable", `${code}: ${text}`);
+    r.headers = [...(r.headers ?? []), { name: "Retry-After", value: String(this.opts.retryAfter ?? 5) }];
+    return r;
+  }
+
+  private count(code: string): void {
+    this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
+  }
+
+  /**
+   * Per-source admission on the access side, before the request is even parsed (SipTransportLayer gate): refusals
+   * are answered 503 + Retry-After (RFC 3261 §21.5.4) statelessly, at most at the source's own rate, beyond which
+   * requests are dropped unread; each episode is logged once when it starts and once, with its count, when it ends
+   * (a flood must not become a log flood). Retransmissions count like any request.
+   */
+  private admit(source: SipSource): InboundGateVerdict {
+    const limiter = this.limiter;
+    if (!limiter) return undefined;
+    if (!this.split && this.exempt.has(`${bareHost(source.host)}|${source.port}`)) return undefined;
+    const key = limiter.keyOf(source);
+    const a = limiter.check(key);
+    if (a.admit) return undefined;
+    this.count("E_PCSCF_RATE_LIMITED");
+    if (a.first) {
+      this.log.warn({ code: "E_PCSCF_RATE_LIMITED", source: key }, "pcscf: source over its rate");
+      this.record({
+        node: "pcscf",
+        instance: this.name,
+        event: "rate-limit",
+        decision: "refuse",
+        clause: "RFC 3261 §21.5.4",
+        code: "E_PCSCF_RATE_LIMITED",
+        source: key,
+        rate: limiter.config.rate,
+        burst: limiter.config.burst,
+      });
+    }
+    if (!a.answer) return "drop";
+    const warning = formatWarningValue({
+      code: 399,
+      agent: this.alg.warnAgent,
+      text: `E_PCSCF_RATE_LIMITED: more than ${limiter.config.rate} requests/s from this source`,
+    });
+    return {
+      status: 503,
+      reason: "Service Unavailable",
+      headers: [
+        { name: "Retry-After", value: String(a.retryAfter) },
+        { name: "Warning", value: warning },
+      ],
+    };
+  }
+
+  private episodeEnd(e: RefusalEpisode): void {
+    this.log.warn({ code: "E_PCSCF_RATE_LIMITED", source: e.source, refused: e.refused }, "pcscf: rate episode over");
+  }
+
+  /** An initial INVITE that is forwarded opens a session (TS 24.229 §5.2.8 needs its dialog later). */
+  private track(pr: ProxyRequest, ptx: ProxyTransaction<TxData>, o: RouteOutcome<TxData>): RouteOutcome<TxData> {
+    if (o.kind !== "forward" || !o.data) return o;
+    const req = pr.req;
+    const s: PcscfSession<ProxyTransaction<TxData>> = {
+      callId: req.callId(),
+      fromTag: req.fromTag() ?? "",
+      ptx,
+      state: "early",
+      createdAt: Date.now(),
+      cseqCaller: req.cseq().seq,
+      cseqCallee: 0,
+      source: `${pr.source.transport}|${pr.source.host}|${pr.source.port}`,
+      timer: undefined,
+    };
+    o.data.session = s;
+    this.sessions.add(s);
+    // RFC 3261 §16.7 / §16.8: a transaction that ends without a 2xx (final error, CANCEL, Timer C) ends the session
+    pr.stx?.onTerminated(() => {
+      if (s.state === "early") this.sessions.delete(s);
+    });
+    return o;
+  }
+
+  /** A response to the initial INVITE moves its session on. */
+  private sessionResponse(s: PcscfSession<ProxyTransaction<TxData>>, status: number): void {
+    if (status >= 300) {
+      if (s.state === "early") this.sessions.delete(s);
+      return;
+    }
+    if (status < 200 || s.state === "confirmed") return;
+    s.state = "confirmed";
+    const maxAge = this.opts.sessionMaxAgeMs ?? 12 * 3600_000;
+    if (maxAge > 0) {
+      s.timer = setTimeout(
+        () => this.releaseSession(s, "E_PCSCF_SESSION_AGE", 408, "session lifetime exceeded"),
+        maxAge,
+      );
+      s.timer.unref();
+    }
+  }
+
+  /** In-dialog requests: the CSeq seen each way (for a BYE of ours in sequence), and BYE ends the session. */
+  private inDialog(req: SipRequest, toTag: string): void {
+    if (req.method === "ACK" || req.method === "CANCEL") return;
+    const fromTag = req.fromTag();
+    const s = this.sessions.forDialog(req.callId(), fromTag, toTag);
+    if (!s) return;
+    const seq = req.cseq().seq;
+    // RFC 3261 §12.2.1.1: each UA's CSeq grows by one per request it sends in the dialog
+    if (fromTag === s.fromTag) s.cseqCaller = Math.max(s.cseqCaller, seq);
+    else s.cseqCallee = Math.max(s.cseqCallee, seq);
+    if (req.method === "BYE") this.sessions.delete(s);
+  }
+
+  /**
+   * The IMS-AGW reported that an anchored stream's media is gone or never came (TCP establishment timeout, relay
+   * idle/half-close timeout, relay error): the resources are released and so is the session — TS 24.229 §5.2.8
+   * (BYE both ways; a session still being set up is cancelled and answered 503). A failed TLS handshake alone does
+   * not release anything: anyone can connect to the AGW port, so it must not be able to end the call; the
+   * establishment timer bounds a termination that never sees its verified peer.
+   */
+  private onMediaFault(session: E2aeSession, e: IqClientEvent): void {
+    const code =
+      e.event === "relayEnded"
+        ? "E_ALG_AGW_RELAY_ENDED"
+        : e.event === "idleTimeout"
+          ? "E_ALG_AGW_IDLE"
+          : e.event === "agwRestarted"
+            ? "E_ALG_AGW_RESTARTED"
+            : "E_ALG_AGW_ESTABLISHMENT";
+    void this.e2ae?.release(session, `AGW event ${e.event}`);
+    for (const s of this.sessions.ofCall(session.callId)) this.releaseSession(s, code, 503, `IMS-AGW ${e.event}`);
+  }
+
+  /** TS 24.229 §5.2.8.1: the P-CSCF releases a session it serves (early: CANCEL downstream + final upstream). */
+  private releaseSession(s: PcscfSession<ProxyTransaction<TxData>>, code: string, cause: number, text: string): void {
+    if (!this.sessions.delete(s)) return;
+    this.count(code);
+    const ptx = s.ptx;
+    const reason = `SIP;cause=${cause};text="${warnText(`${code}: ${text}`).replace(/[\\"]/g, "")}"`;
+    if (s.state === "early" || ptx.finalSent === undefined) {
+      // TS 24.229 §5.2.8.1.1: a session being established is cancelled; the caller gets the final response
+      ptx.replaceFinal = this.refusal(
+        cause,
+        cause === 503 ? "Service Unavailable" : "Request Timeout",
+        `${code}: ${text}`,
+      );
+      this.proxy.cancel(ptx);
+      this.log.info({ callId: s.callId, code }, "pcscf: session being established released");
+      return;
+    }
+    this.byeBothWays(ptx, reason, s);
+  }
+
+  // ------------------------------------------------------------------------------------------------------------------
   // P-CSCF-initiated release (TS 24.229 §5.2.8) after a 2xx (or ACK) whose SDP the IMS-ALG refused
 
   private releaseKey(callId: string, cseq: number): string {
@@ -1113,20 +1356,38 @@ export class Pcscf {
     if (!r) return;
     this.releases.delete(key);
     clearTimeout(r.timer);
-    // TS 24.229 §5.2.8 / RFC 3326 §2: BYE toward both ends, with a Reason header saying why
-    const headers: SipHeader[] = [{ name: "Reason", value: r.reason }];
+    const s = r.ptx.data?.session;
+    if (s) this.sessions.delete(s);
+    this.byeBothWays(r.ptx, r.reason, s);
+  }
+
+  /** TS 24.229 §5.2.8.1.2 / RFC 3326 §2: BYE toward both ends, in sequence, with a Reason header saying why. */
+  private byeBothWays(
+    ptx: ProxyTransaction<TxData>,
+    reason: string,
+    s: PcscfSession<ProxyTransaction<TxData>> | undefined,
+  ): void {
+    const headers: SipHeader[] = [{ name: "Reason", value: reason }];
     // the AGW contexts of the dialog go with it
-    this.e2ae?.releaseDialog(r.ptx.received.callId(), undefined, undefined, `P-CSCF release: ${r.reason}`);
-    const down = this.proxy.sendInDialog(r.ptx, "downstream", "BYE", headers);
-    const up = this.proxy.sendInDialog(r.ptx, "upstream", "BYE", headers);
+    this.e2ae?.releaseDialog(ptx.received.callId(), undefined, undefined, `P-CSCF release: ${reason}`);
+    // TS 24.229 §5.2.8.1.2: the CSeq stored for that direction, incremented by one
+    const down = this.proxy.sendInDialog(
+      ptx,
+      "downstream",
+      "BYE",
+      headers,
+      undefined,
+      s ? s.cseqCaller + 1 : undefined,
+    );
+    const up = this.proxy.sendInDialog(ptx, "upstream", "BYE", headers, undefined, s ? s.cseqCallee + 1 : undefined);
     this.record({
       node: "pcscf",
       instance: this.name,
       event: "session-release",
       decision: "release",
       clause: "TS 24.229 §5.2.8; RFC 3326 §2",
-      callId: r.ptx.received.callId(),
-      reason: r.reason,
+      callId: ptx.received.callId(),
+      reason,
       byeDownstream: down,
       byeUpstream: up,
     });

@@ -258,6 +258,11 @@ export class TransactionManager {
     });
   }
 
+  /** Transactions in progress (client + server), for metrics and benchmarks. */
+  get size(): number {
+    return this.clients.size + this.servers.size;
+  }
+
   /** Answers a request statelessly (no transaction), e.g. for requests that arrive after close. */
   replyStateless(req: SipRequest, source: SipSource, status: number): Promise<void> {
     return this.transport.sendResponse(createResponse(req, status), source);

@@ -7,6 +7,10 @@
  * - RFC 7118 §5.2: a client that cannot receive connections puts a random "<x>.invalid" host in Via and Contact;
  *   every request and response, whatever its target, goes over the one connection.
  * - RFC 3261 §18.1.2: a response whose top Via is not ours is dropped.
+ * - RFC 5626 §4.4 / §4.5: when the connection closes, `onConnectionClosed` listeners hear it (a registered UA treats it
+ *   as a flow failure); the next request opens a new connection (a new connection id), so a UA's re-REGISTER is what
+ *   reconnects. A response goes on the current connection (the only way out, RFC 7118 §5.2) and fails while none
+ *   is open.
  *
  * No Node import (the demo page bundles it with esbuild); timers are bounded (connect timeout).
  */
@@ -15,7 +19,14 @@ import { randomHex } from "../grammar.ts";
 import type { SipMessage, SipRequest, SipResponse } from "../message.ts";
 import { parseMessage } from "../parse.ts";
 import type { InboundListener } from "./layer.ts";
-import { bareHost, type SipSource, type SipTarget, type SipTransportProtocol } from "./types.ts";
+import {
+  bareHost,
+  type ConnectionClosedListener,
+  type ConnectionCloseReason,
+  type SipSource,
+  type SipTarget,
+  type SipTransportProtocol,
+} from "./types.ts";
 
 /** RFC 7118 §4: the WebSocket subprotocol for SIP. */
 const SIP_SUBPROTOCOL = "sip";
@@ -27,7 +38,8 @@ export interface BrowserWebSocketLike {
   binaryType: BinaryType;
   send(data: string | ArrayBufferLike | ArrayBufferView): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: "open" | "close" | "error", listener: () => void): void;
+  addEventListener(type: "open" | "error", listener: () => void): void;
+  addEventListener(type: "close", listener: (ev: { code?: number }) => void): void;
   addEventListener(type: "message", listener: (ev: { data: unknown }) => void): void;
 }
 
@@ -42,8 +54,10 @@ export interface BrowserWsTransportOptions {
   maxMessageSize?: number;
   /** called for every message sent or received (the demo page draws its ladder from it) */
   onTrace?: (direction: "in" | "out", bytes: Uint8Array) => void;
-  /** called once when the connection closes (after connect) */
+  /** called when an open connection closes (once per connection) */
   onClose?: (code: number | undefined) => void;
+  /** called when a connection opens (the first one and every reconnection) */
+  onOpen?: () => void;
 }
 
 const OPEN = 1;
@@ -62,25 +76,44 @@ function isUtf8(b: Uint8Array): boolean {
 export class BrowserWsTransport {
   private ws: BrowserWebSocketLike | undefined;
   private readonly listeners = new Set<InboundListener>();
+  private readonly closedListeners = new Set<ConnectionClosedListener>();
   private readonly via: { host: string; port: undefined };
-  private readonly connectionId = `bws-${randomHex(4)}`;
+  /** one id per connection: dialogs and the UA's registration flow name the connection they used */
+  private connectionId = `bws-${randomHex(4)}`;
+  private connecting: Promise<void> | undefined;
   private closed = false;
-  private closeNotified = false;
 
   constructor(private readonly opts: BrowserWsTransportOptions) {
     // RFC 7118 §5.2: a random .invalid domain in Via sent-by and Contact
     this.via = { host: `${randomHex(6)}.invalid`, port: undefined };
   }
 
-  /** Opens the WebSocket; rejects with E_SIP_TRANSPORT / E_SIP_TIMEOUT. */
+  /**
+   * Opens the WebSocket (again, after the previous one closed); rejects with E_SIP_TRANSPORT / E_SIP_TIMEOUT.
+   * Resolves at once when a connection is open; concurrent calls share one attempt.
+   */
   connect(): Promise<void> {
     if (this.closed) return Promise.reject(new SipError("E_SIP_CLOSED", "transport closed"));
+    if (this.connected) return Promise.resolve();
+    if (this.connecting) return this.connecting;
+    const p = this.open().finally(() => {
+      if (this.connecting === p) this.connecting = undefined;
+    });
+    this.connecting = p;
+    return p;
+  }
+
+  private open(): Promise<void> {
     const make =
       this.opts.createSocket ??
       ((url: string, protocol: string) => new WebSocket(url, protocol) as BrowserWebSocketLike);
     const ws = make(this.opts.url, SIP_SUBPROTOCOL);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
+    const id = `bws-${randomHex(4)}`;
+    this.connectionId = id;
+    let opened = false;
+    let localClose = false;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const settle = (e?: SipError) => {
@@ -88,9 +121,14 @@ export class BrowserWsTransport {
         settled = true;
         clearTimeout(timer);
         if (e) {
+          localClose = true;
           ws.close();
           reject(e);
-        } else resolve();
+        } else {
+          opened = true;
+          resolve();
+          this.opts.onOpen?.();
+        }
       };
       const timer = setTimeout(
         () => settle(new SipError("E_SIP_TIMEOUT", `WebSocket connect to ${this.opts.url} timed out`)),
@@ -107,15 +145,45 @@ export class BrowserWsTransport {
       ws.addEventListener("error", () =>
         settle(new SipError("E_SIP_TRANSPORT", `WebSocket connect to ${this.opts.url} failed`)),
       );
-      ws.addEventListener("close", () => {
+      ws.addEventListener("close", (ev) => {
         settle(new SipError("E_SIP_TRANSPORT", `WebSocket to ${this.opts.url} closed`));
-        if (!this.closeNotified) {
-          this.closeNotified = true;
-          this.opts.onClose?.(undefined);
-        }
+        if (!opened) return;
+        opened = false;
+        const code = typeof ev?.code === "number" ? ev.code : undefined;
+        this.opts.onClose?.(code);
+        // RFC 6455 §7.4.1: 1006 = closed without a Close frame
+        const reason: ConnectionCloseReason =
+          this.closed || localClose ? "local" : code === 1006 ? "reset" : "peer-closed";
+        this.reportClosed(id, reason);
       });
-      ws.addEventListener("message", (ev) => this.inbound(ev.data));
+      ws.addEventListener("message", (ev) => {
+        if (this.ws === ws) this.inbound(ev.data);
+      });
     });
+  }
+
+  /** Subscribes to the close of each connection (after it opened); returns an unsubscribe function. */
+  onConnectionClosed(listener: ConnectionClosedListener): () => void {
+    this.closedListeners.add(listener);
+    return () => this.closedListeners.delete(listener);
+  }
+
+  private reportClosed(id: string, reason: ConnectionCloseReason): void {
+    const s = this.source();
+    for (const l of this.closedListeners) {
+      try {
+        l({
+          connectionId: id,
+          transport: "WS",
+          remote: { host: s.host, port: s.port },
+          local: { host: this.via.host, port: 0 },
+          inbound: false,
+          reason,
+        });
+      } catch {
+        // a listener must never break the transport
+      }
+    }
   }
 
   get connected(): boolean {
@@ -152,6 +220,8 @@ export class BrowserWsTransport {
   }
 
   async sendRequest(req: SipRequest, _target: SipTarget): Promise<SipSource> {
+    // RFC 5626 §4.5: a request after the connection closed (the UA's re-REGISTER) opens a new one
+    if (!this.connected && !this.closed) await this.connect();
     // RFC 7118 §5.2: whatever the Request-URI or route says, the only way out is the connection to the proxy
     this.sendBytes(req.toBytes());
     return this.source();
@@ -165,6 +235,7 @@ export class BrowserWsTransport {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    this.closedListeners.clear();
     const ws = this.ws;
     if (ws && ws.readyState <= OPEN) ws.close(1000, "bye");
   }

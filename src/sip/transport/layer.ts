@@ -2,20 +2,31 @@
  * The transport layer (RFC 3261 §18): owns the UDP, TCP and WebSocket transports, parses what they frame, answers
  * what cannot be parsed (400 with a Warning, 505, 413/513), stamps received/rport on inbound requests (§18.2.1,
  * RFC 3581 §4), checks the top Via of inbound responses (§18.1.2), and routes outbound responses (§18.2.2, RFC 3581
- * §4) and requests (reusing TCP/WS connections). Transactions talk to it through `TransactionTransport`.
+ * §4) and requests (reusing TCP/WS connections), and reports every closed TCP/WS connection
+ * (`onConnectionClosed`, the flow-failure signal of RFC 5626 §4.4). Transactions talk to it through
+ * `TransactionTransport`.
  */
 import type { Logger } from "../../log.ts";
 import { silentLogger } from "../../log.ts";
 import { type PartialMessage, SipError, SipParseError } from "../errors.ts";
 import { getParam, randomHex, setParam } from "../grammar.ts";
 import { formatVia, parseVia } from "../headers.ts";
-import type { SipMessage, SipRequest, SipResponse } from "../message.ts";
+import {
+  createResponse,
+  generateTag,
+  type SipHeader,
+  type SipMessage,
+  type SipRequest,
+  type SipResponse,
+} from "../message.ts";
 import { findHeaderEnd, parseMessage, readPartial } from "../parse.ts";
-import { errorResponseFor } from "../reply.ts";
+import { answerableRows, errorResponseFor } from "../reply.ts";
 import { defaultPort, responseTarget, viaTransport } from "./route.ts";
 import { TcpTransport } from "./tcp.ts";
 import {
   bareHost,
+  type ConnectionClosedInfo,
+  type ConnectionClosedListener,
   DEFAULT_LIMITS,
   type SipEndpoint,
   type SipSource,
@@ -71,14 +82,26 @@ export interface TransactionTransport {
 
 export type InboundListener = (message: SipMessage, source: SipSource) => void;
 
+/**
+ * Admission of an inbound request before it is parsed (responses are never gated): undefined passes it; "drop"
+ * discards it unread; a refusal is answered statelessly from the request's readable rows (RFC 3261 §16.11 / §8.2.6)
+ * and nothing else happens to it. A flood that is dropped here costs no parse.
+ */
+export type InboundGate = (
+  source: SipSource,
+  bytes: Uint8Array,
+) => undefined | "drop" | { status: number; reason?: string; headers: SipHeader[] };
+
 export class SipTransportLayer implements TransactionTransport {
   private readonly transports = new Map<SipTransportProtocol, SipTransport>();
   private readonly listeners = new Set<InboundListener>();
+  private readonly closedListeners = new Set<ConnectionClosedListener>();
   private readonly limits: TransportLimits;
   private readonly log: Logger;
   private readonly viaHosts = new Map<SipTransportProtocol, { host: string; port: number | undefined }>();
   private started = false;
   private closed = false;
+  private gate: InboundGate | undefined;
 
   constructor(private readonly opts: SipTransportLayerOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -86,6 +109,7 @@ export class SipTransportLayer implements TransactionTransport {
     const handlers: TransportHandlers = {
       onMessage: (bytes, source) => this.inbound(bytes, source),
       onStreamError: (err, head, tooLarge, source) => this.streamError(err, head, tooLarge, source),
+      onConnectionClosed: (info) => this.connectionClosed(info),
     };
     const host = opts.host ?? "127.0.0.1";
     const cfg = (c: boolean | ListenOptions | undefined): ListenOptions | undefined =>
@@ -159,7 +183,9 @@ export class SipTransportLayer implements TransactionTransport {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    // connection-closed listeners still hear the "transport-closed" reports of this close
     await Promise.all([...this.transports.values()].map((t) => t.close()));
+    this.closedListeners.clear();
   }
 
   get maxMessageSize(): number {
@@ -193,14 +219,43 @@ export class SipTransportLayer implements TransactionTransport {
     return this.transports.has(p);
   }
 
+  /** The connection is open both ways (it can carry new requests). */
   hasConnection(p: SipTransportProtocol, id: string): boolean {
     return this.transports.get(p)?.hasConnection(id) ?? false;
+  }
+
+  /** The connection can still carry a response (RFC 3261 §18.2.2: also when the peer half-closed it). */
+  canRespond(p: SipTransportProtocol, id: string): boolean {
+    const t = this.transports.get(p);
+    if (!t) return false;
+    return t.canRespond ? t.canRespond(id) : t.hasConnection(id);
   }
 
   /** Subscribes to parsed inbound messages; returns an unsubscribe function. */
   onMessage(listener: InboundListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Subscribes to closed TCP/WS connections (peer FIN, reset, idle timeout, read deadline, our close …), one report
+   * per connection; returns an unsubscribe function. A UA uses it to detect the failure of its registration flow
+   * (RFC 5626 §4.4).
+   */
+  onConnectionClosed(listener: ConnectionClosedListener): () => void {
+    this.closedListeners.add(listener);
+    return () => this.closedListeners.delete(listener);
+  }
+
+  private connectionClosed(info: ConnectionClosedInfo): void {
+    this.log.debug({ ...info }, "sip: connection closed");
+    for (const l of this.closedListeners) {
+      try {
+        l(info);
+      } catch (e) {
+        this.log.error({ err: e }, "sip: connection-closed listener failed");
+      }
+    }
   }
 
   private get agent(): string {
@@ -212,8 +267,22 @@ export class SipTransportLayer implements TransactionTransport {
   // ------------------------------------------------------------------------------------------------------------------
   // inbound
 
+  /** Installs (or removes) the pre-parse admission of inbound requests (e.g. the P-CSCF's per-source rate limit). */
+  setInboundGate(gate: InboundGate | undefined): void {
+    this.gate = gate;
+  }
+
   private inbound(bytes: Uint8Array, source: SipSource): void {
     if (this.closed) return;
+    // a response starts with "SIP/" (RFC 3261 §7.2); everything else is a request (or garbage) and is gated
+    if (this.gate && !(bytes[0] === 0x53 && bytes[1] === 0x49 && bytes[2] === 0x50 && bytes[3] === 0x2f)) {
+      const g = this.gate(source, bytes);
+      if (g === "drop") return;
+      if (g !== undefined) {
+        this.refuse(bytes, source, g);
+        return;
+      }
+    }
     const datagram = source.transport !== "TCP";
     if (bytes.byteLength > this.limits.maxMessageSize) {
       this.oversize(bytes, source);
@@ -295,6 +364,22 @@ export class SipTransportLayer implements TransactionTransport {
     this.sendResponse(res, source).catch((e) => this.log.info({ err: e }, "sip: error answer not sent"));
   }
 
+  /** A stateless refusal from the gate, built from the rows that can be read (an ACK is never answered, §17.1.1.3). */
+  private refuse(
+    bytes: Uint8Array,
+    source: SipSource,
+    g: { status: number; reason?: string; headers: SipHeader[] },
+  ): void {
+    const partial = readPartial(
+      bytes.byteLength > this.limits.maxMessageSize ? bytes.subarray(0, this.limits.maxMessageSize) : bytes,
+    );
+    const rows = partial ? answerableRows(partial) : undefined;
+    if (!rows) return;
+    const res = createResponse({ headers: rows }, g.status, g.reason, { toTag: generateTag(), headers: g.headers });
+    this.stampViaSafe(res, source);
+    this.sendResponse(res, source).catch((e: unknown) => this.log.info({ err: e }, "sip: refusal not sent"));
+  }
+
   private stampViaSafe(res: SipResponse, source: SipSource): void {
     try {
       const v = parseVia(res.getHeaders("Via")[0] ?? "")[0];
@@ -365,14 +450,20 @@ export class SipTransportLayer implements TransactionTransport {
     // malformed lower row must not stop it: read the first row only, as answerableRows (reply.ts) does.
     const via = parseVia(res.getHeaders("Via")[0] ?? "")[0];
     if (!via) throw new SipParseError("E_SIP_MISSING_HEADER", "missing Via", { header: "Via" });
-    if (source?.connectionId !== undefined && this.hasConnection(source.transport, source.connectionId)) {
-      await this.sendBytes(res.toBytes(), {
-        transport: source.transport,
-        host: source.host,
-        port: source.port,
-        connectionId: source.connectionId,
-      });
-      return;
+    if (source?.connectionId !== undefined && this.canRespond(source.transport, source.connectionId)) {
+      try {
+        await this.sendBytes(res.toBytes(), {
+          transport: source.transport,
+          host: source.host,
+          port: source.port,
+          connectionId: source.connectionId,
+        });
+        return;
+      } catch (e) {
+        // the connection failed under the write: fall through to a new connection (RFC 3261 §18.2.2)
+        if (!(e instanceof SipError) || e.code !== "E_SIP_TRANSPORT" || this.closed) throw e;
+        this.log.info({ err: e, connectionId: source.connectionId }, "sip: response connection failed, reconnecting");
+      }
     }
     const target = responseTarget(via, source);
     if (source && this.isReliable(source.transport) && target.transport === source.transport) {

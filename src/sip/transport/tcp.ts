@@ -1,17 +1,19 @@
 /**
  * SIP over TCP (RFC 3261 §18): Content-Length framing (framing.ts), connection reuse in both directions (a response
  * goes back on the connection its request came in on, RFC 3261 §18.2.2; a request toward a peer reuses any open
- * connection to it), bounded buffers, a connection limit, idle timeout, and CRLF keep-alive pongs (RFC 5626 §4.4.1).
+ * connection to it), bounded buffers, a connection limit, an idle timeout, a per-message read deadline, half-close
+ * handling, and CRLF keep-alive pongs (RFC 5626 §4.4.1). Every closed connection is reported once
+ * (`TransportHandlers.onConnectionClosed`, through the shared ConnectionTable).
  */
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "../../log.ts";
 import { silentLogger } from "../../log.ts";
 import { SipError } from "../errors.ts";
 import { SipStreamFramer } from "../framing.ts";
+import { ConnectionTable, type TrackedConnection } from "./connections.ts";
 import {
   bareHost,
   DEFAULT_LIMITS,
-  endpointKey,
   type SipEndpoint,
   type SipSource,
   type SipTarget,
@@ -29,15 +31,25 @@ export interface TcpTransportOptions {
   logger?: Logger;
 }
 
-interface TcpConnection {
-  id: string;
+interface TcpConnection extends TrackedConnection {
   socket: Socket;
   framer: SipStreamFramer;
-  source: SipSource;
-  inbound: boolean;
+  /** the peer sent FIN: nothing more can be read, owed responses still go out (RFC 3261 §18.2.2) */
+  readEnded: boolean;
+  /** requests received on this connection that still await a final response from us */
+  owed: number;
 }
 
 const PONG = new Uint8Array([0x0d, 0x0a]);
+
+/** What a message is, from its first bytes only (no parse): the transport counts the responses a peer is owed. */
+export function messageKind(b: Uint8Array): "request" | "ack" | "provisional" | "final" {
+  // "SIP/2.0 " then the status code
+  if (b[0] === 0x53 && b[1] === 0x49 && b[2] === 0x50 && b[3] === 0x2f && b[7] === 0x20) {
+    return b[8] === 0x31 ? "provisional" : "final";
+  }
+  return b[0] === 0x41 && b[1] === 0x43 && b[2] === 0x4b && b[3] === 0x20 ? "ack" : "request";
+}
 
 export class TcpTransport implements SipTransport {
   readonly protocol = "TCP" as const;
@@ -45,10 +57,7 @@ export class TcpTransport implements SipTransport {
   private server: Server | undefined;
   private bound: SipEndpoint | undefined;
   private closed = false;
-  private seq = 0;
-  private readonly conns = new Map<string, TcpConnection>();
-  private readonly byRemote = new Map<string, string>();
-  private readonly pending = new Map<string, Promise<TcpConnection>>();
+  private readonly table: ConnectionTable<TcpConnection>;
   private readonly connecting = new Set<Socket>();
   private readonly limits: TransportLimits;
   private readonly log: Logger;
@@ -59,20 +68,29 @@ export class TcpTransport implements SipTransport {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.log = opts.logger ?? silentLogger;
+    this.table = new ConnectionTable<TcpConnection>("TCP", handlers, this.log);
   }
 
   listen(): Promise<SipEndpoint | undefined> {
     if (this.opts.listen === false) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
-      const server = createServer({ noDelay: true });
+      // allowHalfOpen: a peer's FIN does not end our side before we wrote the responses it is owed (RFC 3261 §18.2.2)
+      const server = createServer({ noDelay: true, allowHalfOpen: true });
       this.server = server;
       const onError = (e: Error) =>
         reject(new SipError("E_SIP_TRANSPORT", `TCP listen failed: ${e.message}`, { cause: e }));
       server.once("error", onError);
       server.on("connection", (socket) => {
         try {
-          if (this.closed || this.conns.size + this.pending.size >= this.limits.maxConnections) {
-            this.log.warn({ remote: socket.remoteAddress }, "sip tcp: connection limit reached, refusing");
+          if (this.closed || this.table.load() >= this.limits.maxConnections) {
+            this.log.warn(
+              {
+                code: "E_SIP_CONNECTION_LIMIT",
+                remote: `${socket.remoteAddress}:${socket.remotePort}`,
+                limit: this.limits.maxConnections,
+              },
+              "sip tcp: connection limit reached, refusing",
+            );
             socket.destroy();
             return;
           }
@@ -101,7 +119,7 @@ export class TcpTransport implements SipTransport {
   }
 
   private adopt(socket: Socket, inbound: boolean): TcpConnection {
-    const id = `tcp-${++this.seq}`;
+    const id = this.table.nextId();
     const source: SipSource = {
       transport: "TCP",
       host: bareHost(socket.remoteAddress ?? ""),
@@ -116,30 +134,39 @@ export class TcpTransport implements SipTransport {
       framer: new SipStreamFramer({ maxMessageSize: this.limits.maxMessageSize }),
       source,
       inbound,
+      readEnded: false,
+      owed: 0,
     };
-    this.conns.set(id, conn);
-    const key = endpointKey(source.host, source.port);
-    this.byRemote.set(key, id);
+    this.table.add(conn);
     socket.setNoDelay(true);
     // idle timeout: no traffic either way for idleTimeoutMs closes the connection
     socket.setTimeout(this.limits.idleTimeoutMs, () => {
-      this.log.debug({ id }, "sip tcp: idle timeout");
+      this.table.markClosing(conn, "idle-timeout", "E_SIP_IDLE_TIMEOUT");
+      this.log.info({ id, code: "E_SIP_IDLE_TIMEOUT", timeoutMs: this.limits.idleTimeoutMs }, "sip tcp: idle timeout");
       socket.destroy();
     });
+    // Kamailio tcp_msg_data_timeout: an inbound connection must deliver its first message within the read deadline
+    if (inbound) this.table.armDeadline(conn, this.limits.messageTimeoutMs, () => socket.destroy());
     socket.on("data", (chunk: Buffer) => this.onData(conn, chunk));
-    socket.on("error", (e) => this.log.debug({ err: e, id }, "sip tcp: socket error"));
-    socket.on("close", () => {
-      this.conns.delete(id);
-      if (this.byRemote.get(key) === id) this.byRemote.delete(key);
+    socket.on("end", () => this.onEnd(conn));
+    socket.on("error", (e) => {
+      this.table.markClosing(conn, "reset");
+      this.log.debug({ err: e, id }, "sip tcp: socket error");
     });
+    socket.on("close", () => this.table.remove(conn, "peer-closed"));
     return conn;
   }
 
   private onData(conn: TcpConnection, chunk: Buffer): void {
+    let completed = false;
     try {
       for (const ev of conn.framer.push(chunk)) {
-        if (ev.type === "message") this.handlers.onMessage(ev.bytes, conn.source);
-        else if (ev.type === "ping") {
+        if (ev.type === "message") {
+          completed = true;
+          const kind = messageKind(ev.bytes);
+          if (kind === "request") conn.owed++;
+          this.handlers.onMessage(ev.bytes, conn.source);
+        } else if (ev.type === "ping") {
           // RFC 5626 §4.4.1: answer a CRLFCRLF ping with a CRLF pong
           if (conn.socket.writable) conn.socket.write(PONG);
         } else {
@@ -149,33 +176,62 @@ export class TcpTransport implements SipTransport {
           } catch (e) {
             this.log.error({ err: e }, "sip tcp: stream error handler failed");
           }
+          this.table.markClosing(conn, "stream-error", ev.error.code);
           this.log.info({ id: conn.id, code: ev.error.code }, "sip tcp: closing unframeable stream");
+          this.table.clearDeadline(conn);
           // stop reading; write the answer (if any), then close
           conn.socket.pause();
           if (reply && conn.socket.writable) conn.socket.end(reply);
           else conn.socket.destroy();
           const t = setTimeout(() => conn.socket.destroy(), 1000);
           conn.socket.once("close", () => clearTimeout(t));
+          return;
         }
       }
+      if (conn.socket.destroyed || conn.framer.failed) return;
+      // the per-message read deadline: a message must be complete messageTimeoutMs after its first byte
+      this.table.afterRead(conn, conn.framer.buffered > 0, completed, this.limits.messageTimeoutMs, () =>
+        conn.socket.destroy(),
+      );
     } catch (e) {
       this.log.error({ err: e }, "sip tcp: data handler failed");
       conn.socket.destroy();
     }
   }
 
-  private connect(target: SipTarget): Promise<TcpConnection> {
-    const key = endpointKey(target.host, target.port);
-    const existing = this.pending.get(key);
-    if (existing) return existing;
-    if (this.conns.size + this.pending.size >= this.limits.maxConnections) {
-      return Promise.reject(new SipError("E_SIP_CONNECTION_LIMIT", "TCP connection limit reached"));
+  /**
+   * The peer sent FIN. RFC 3261 §18.2.2: a response goes back over the request's connection while it is open, so the
+   * connection stays writable until the requests received on it are answered (bounded by the idle timeout), then
+   * we close our side too. It no longer carries new requests: nothing could be read back on it.
+   */
+  private onEnd(conn: TcpConnection): void {
+    conn.readEnded = true;
+    this.table.clearDeadline(conn);
+    this.table.unmapRemote(conn);
+    this.table.markClosing(conn, "peer-closed");
+    // for a flow (RFC 5626 §4.4) this is the failure: nothing can reach us over it any more
+    this.table.report(conn, "peer-closed");
+    if (conn.framer.buffered > 0) {
+      this.log.info({ id: conn.id, buffered: conn.framer.buffered }, "sip tcp: peer closed in the middle of a message");
     }
-    const p = new Promise<TcpConnection>((resolve, reject) => {
+    if (conn.owed <= 0) {
+      conn.socket.end();
+      return;
+    }
+    this.log.info({ id: conn.id, owed: conn.owed }, "sip tcp: peer half-closed; writing the responses it is owed");
+  }
+
+  private connect(target: SipTarget): Promise<TcpConnection> {
+    return this.table.connectOnce(target.host, target.port, this.limits.maxConnections, () => this.dial(target));
+  }
+
+  private dial(target: SipTarget): Promise<TcpConnection> {
+    return new Promise<TcpConnection>((resolve, reject) => {
       const socket = createConnection({
         host: bareHost(target.host),
         port: target.port,
         noDelay: true,
+        allowHalfOpen: true,
         ...(this.opts.host !== undefined ? { localAddress: bareHost(this.opts.host) } : {}),
       });
       this.connecting.add(socket);
@@ -209,67 +265,105 @@ export class TcpTransport implements SipTransport {
         );
       });
     });
-    this.pending.set(key, p);
-    const done = () => {
-      if (this.pending.get(key) === p) this.pending.delete(key);
-    };
-    p.then(done, done);
-    return p;
   }
 
-  private find(target: SipTarget): TcpConnection | undefined {
+  /** An open connection for the target: its `connectionId` when usable, else the newest one to its address. */
+  private find(target: SipTarget, forResponse: boolean): TcpConnection | undefined {
     if (target.connectionId !== undefined) {
-      const c = this.conns.get(target.connectionId);
-      if (c && !c.socket.destroyed) return c;
+      const c = this.table.get(target.connectionId);
+      // a half-closed connection still carries responses, never new requests (their answers could not come back)
+      if (c && !c.socket.destroyed && c.socket.writable && (forResponse || !c.readEnded)) return c;
     }
-    const id = this.byRemote.get(endpointKey(target.host, target.port));
-    const c = id !== undefined ? this.conns.get(id) : undefined;
-    return c && !c.socket.destroyed ? c : undefined;
+    const c = this.table.toRemote(target.host, target.port);
+    return c && !c.socket.destroyed && c.socket.writable && !c.readEnded ? c : undefined;
   }
 
-  async send(bytes: Uint8Array, target: SipTarget): Promise<SipSource> {
-    if (this.closed) throw new SipError("E_SIP_CLOSED", "TCP transport closed");
-    const conn = this.find(target) ?? (await this.connect(target));
-    await new Promise<void>((resolve, reject) => {
+  private write(conn: TcpConnection, bytes: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       if (!conn.socket.writable) {
         reject(new SipError("E_SIP_TRANSPORT", "TCP connection is not writable"));
         return;
       }
       conn.socket.write(bytes, (err) => {
-        if (err) reject(new SipError("E_SIP_TRANSPORT", `TCP write failed: ${err.message}`, { cause: err }));
-        else resolve();
+        if (!err) {
+          resolve();
+          return;
+        }
+        this.table.markClosing(conn, "reset");
+        conn.socket.destroy();
+        reject(new SipError("E_SIP_TRANSPORT", `TCP write failed: ${err.message}`, { cause: err }));
       });
     });
+  }
+
+  async send(bytes: Uint8Array, target: SipTarget): Promise<SipSource> {
+    if (this.closed) throw new SipError("E_SIP_CLOSED", "TCP transport closed");
+    const kind = messageKind(bytes);
+    const forResponse = kind === "provisional" || kind === "final";
+    let conn = this.find(target, forResponse);
+    if (conn) {
+      try {
+        await this.write(conn, bytes);
+      } catch (e) {
+        // a response: the layer opens a new connection to received / sent-by (RFC 3261 §18.2.2)
+        if (forResponse || this.closed) throw e;
+        // a request on a reused connection that failed under us: once more on a new connection (RFC 3261 §18.1.1)
+        this.log.info({ id: conn.id, err: e }, "sip tcp: reused connection failed, sending on a new one");
+        conn = await this.connect({ transport: "TCP", host: target.host, port: target.port });
+        await this.write(conn, bytes);
+      }
+    } else {
+      conn = await this.connect(target);
+      await this.write(conn, bytes);
+    }
+    if (kind === "final" && conn.owed > 0) {
+      conn.owed--;
+      // the peer half-closed and got every response it was owed: close our side too
+      if (conn.readEnded && conn.owed === 0) conn.socket.end();
+    }
     return conn.source;
   }
 
   hasConnection(id: string): boolean {
-    const c = this.conns.get(id);
-    return c !== undefined && !c.socket.destroyed;
+    const c = this.table.get(id);
+    return c !== undefined && !c.socket.destroyed && !c.readEnded;
+  }
+
+  canRespond(id: string): boolean {
+    const c = this.table.get(id);
+    return c !== undefined && !c.socket.destroyed && c.socket.writable;
   }
 
   connectionCount(): number {
-    return this.conns.size;
+    return this.table.size;
   }
 
   /** Closes one connection (tests, and the layer when a peer misbehaves). */
   closeConnection(id: string): void {
-    this.conns.get(id)?.socket.destroy();
+    const c = this.table.get(id);
+    if (!c) return;
+    this.table.markClosing(c, "local");
+    c.socket.destroy();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const waits: Promise<unknown>[] = [];
-    for (const c of this.conns.values()) {
+    for (const c of this.table.values()) {
+      this.table.markClosing(c, "transport-closed");
+      this.table.clearDeadline(c);
       waits.push(new Promise<void>((r) => (c.socket.destroyed ? r() : c.socket.once("close", () => r()))));
       c.socket.destroy();
     }
     for (const s of this.connecting) s.destroy();
-    for (const p of this.pending.values())
+    for (const p of this.table.pending.values())
       waits.push(
         p.then(
-          (c) => c.socket.destroy(),
+          (c) => {
+            this.table.markClosing(c, "transport-closed");
+            c.socket.destroy();
+          },
           () => undefined,
         ),
       );

@@ -2,7 +2,7 @@
  * Transport-level types shared by the UDP, TCP and WebSocket transports and the transport layer (RFC 3261 §18,
  * RFC 7118).
  */
-import type { SipError } from "../errors.ts";
+import type { SipError, SipErrorCode } from "../errors.ts";
 
 export type SipTransportProtocol = "UDP" | "TCP" | "WS";
 
@@ -29,6 +29,43 @@ export interface SipSource {
   connectionId?: string | undefined;
 }
 
+/**
+ * Why a TCP or WebSocket connection closed. A registered UA treats any of them on its registration flow as a flow
+ * failure (RFC 5626 §4.4: a connection-oriented flow has failed when its connection closes).
+ */
+export type ConnectionCloseReason =
+  /** the peer closed it (TCP FIN, reported at once; WebSocket Close frame) */
+  | "peer-closed"
+  /** it failed: RST, EPIPE, a socket error, a WebSocket closed without close frame (1006) */
+  | "reset"
+  /** no traffic either way for `idleTimeoutMs` (E_SIP_IDLE_TIMEOUT) */
+  | "idle-timeout"
+  /** a message (or the WebSocket handshake, or the first message of an inbound connection) was not complete within
+   *  `messageTimeoutMs` (E_SIP_MESSAGE_TIMEOUT) */
+  | "message-timeout"
+  /** the stream could not be framed (oversize, bad Content-Length, WebSocket protocol error) */
+  | "stream-error"
+  /** we closed it: `closeConnection()`, or a write on it failed */
+  | "local"
+  /** the transport (layer) was closed */
+  | "transport-closed";
+
+/** One closed TCP/WS connection, as `SipTransportLayer.onConnectionClosed` reports it. */
+export interface ConnectionClosedInfo {
+  connectionId: string;
+  transport: "TCP" | "WS";
+  remote: SipEndpoint;
+  /** local address of the connection (for a browser WebSocket: the `.invalid` Via host, port 0) */
+  local: SipEndpoint;
+  /** the peer opened it */
+  inbound: boolean;
+  reason: ConnectionCloseReason;
+  /** stable code for the reasons that have one (timeouts, stream errors) */
+  code?: SipErrorCode | undefined;
+}
+
+export type ConnectionClosedListener = (info: ConnectionClosedInfo) => void;
+
 /** Callbacks a transport reports to (the transport layer). None of them may throw; transports guard anyway. */
 export interface TransportHandlers {
   /** one framed message (a datagram, a TCP-framed message, a WebSocket message) */
@@ -43,6 +80,11 @@ export interface TransportHandlers {
     tooLarge: "head" | "body" | undefined,
     source: SipSource,
   ): Uint8Array | undefined;
+  /**
+   * a TCP/WS connection closed, or its peer closed its side (TCP FIN; the connection may still write the responses
+   * the peer is owed): once per connection that was open, whatever the reason
+   */
+  onConnectionClosed?(info: ConnectionClosedInfo): void;
 }
 
 export interface TransportLimits {
@@ -52,6 +94,13 @@ export interface TransportLimits {
   maxConnections: number;
   /** a stream connection without traffic for this long is closed; default 300000 ms */
   idleTimeoutMs: number;
+  /**
+   * Per-message read deadline on TCP/WS (slowloris defence, like Kamailio's tcp_msg_read_timeout /
+   * tcp_msg_data_timeout): a message must be complete this long after its first byte; an inbound connection must
+   * deliver its first complete message (a WebSocket: finish its HTTP upgrade) this long after it was accepted.
+   * Default 10000 ms.
+   */
+  messageTimeoutMs: number;
   /** outbound connection establishment limit; default 5000 ms */
   connectTimeoutMs: number;
   /** UDP socket receive and send buffer (bytes, SO_RCVBUF/SO_SNDBUF; capped by the kernel); 0 = OS default */
@@ -62,6 +111,7 @@ export const DEFAULT_LIMITS: TransportLimits = {
   maxMessageSize: 65536,
   maxConnections: 1024,
   idleTimeoutMs: 300_000,
+  messageTimeoutMs: 10_000,
   connectTimeoutMs: 5000,
   udpBufferSize: 0,
 };
@@ -75,7 +125,13 @@ export interface SipTransport {
   address(): SipEndpoint | undefined;
   /** sends one message; resolves with the flow used (connection, local address) */
   send(bytes: Uint8Array, target: SipTarget): Promise<SipSource>;
+  /** the connection is open both ways (usable for new requests) */
   hasConnection(id: string): boolean;
+  /**
+   * The connection can still carry a response (open, or half-closed by the peer after its request, RFC 3261 §18.2.2);
+   * default hasConnection.
+   */
+  canRespond?(id: string): boolean;
   connectionCount(): number;
   /** frees every socket and timer */
   close(): Promise<void>;

@@ -1,19 +1,21 @@
 /**
  * SIP over WebSocket (RFC 7118, `ws` library): the "sip" subprotocol is required in both directions (§4), one SIP
  * message per WebSocket message, text or binary frames (§5.1), Via transport "WS" (§5.2). Bounded by maxPayload
- * (an oversize frame closes the connection with 1009), a connection limit and an idle timeout. WSS (TLS) is not
- * terminated here.
+ * (an oversize frame closes the connection with 1009), a connection limit, an idle timeout, and a read deadline on
+ * the HTTP upgrade and on every message. Every closed connection is reported once (`TransportHandlers.
+ * onConnectionClosed`, through the shared ConnectionTable). WSS (TLS) is not terminated here.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
 import type { Logger } from "../../log.ts";
 import { silentLogger } from "../../log.ts";
 import { SipError } from "../errors.ts";
+import { ConnectionTable, type TrackedConnection } from "./connections.ts";
 import {
   bareHost,
   DEFAULT_LIMITS,
-  endpointKey,
   type SipEndpoint,
   type SipSource,
   type SipTarget,
@@ -33,11 +35,30 @@ export interface WsTransportOptions {
   logger?: Logger;
 }
 
-interface WsConnection {
-  id: string;
+interface WsConnection extends TrackedConnection {
   ws: WebSocket;
-  source: SipSource;
   idle: NodeJS.Timeout;
+}
+
+/** RFC 6455 §7.4.1: 1006 = the connection closed without a Close frame (reset, vanished peer). */
+const ABNORMAL_CLOSURE = 1006;
+/** ws receiver state GET_INFO: waiting for the first byte of a frame. */
+const GET_INFO = 0;
+
+/**
+ * Whether the `ws` receiver of a connection holds part of a message (a frame header or payload, or earlier fragments
+ * of a fragmented message). Reads ws 8.x internals (`_receiver`); undefined when their shape is not the expected one.
+ * `atMessage`: asked from a "message" listener, while the receiver is still in the state of the frame it just
+ * delivered: only bytes already buffered beyond it count.
+ */
+function partialFrame(ws: WebSocket, atMessage = false): boolean | undefined {
+  const r = (ws as unknown as { _receiver?: { _state?: unknown; _bufferedBytes?: unknown; _fragments?: unknown } })
+    ._receiver;
+  if (!r || typeof r._state !== "number" || typeof r._bufferedBytes !== "number" || !Array.isArray(r._fragments)) {
+    return undefined;
+  }
+  if (atMessage) return r._bufferedBytes > 0;
+  return r._state !== GET_INFO || r._bufferedBytes > 0 || r._fragments.length > 0;
 }
 
 /** RFC 7118 §4: the WebSocket subprotocol for SIP */
@@ -68,11 +89,10 @@ export class WsTransport implements SipTransport {
   private wss: WebSocketServer | undefined;
   private bound: SipEndpoint | undefined;
   private closed = false;
-  private seq = 0;
   private upgrading = 0;
-  private readonly conns = new Map<string, WsConnection>();
-  private readonly byRemote = new Map<string, string>();
-  private readonly pending = new Map<string, Promise<WsConnection>>();
+  private readonly table: ConnectionTable<WsConnection>;
+  /** accepted TCP connections whose HTTP upgrade has not completed, with their read deadline */
+  private readonly handshaking = new Map<Socket, NodeJS.Timeout>();
   private readonly connecting = new Map<WebSocket, (e: SipError) => void>();
   private readonly limits: TransportLimits;
   private readonly log: Logger;
@@ -83,6 +103,7 @@ export class WsTransport implements SipTransport {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.log = opts.logger ?? silentLogger;
+    this.table = new ConnectionTable<WsConnection>("WS", handlers, this.log);
   }
 
   listen(): Promise<SipEndpoint | undefined> {
@@ -102,6 +123,7 @@ export class WsTransport implements SipTransport {
         res.end("SIP over WebSocket only (RFC 7118)\n");
       });
       this.http = http;
+      http.on("connection", (socket: Socket) => this.onHttpConnection(socket));
       http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
       http.on("clientError", (_e, socket) => socket.destroy());
       const onError = (e: Error) =>
@@ -121,6 +143,46 @@ export class WsTransport implements SipTransport {
     });
   }
 
+  /**
+   * A TCP connection to the HTTP listener: bounded in number (maxConnections sockets may be in the upgrade phase)
+   * and in time (the upgrade must complete within messageTimeoutMs, Kamailio tcp_msg_data_timeout style).
+   */
+  private onHttpConnection(socket: Socket): void {
+    if (this.closed || this.handshaking.size >= this.limits.maxConnections) {
+      this.log.warn(
+        {
+          code: "E_SIP_CONNECTION_LIMIT",
+          remote: `${socket.remoteAddress}:${socket.remotePort}`,
+          limit: this.limits.maxConnections,
+        },
+        "sip ws: too many connections in the HTTP upgrade phase, refusing",
+      );
+      socket.destroy();
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (!this.handshaking.delete(socket)) return;
+      this.log.warn(
+        {
+          code: "E_SIP_MESSAGE_TIMEOUT",
+          remote: `${socket.remoteAddress}:${socket.remotePort}`,
+          timeoutMs: this.limits.messageTimeoutMs,
+        },
+        "sip ws: no WebSocket upgrade within the read deadline, closing",
+      );
+      socket.destroy();
+    }, this.limits.messageTimeoutMs);
+    this.handshaking.set(socket, timer);
+    socket.once("close", () => this.handshakeDone(socket));
+  }
+
+  private handshakeDone(socket: Duplex): void {
+    const t = this.handshaking.get(socket as Socket);
+    if (t === undefined) return;
+    clearTimeout(t);
+    this.handshaking.delete(socket as Socket);
+  }
+
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     try {
       socket.on("error", () => socket.destroy());
@@ -138,23 +200,23 @@ export class WsTransport implements SipTransport {
         refuse("400 Bad Request");
         return;
       }
-      if (
-        this.closed ||
-        !this.wss ||
-        this.conns.size + this.upgrading + this.pending.size >= this.limits.maxConnections
-      ) {
-        this.log.warn("sip ws: connection limit reached, refusing");
+      if (this.closed || !this.wss || this.table.load(this.upgrading) >= this.limits.maxConnections) {
+        this.log.warn(
+          { code: "E_SIP_CONNECTION_LIMIT", remote: `${req.socket.remoteAddress}:${req.socket.remotePort}` },
+          "sip ws: connection limit reached, refusing",
+        );
         refuse("503 Service Unavailable");
         return;
       }
       this.upgrading++;
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         this.upgrading--;
+        this.handshakeDone(socket);
         if (this.closed) {
           ws.terminate();
           return;
         }
-        this.adopt(ws, bareHost(req.socket.remoteAddress ?? ""), req.socket.remotePort ?? 0, req.socket);
+        this.adopt(ws, bareHost(req.socket.remoteAddress ?? ""), req.socket.remotePort ?? 0, req.socket, true);
       });
     } catch (e) {
       this.log.error({ err: e }, "sip ws: upgrade failed");
@@ -167,8 +229,9 @@ export class WsTransport implements SipTransport {
     host: string,
     port: number,
     sock: { localAddress?: string | undefined; localPort?: number | undefined },
+    inbound: boolean,
   ): WsConnection {
-    const id = `ws-${++this.seq}`;
+    const id = this.table.nextId();
     const source: SipSource = {
       transport: "WS",
       host,
@@ -178,19 +241,35 @@ export class WsTransport implements SipTransport {
       connectionId: id,
     };
     const idle = setTimeout(() => {
-      this.log.debug({ id }, "sip ws: idle timeout");
+      this.table.markClosing(conn, "idle-timeout", "E_SIP_IDLE_TIMEOUT");
+      this.log.info({ id, code: "E_SIP_IDLE_TIMEOUT", timeoutMs: this.limits.idleTimeoutMs }, "sip ws: idle timeout");
       ws.terminate();
     }, this.limits.idleTimeoutMs);
-    const conn: WsConnection = { id, ws, source, idle };
-    this.conns.set(id, conn);
-    const key = endpointKey(host, port);
-    this.byRemote.set(key, id);
+    const conn: WsConnection = { id, ws, source, idle, inbound };
+    this.table.add(conn);
+    const expire = () => ws.terminate();
+    // Kamailio tcp_msg_data_timeout: an inbound connection must deliver its first message within the read deadline
+    if (inbound) this.table.armDeadline(conn, this.limits.messageTimeoutMs, expire);
+    // the read deadline per message: this listener runs after the ws receiver has consumed the chunk (it was added
+    // after ws's own), so the receiver state says whether part of a frame or of a fragmented message is pending
+    const raw = (ws as unknown as { _socket?: Socket })._socket;
+    raw?.on("data", () => {
+      if (conn.closing) return;
+      const partial = partialFrame(ws);
+      // without the receiver state (another ws version) only the first-message deadline and the idle timeout apply
+      if (partial === undefined) return;
+      this.table.afterRead(conn, partial, false, this.limits.messageTimeoutMs, expire);
+    });
     ws.on("message", (data, isBinary) => {
       try {
         idle.refresh();
         const bytes = toBytes(data);
+        const keepAlive = bytes.every((b) => b === 0x0d || b === 0x0a);
+        // a message is complete (a keep-alive does not count as the first message); the next one may have started in
+        // the same read, its clock starts now (the raw data listener settles the rest)
+        this.table.afterRead(conn, partialFrame(ws, true) === true, !keepAlive, this.limits.messageTimeoutMs, expire);
         // keep-alive: a frame of only CRLFs; answer CRLFCRLF with CRLF as RFC 5626 §4.4.1 does on TCP
-        if (bytes.every((b) => b === 0x0d || b === 0x0a)) {
+        if (keepAlive) {
           if (bytes.length >= 4 && ws.readyState === WebSocket.OPEN) ws.send(PONG, { binary: isBinary });
           return;
         }
@@ -199,11 +278,16 @@ export class WsTransport implements SipTransport {
         this.log.error({ err: e }, "sip ws: message handler failed");
       }
     });
-    ws.on("error", (e) => this.log.debug({ err: e, id }, "sip ws: socket error"));
+    ws.on("error", (e) => {
+      const code = (e as { code?: unknown }).code;
+      if (code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") this.table.markClosing(conn, "stream-error", "E_SIP_TOO_LARGE");
+      else if (typeof code === "string" && code.startsWith("WS_ERR_")) this.table.markClosing(conn, "stream-error");
+      else this.table.markClosing(conn, "reset");
+      this.log.debug({ err: e, id }, "sip ws: socket error");
+    });
     ws.on("close", (code) => {
       clearTimeout(idle);
-      this.conns.delete(id);
-      if (this.byRemote.get(key) === id) this.byRemote.delete(key);
+      this.table.remove(conn, code === ABNORMAL_CLOSURE ? "reset" : "peer-closed");
       this.log.debug({ id, code }, "sip ws: closed");
     });
     return conn;
@@ -214,15 +298,13 @@ export class WsTransport implements SipTransport {
   }
 
   private connect(target: SipTarget): Promise<WsConnection> {
-    const key = endpointKey(target.host, target.port);
-    const existing = this.pending.get(key);
-    if (existing) return existing;
-    if (this.conns.size + this.pending.size >= this.limits.maxConnections) {
-      return Promise.reject(new SipError("E_SIP_CONNECTION_LIMIT", "WS connection limit reached"));
-    }
+    return this.table.connectOnce(target.host, target.port, this.limits.maxConnections, () => this.dial(target));
+  }
+
+  private dial(target: SipTarget): Promise<WsConnection> {
     const h = bareHost(target.host);
     const url = `ws://${h.includes(":") ? `[${h}]` : h}:${target.port}${this.opts.path ?? "/"}`;
-    const p = new Promise<WsConnection>((resolve, reject) => {
+    return new Promise<WsConnection>((resolve, reject) => {
       const ws = new WebSocket(url, SIP_SUBPROTOCOL, {
         maxPayload: this.limits.maxMessageSize,
         perMessageDeflate: false,
@@ -250,7 +332,7 @@ export class WsTransport implements SipTransport {
           return;
         }
         const raw = (ws as unknown as { _socket?: { localAddress?: string; localPort?: number } })._socket ?? {};
-        resolve(this.adopt(ws, h, target.port, raw));
+        resolve(this.adopt(ws, h, target.port, raw, false));
       });
       ws.once("error", (e) =>
         fail(new SipError("E_SIP_TRANSPORT", `WS connect to ${url} failed: ${e.message}`, { cause: e })),
@@ -259,21 +341,14 @@ export class WsTransport implements SipTransport {
         fail(new SipError("E_SIP_TRANSPORT", `WS connect to ${url} refused with HTTP ${res.statusCode}`)),
       );
     });
-    this.pending.set(key, p);
-    const done = () => {
-      if (this.pending.get(key) === p) this.pending.delete(key);
-    };
-    p.then(done, done);
-    return p;
   }
 
   private find(target: SipTarget): WsConnection | undefined {
     if (target.connectionId !== undefined) {
-      const c = this.conns.get(target.connectionId);
+      const c = this.table.get(target.connectionId);
       if (c && c.ws.readyState === WebSocket.OPEN) return c;
     }
-    const id = this.byRemote.get(endpointKey(target.host, target.port));
-    const c = id !== undefined ? this.conns.get(id) : undefined;
+    const c = this.table.toRemote(target.host, target.port);
     return c && c.ws.readyState === WebSocket.OPEN ? c : undefined;
   }
 
@@ -300,23 +375,29 @@ export class WsTransport implements SipTransport {
   }
 
   hasConnection(id: string): boolean {
-    const c = this.conns.get(id);
+    const c = this.table.get(id);
     return c !== undefined && c.ws.readyState === WebSocket.OPEN;
   }
 
   connectionCount(): number {
-    return this.conns.size;
+    return this.table.size;
   }
 
+  /** Closes one connection (tests, and the layer when a peer misbehaves). */
   closeConnection(id: string): void {
-    this.conns.get(id)?.ws.terminate();
+    const c = this.table.get(id);
+    if (!c) return;
+    this.table.markClosing(c, "local");
+    c.ws.terminate();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const waits: Promise<unknown>[] = [];
-    for (const c of this.conns.values()) {
+    for (const c of this.table.values()) {
+      this.table.markClosing(c, "transport-closed");
+      this.table.clearDeadline(c);
       clearTimeout(c.idle);
       waits.push(
         new Promise<void>((r) => (c.ws.readyState === WebSocket.CLOSED ? r() : c.ws.once("close", () => r()))),
@@ -324,10 +405,18 @@ export class WsTransport implements SipTransport {
       c.ws.terminate();
     }
     for (const fail of [...this.connecting.values()]) fail(new SipError("E_SIP_CLOSED", "WS transport closed"));
-    for (const p of this.pending.values())
+    for (const [socket, t] of this.handshaking) {
+      clearTimeout(t);
+      socket.destroy();
+    }
+    this.handshaking.clear();
+    for (const p of this.table.pending.values())
       waits.push(
         p.then(
-          (c) => c.ws.terminate(),
+          (c) => {
+            this.table.markClosing(c, "transport-closed");
+            c.ws.terminate();
+          },
           () => undefined,
         ),
       );

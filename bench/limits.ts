@@ -1,0 +1,162 @@
+/**
+ * P-CSCF under a one-source UDP flood, with the per-source rate limit on and off (issue 8 item 4):
+ *
+ *   node --import tsx bench/limits.ts [--flood-rate 20000] [--flood-ms 4000] [--flood-count 400000]
+ *
+ * The P-CSCF runs in its own process (bench/limits/server.ts), the flooder in another (bench/limits/flood.ts: OPTIONS
+ * from one UDP socket at --flood-rate per second, 0 = as fast as the socket takes them; bounded in count and time). Meanwhile a legitimate UE (this process, its own
+ * socket) sends one OPTIONS every 20 ms and times the answer. Printed per mode: one JSON line, then a table —
+ * what the flooder got (200 / 503 / nothing), the legitimate UE's round trip p50/p99/max and losses, the P-CSCF's
+ * transactions in progress (peak), heap and CPU.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = join(dirname(fileURLToPath(import.meta.url)), "limits");
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : Number.NaN;
+  return Number.isFinite(v) && v > 0 ? v : def;
+};
+const FLOOD_MS = Math.min(arg("flood-ms", 4000), 20_000);
+const FLOOD_COUNT = Math.min(arg("flood-count", 400_000), 2_000_000);
+const FLOOD_RATE = process.argv.includes("--flood-rate")
+  ? Math.max(0, Number(process.argv[process.argv.indexOf("--flood-rate") + 1]) || 0)
+  : 20_000;
+
+interface Stats {
+  refusals: Record<string, number>;
+  transactions: number;
+  peakTransactions: number;
+  heapMiB: number;
+  rssMiB: number;
+  cpuMs: number;
+}
+
+function child(file: string, cfg: unknown): ChildProcess {
+  return fork(join(HERE, file), [JSON.stringify(cfg)], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+}
+
+function next<T>(cp: ChildProcess, type: string, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no ${type} from child within ${ms} ms`)), ms);
+    const on = (m: { type?: string }) => {
+      if (m.type !== type) return;
+      clearTimeout(t);
+      cp.off("message", on);
+      resolve(m as T);
+    };
+    cp.on("message", on);
+  });
+}
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+}
+
+async function run(rateLimit: boolean) {
+  const server = child("server.ts", { rateLimit });
+  const { port } = await next<{ port: number }>(server, "ready", 20_000);
+  const sock = createSocket("udp4");
+  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+  const me = sock.address().port;
+  const sentAt = new Map<number, number>();
+  const rtt: { during: boolean; ms: number }[] = [];
+  let flooding = false;
+  sock.on("message", (b) => {
+    const m = /CSeq: (\d+) OPTIONS/.exec(b.toString("latin1"));
+    const i = m ? Number(m[1]) : -1;
+    const t0 = sentAt.get(i);
+    if (t0 === undefined) return;
+    sentAt.delete(i);
+    rtt.push({ during: flooding, ms: performance.now() - t0 });
+  });
+  let seq = 0;
+  const lostDuring = { n: 0 };
+  const ping = setInterval(() => {
+    // anything unanswered after 2 s is lost
+    const now = performance.now();
+    for (const [i, t0] of sentAt) {
+      if (now - t0 > 2000) {
+        sentAt.delete(i);
+        lostDuring.n++;
+      }
+    }
+    const i = ++seq;
+    sentAt.set(i, performance.now());
+    sock.send(
+      `OPTIONS sip:127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${me};branch=z9hG4bK-ue-${i};rport\r\n` +
+        `Max-Forwards: 70\r\nFrom: <sip:alice@ims.example.com>;tag=ue${i}\r\nTo: <sip:127.0.0.1:${port}>\r\n` +
+        `Call-ID: ue-${i}@bench\r\nCSeq: ${i} OPTIONS\r\nContent-Length: 0\r\n\r\n`,
+      port,
+      "127.0.0.1",
+    );
+  }, 20);
+  await new Promise((r) => setTimeout(r, 1000));
+  flooding = true;
+  const flood = child("flood.ts", { port, count: FLOOD_COUNT, ms: FLOOD_MS, rate: FLOOD_RATE });
+  const done = await next<{ sent: number; sendMs: number; answers: Record<string, number> }>(
+    flood,
+    "done",
+    FLOOD_MS + 30_000,
+  );
+  const stats = await (async () => {
+    server.send({ type: "stats" });
+    return next<Stats>(server, "stats", 10_000);
+  })();
+  flooding = false;
+  await new Promise((r) => setTimeout(r, 500));
+  clearInterval(ping);
+  sock.close();
+  server.send({ type: "stop" });
+  await new Promise((r) => server.once("exit", r));
+  const during = rtt.filter((r) => r.during).map((r) => r.ms);
+  const before = rtt.filter((r) => !r.during).map((r) => r.ms);
+  const answered = Object.values(done.answers).reduce((a, b) => a + b, 0);
+  return {
+    bench: "limits",
+    rateLimit,
+    flood: {
+      sent: done.sent,
+      sendRate: Math.round(done.sent / (done.sendMs / 1000)),
+      ok200: done.answers["200"] ?? 0,
+      refused503: done.answers["503"] ?? 0,
+      unanswered: done.sent - answered,
+    },
+    ue: {
+      p50Before: +pct(before, 50).toFixed(2),
+      p50: +pct(during, 50).toFixed(2),
+      p99: +pct(during, 99).toFixed(2),
+      max: +Math.max(...during, 0).toFixed(2),
+      answered: during.length,
+      lost: lostDuring.n,
+    },
+    pcscf: stats,
+  };
+}
+
+const results = [];
+for (const on of [false, true]) {
+  const r = await run(on);
+  console.log(JSON.stringify({ ...r, floodRate: FLOOD_RATE, cpus: cpus().length, node: process.version }));
+  results.push(r);
+}
+console.log("");
+console.log(
+  "| rate limit | flood sent (rate/s) | flood 200 | flood 503 | flood unanswered | UE rtt p50 / p99 / max (ms) | UE lost | P-CSCF peak transactions | heap MiB | CPU ms |",
+);
+console.log("|---|---|---|---|---|---|---|---|---|---|");
+for (const r of results) {
+  console.log(
+    `| ${r.rateLimit ? "on (200/s, burst 400)" : "off"} | ${r.flood.sent} (${r.flood.sendRate}) | ${r.flood.ok200} | ${r.flood.refused503} | ${r.flood.unanswered} | ${r.ue.p50} / ${r.ue.p99} / ${r.ue.max} | ${r.ue.lost} | ${r.pcscf.peakTransactions} | ${r.pcscf.heapMiB} | ${r.pcscf.cpuMs} |`,
+  );
+}
+process.exit(0);
