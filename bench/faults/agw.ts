@@ -33,21 +33,12 @@ import { IQ_SESSION_HEADER, type IqConnectionState, IqWsClient, IqWsServer } fro
 import { AuditLog } from "../../src/log.ts";
 import { generateSessionCertificate, type SessionCertificate } from "../../src/security/certificate.ts";
 import type { FaultResult, FaultScenario } from "./types.ts";
+import { sleep, waitUntil } from "./util.ts";
 
 const HOST = "127.0.0.1";
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc") as () => void;
-
-async function waitUntil(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await sleep(5);
-  }
-  return true;
-}
 
 function fds(): number {
   try {

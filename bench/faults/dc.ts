@@ -26,6 +26,9 @@ import { AuditLog } from "../../src/log.ts";
 import type { TerminatedInfo } from "../../src/sip/index.ts";
 import { type DcTimeouts, type EndpointState, ImsUe, type UeCall, type UeError } from "../../src/ue/index.ts";
 import type { FaultResult, FaultScenario } from "./types.ts";
+import { sleep, waitUntil, within } from "./util.ts";
+
+export { waitUntil, within };
 
 export const DOMAIN = "ims.example.com";
 /** timers of the core and of B (test/ims/e2e-helpers.ts) */
@@ -42,33 +45,6 @@ export const ALICE_DC_TIMEOUTS: DcTimeouts = {
 };
 export const CHANNEL = { id: 1000, label: "chat", subprotocol: "msrp" };
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `cond` every 20 ms; true when it held within `ms`. */
-export async function waitUntil(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await sleep(20);
-  }
-  return true;
-}
-
-/** `p`'s value, or undefined when it does not settle (or rejects) within `ms`. */
-export async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p.catch(() => undefined),
-      new Promise<undefined>((r) => {
-        timer = setTimeout(() => r(undefined), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** UDP sockets open in this process (process.getActiveResourcesInfo(): one UDPWrap per bound dgram socket). */
 export function udpSockets(): number {

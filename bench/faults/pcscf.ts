@@ -10,18 +10,10 @@ import { createResponse, parseMessage, type SipRequestError } from "../../src/si
 import { DcEndpoint } from "../../src/ue/dcEndpoint.ts";
 import { ImsUe, type ImsUeOptions, type UeCall } from "../../src/ue/ue.ts";
 import type { FaultResult, FaultScenario } from "./types.ts";
+import { waitUntil } from "./util.ts";
 
 const T = { T1: 100, T2: 400, T4: 500, D: 500 };
 const DOMAIN = "ims.example.com";
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
-}
 
 async function core(a: Partial<PcscfOptions> = {}, b: Partial<PcscfOptions> = {}) {
   const scscf = new Scscf({ tcp: 0, domains: [DOMAIN], timers: T });
@@ -86,11 +78,11 @@ const noAck: FaultScenario = async () => {
       a.port,
       a.host,
     );
-    await until(() => ok200 > 0, 5000);
+    await waitUntil(() => ok200 > 0, 5000);
     const t0 = performance.now();
     const before = { pcscfASessions: c.a.sessions.size, pcscfBSessions: c.b.sessions.size };
-    await until(() => byeAt > 0, 15_000);
-    const freed = await until(
+    await waitUntil(() => byeAt > 0, 15_000);
+    const freed = await waitUntil(
       () => c.a.sessions.size === 0 && c.b.sessions.size === 0 && calls[0]?.dc.state === "closed",
       5000,
     );
@@ -120,11 +112,14 @@ const agwMediaFault: FaultScenario = async () => {
     await c.ue(c.b, "bob", { media: ["msrp"] });
     const call = await alice.call(`sip:bob@${DOMAIN}`);
     const before = { agwContexts: agw.contextCount, pcscfASessions: c.a.sessions.size };
-    await until(() => call.msrp?.state === "connected", 5000);
+    await waitUntil(() => call.msrp?.state === "connected", 5000);
     const t0 = performance.now();
     const ended = await Promise.race([call.sip.terminated(), new Promise((r) => setTimeout(r, 10_000))]);
     const detectMs = Math.round(performance.now() - t0);
-    const freed = await until(() => agw.contextCount === 0 && c.a.sessions.size === 0 && c.b.sessions.size === 0, 5000);
+    const freed = await waitUntil(
+      () => agw.contextCount === 0 && c.a.sessions.size === 0 && c.b.sessions.size === 0,
+      5000,
+    );
     return {
       scenario: "agw-idle-releases-session",
       ok: ended !== undefined && freed,
@@ -160,7 +155,7 @@ const sessionLimit: FaultScenario = async () => {
       (e: unknown) => e,
     )) as SipRequestError | undefined;
     await first.hangup();
-    const freed = await until(() => c.a.sessions.size === 0, 3000);
+    const freed = await waitUntil(() => c.a.sessions.size === 0, 3000);
     const again = await alice.call(`sip:carol@${DOMAIN}`).then(
       (x) => x,
       () => undefined,

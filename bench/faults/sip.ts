@@ -34,6 +34,7 @@ import {
 } from "../../src/sip/index.ts";
 import { ImsUe, type UeCall } from "../../src/ue/index.ts";
 import type { FaultResult, FaultScenario } from "./types.ts";
+import { sleep, waitUntil, within } from "./util.ts";
 
 const DOMAIN = "ims.example.com";
 const TIMERS = { T1: 100, T2: 400, T4: 500, D: 500 };
@@ -43,32 +44,8 @@ export const RESTART_RECOVERY = { baseMs: 1000, maxMs: 8000 };
 /** how long the P-CSCF is down between its close and the new instance's start (a process restart) */
 export const RESTART_GAP_MS = 500;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.now();
 const round = (ms: number) => Math.round(ms * 10) / 10;
-
-async function waitUntil(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await sleep(10);
-  }
-  return true;
-}
-
-async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p.catch(() => undefined),
-      new Promise<undefined>((r) => {
-        timer = setTimeout(() => r(undefined), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------------------
 // P-CSCF restart
