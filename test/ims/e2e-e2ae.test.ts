@@ -634,6 +634,55 @@ describe("e2ae failures and releases", () => {
     expect(n.agwB.contextCount).toBe(0);
   });
 
+  it("a tlsSessionEstablishmentFailure on an anchored context (a stranger on the AGW port) releases nothing; idleTimeout does", async () => {
+    const agw = new ImsAgw({ timers: { handshakeMs: 5000 } });
+    closers.push(() => agw.close());
+    const listeners = new Set<(e: IqEvent) => void>();
+    agw.onEvent((e) => {
+      for (const l of listeners) l(e);
+    });
+    const iq: IqClient = {
+      reserveAgwConnectionPoint: (r) => agw.reserveAgwConnectionPoint(r),
+      reserveAndConfigureAgwConnectionPoint: (r) => agw.reserveAndConfigureAgwConnectionPoint(r),
+      configureAgwConnectionPoint: (r) => agw.configureAgwConnectionPoint(r),
+      releaseAgwContext: (r) => agw.releaseAgwContext(r),
+      onEvent: (l) => {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+    };
+    const n = await network({ pcscfA: { iq } });
+    const alice = await n.ue({ side: "a", user: "alice", kinds: ["msrp"] });
+    const bob = await n.ue({ side: "b", user: "bob" });
+    const { sip, media } = await alice.call("bob");
+    await waitFor(() => agw.resources().relays === 1, 5000, "relaying");
+    const stream = n.c.a.e2aeSessions(sip.callId)[0]?.stream(0);
+    if (!stream) throw new Error("no anchored stream");
+    const push = (event: string) => {
+      for (const l of listeners)
+        l({
+          event,
+          contextId: stream.contextId,
+          terminationId: stream.access.terminationId,
+          reason: "handshake-failed",
+        } as unknown as IqEvent);
+    };
+    // anyone who reaches the AGW port can fail a handshake: that must not end the call (DESIGN rule 8)
+    push("tlsSessionEstablishmentFailure");
+    await sleep(300);
+    expect(sip.ended()).toBe(false);
+    expect(n.c.a.sessions.size).toBe(1);
+    const bcall = bob.incoming[0];
+    const bMsrp = bcall ? bob.media.get(bcall)?.msrp : undefined;
+    if (!bMsrp || !media.msrp) throw new Error("no MSRP endpoints");
+    const atB = nextMessage(bMsrp);
+    await media.msrp.send("still here", "text/plain");
+    expect((await atB).content.toString()).toBe("still here");
+    // a media fault does (the same path the AGW's own idleTimeout takes)
+    push("idleTimeout");
+    expect((await within(sip.terminated(), 5000, "released")).reason).toBe("remote-bye");
+  });
+
   it("an Iq link that comes back with resumed:false (the AGW lost the contexts) → BYE both ways with E_ALG_AGW_RESTARTED", async () => {
     const agw = new ImsAgw({ timers: { handshakeMs: 5000 } });
     closers.push(() => agw.close());
