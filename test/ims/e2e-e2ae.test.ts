@@ -139,6 +139,27 @@ async function incoming(ua: E2aeUa, ms = 5000): Promise<SipCall> {
   return c;
 }
 
+/** An Iq binding to an in-process AGW, with some procedures or subscriptions replaced (failures, injected events). */
+function iqOver(agw: ImsAgw, over: Partial<IqClient> = {}): IqClient {
+  return {
+    reserveAgwConnectionPoint: (r) => agw.reserveAgwConnectionPoint(r),
+    reserveAndConfigureAgwConnectionPoint: (r) => agw.reserveAndConfigureAgwConnectionPoint(r),
+    configureAgwConnectionPoint: (r) => agw.configureAgwConnectionPoint(r),
+    releaseAgwContext: (r) => agw.releaseAgwContext(r),
+    onEvent: (l) => agw.onEvent(l),
+    ...over,
+  };
+}
+
+/** The Reason header of every BYE a UE receives, in order. */
+function byeReasons(ua: E2aeUa): string[] {
+  const reasons: string[] = [];
+  ua.layer.onMessage((m) => {
+    if (m.kind === "request" && m.method === "BYE") reasons.push(m.getHeader("Reason") ?? "");
+  });
+  return reasons;
+}
+
 function mediaOf(ua: E2aeUa, call: SipCall): E2aeCallMedia {
   const m = ua.media.get(call);
   if (!m) throw new Error("no media for the call");
@@ -519,20 +540,14 @@ describe("e2ae failures and releases", () => {
     const inner = new ImsAgw({ timers: { handshakeMs: 5000 } });
     closers.push(() => inner.close());
     // an Iq binding whose Configure AGW Connection Point fails (TR 29.828 steps 13-15 cannot be performed)
-    const iq: IqClient = {
-      reserveAgwConnectionPoint: (r) => inner.reserveAgwConnectionPoint(r),
-      reserveAndConfigureAgwConnectionPoint: (r) => inner.reserveAndConfigureAgwConnectionPoint(r),
+    const iq = iqOver(inner, {
       configureAgwConnectionPoint: () =>
         Promise.reject(Object.assign(new Error("termination is gone"), { code: "E_AGW_STATE" })),
-      releaseAgwContext: (r) => inner.releaseAgwContext(r),
-    };
+    });
     const n = await network({ pcscfA: { iq } });
     const alice = await n.ue({ side: "a", user: "alice", kinds: ["msrp"] });
     const bob = await n.ue({ side: "b", user: "bob" });
-    const reasons: string[] = [];
-    bob.layer.onMessage((m) => {
-      if (m.kind === "request" && m.method === "BYE") reasons.push(m.getHeader("Reason") ?? "");
-    });
+    const reasons = byeReasons(bob);
     const sip = alice.ua.call("sip:bob@ims.example.com");
     const ended = await within(sip.terminated(), 8000, "released by P-CSCF(A)");
     expect(ended.reason).toBe("remote-bye");
@@ -601,10 +616,7 @@ describe("e2ae failures and releases", () => {
     const n = await network({ pcscfA: { iq } });
     const alice = await n.ue({ side: "a", user: "alice", kinds: ["msrp"] });
     const bob = await n.ue({ side: "b", user: "bob" });
-    const reasons: string[] = [];
-    bob.layer.onMessage((m) => {
-      if (m.kind === "request" && m.method === "BYE") reasons.push(m.getHeader("Reason") ?? "");
-    });
+    const reasons = byeReasons(bob);
     const { sip } = await alice.call("bob");
     expect(agw1.contextCount).toBe(1);
     await waitFor(() => relaying, 5000, "MSRP relayed by the first AGW (Configure done)");
@@ -641,16 +653,12 @@ describe("e2ae failures and releases", () => {
     agw.onEvent((e) => {
       for (const l of listeners) l(e);
     });
-    const iq: IqClient = {
-      reserveAgwConnectionPoint: (r) => agw.reserveAgwConnectionPoint(r),
-      reserveAndConfigureAgwConnectionPoint: (r) => agw.reserveAndConfigureAgwConnectionPoint(r),
-      configureAgwConnectionPoint: (r) => agw.configureAgwConnectionPoint(r),
-      releaseAgwContext: (r) => agw.releaseAgwContext(r),
+    const iq = iqOver(agw, {
       onEvent: (l) => {
         listeners.add(l);
         return () => listeners.delete(l);
       },
-    };
+    });
     const n = await network({ pcscfA: { iq } });
     const alice = await n.ue({ side: "a", user: "alice", kinds: ["msrp"] });
     const bob = await n.ue({ side: "b", user: "bob" });
@@ -687,24 +695,16 @@ describe("e2ae failures and releases", () => {
     const agw = new ImsAgw({ timers: { handshakeMs: 5000 } });
     closers.push(() => agw.close());
     const states = new Set<(s: { connected: boolean; resumed?: boolean }) => void>();
-    const iq: IqClient = {
-      reserveAgwConnectionPoint: (r) => agw.reserveAgwConnectionPoint(r),
-      reserveAndConfigureAgwConnectionPoint: (r) => agw.reserveAndConfigureAgwConnectionPoint(r),
-      configureAgwConnectionPoint: (r) => agw.configureAgwConnectionPoint(r),
-      releaseAgwContext: (r) => agw.releaseAgwContext(r),
-      onEvent: (l) => agw.onEvent(l),
+    const iq = iqOver(agw, {
       onConnectionState: (l) => {
         states.add(l);
         return () => states.delete(l);
       },
-    };
+    });
     const n = await network({ pcscfA: { iq } });
     const alice = await n.ue({ side: "a", user: "alice", kinds: ["msrp"] });
     const bob = await n.ue({ side: "b", user: "bob" });
-    const reasons: string[] = [];
-    bob.layer.onMessage((m) => {
-      if (m.kind === "request" && m.method === "BYE") reasons.push(m.getHeader("Reason") ?? "");
-    });
+    const reasons = byeReasons(bob);
     const { sip } = await alice.call("bob");
     await waitFor(() => agw.resources().relays === 1, 5000, "relaying");
     // a reconnection that was not a resumption (TS 23.334 Iq: the AGW restarted)
