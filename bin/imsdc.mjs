@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// imsdc launcher: runs the TypeScript sources through tsx's loader (no build step needed on a clone).
-import { register } from "tsx/esm/api";
+// imsdc launcher: runs the compiled CLI (dist/) with plain node. In a clone, `npm ci` builds dist/ (the `prepare`
+// script); after editing src/, run `npm run build`, or run the sources: `node --import tsx src/cli/bin.ts`.
+import { existsSync } from "node:fs";
 
-register();
-const { main } = await import("../src/cli/main.ts");
-const code = await main(process.argv.slice(2));
-// every command has finished its work (long-running ones return after a clean shutdown): do not let a library
-// timer that was not cleared keep the process alive
-process.exit(code);
+const entry = new URL("../dist/cli/bin.js", import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write("imsdc: dist/ is missing: run `npm run build` in the repository (npm ci does it too)\n");
+  process.exit(3);
+}
+await import(entry.href);

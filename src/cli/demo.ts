@@ -3,7 +3,8 @@
  * (S-CSCF, P-CSCF(A), P-CSCF(B), IMS-AGW) and the headless UE "bob", serves the page and prints where to open it.
  * Runs until SIGINT / SIGTERM, then closes every socket and exits 0.
  */
-import { ensureWebBuilt } from "../../web/build.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { DemoServer } from "../demo/server.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { parseArgs, wantsHelp } from "./args.ts";
@@ -69,14 +70,7 @@ export async function demoCommand(args: string[], io: CliIo): Promise<number> {
   };
   if (o["no-build"] !== true) {
     progress("checking the demo page (web/dist)");
-    try {
-      const b = await ensureWebBuilt();
-      if (b.built) progress(`built web/dist in ${Math.round(b.ms)} ms`);
-    } catch (e) {
-      throw new CliError("E_WEB_BUILD", `cannot build the demo page: ${e instanceof Error ? e.message : String(e)}`, {
-        cause: e,
-      });
-    }
+    await ensurePage(progress);
   }
   progress("starting S-CSCF, P-CSCF(A), P-CSCF(B), IMS-AGW and bob");
   const port = o.port ?? 8080;
@@ -128,4 +122,33 @@ export async function demoCommand(args: string[], io: CliIo): Promise<number> {
   if (!json && !quiet) io.stderr(`· stopped (${why}): all nodes closed\n`);
   if (json) io.stdout(`${JSON.stringify({ event: "stopped", reason: why })}\n`);
   return EXIT.OK;
+}
+
+/**
+ * The page is built ahead (npm run build; an installed package ships web/dist). Run from the sources of a clone
+ * (src/cli/demo.ts under tsx) it is rebuilt when stale, with web/build.ts and esbuild (devDependencies).
+ */
+async function ensurePage(progress: (s: string) => void): Promise<void> {
+  const root = join(import.meta.dirname, "..", "..");
+  const builder = join(root, "web", "build.ts");
+  if (import.meta.url.endsWith(".ts") && existsSync(builder)) {
+    try {
+      const { ensureWebBuilt } = (await import(builder)) as {
+        ensureWebBuilt(): Promise<{ built: boolean; ms: number }>;
+      };
+      const b = await ensureWebBuilt();
+      if (b.built) progress(`built web/dist in ${Math.round(b.ms)} ms`);
+      return;
+    } catch (e) {
+      throw new CliError("E_WEB_BUILD", `cannot build the demo page: ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e,
+      });
+    }
+  }
+  if (!existsSync(join(root, "web", "dist", "index.html"))) {
+    throw new CliError(
+      "E_WEB_BUILD",
+      `the demo page is not built (${join(root, "web", "dist")}): run \`npm run build\``,
+    );
+  }
 }

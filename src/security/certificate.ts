@@ -3,7 +3,8 @@
  *
  * - ECDSA P-256 key pair from node:crypto, private key exported as PKCS#8 PEM (the only private-key form werift
  *   accepts; SEC1 "EC PRIVATE KEY" is rejected by its parser).
- * - A minimal self-signed X.509 v3 certificate (ecdsa-with-SHA256), DER-encoded here so there is no extra dependency.
+ * - A minimal self-signed X.509 v3 certificate (ecdsa-with-SHA256), encoded with @peculiar/asn1-x509 (RFC 5280 §4.1
+ *   schema) and signed with node:crypto; synchronous, so a certificate is ready the moment an endpoint is created.
  * - Before a certificate is handed out it passes a self-test: the private key signs a random challenge that the
  *   certificate's public key verifies, the certificate's self-signature verifies, and the key is P-256. werift does
  *   not check that key and certificate belong together, so a mismatch would otherwise only surface as a failed
@@ -21,6 +22,19 @@ import {
   verify,
   X509Certificate,
 } from "node:crypto";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import {
+  AlgorithmIdentifier,
+  AttributeTypeAndValue,
+  AttributeValue,
+  Certificate,
+  Name,
+  RelativeDistinguishedName,
+  SubjectPublicKeyInfo,
+  TBSCertificate,
+  Validity,
+  Version,
+} from "@peculiar/asn1-x509";
 import { ImsdcError } from "../errors.ts";
 
 export type CertificateErrorCode =
@@ -214,44 +228,12 @@ function toPem(label: string, der: Buffer): string {
   return `-----BEGIN ${label}-----\n${b64}${b64.endsWith("\n") ? "" : "\n"}-----END ${label}-----\n`;
 }
 
-// --- minimal DER writer (X.690) for the fixed certificate structure of RFC 5280 §4.1 ---
+// --- RFC 5280 §4.1 certificate structure, encoded by @peculiar/asn1-x509 (the ASN.1 schema layer of @peculiar/x509) ---
 
-function derLength(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
-function tlv(tag: number, ...content: Buffer[]): Buffer {
-  const body = Buffer.concat(content);
-  return Buffer.concat([Buffer.from([tag]), derLength(body.length), body]);
-}
-
-const seq = (...c: Buffer[]): Buffer => tlv(0x30, ...c);
-
-function derPositiveInteger(bytes: Buffer): Buffer {
-  let i = 0;
-  while (i < bytes.length - 1 && bytes[i] === 0) i++;
-  const trimmed = bytes.subarray(i);
-  const first = trimmed[0] ?? 0;
-  return tlv(0x02, first & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed);
-}
-
-/** UTCTime for 1950–2049, GeneralizedTime otherwise (RFC 5280 §4.1.2.5). */
-function derTime(d: Date): Buffer {
-  const p = (n: number) => String(n).padStart(2, "0");
-  const y = d.getUTCFullYear();
-  const rest = `${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
-  return y >= 1950 && y < 2050
-    ? tlv(0x17, Buffer.from(`${p(y % 100)}${rest}`, "ascii"))
-    : tlv(0x18, Buffer.from(`${y}${rest}`, "ascii"));
-}
-
-// 1.2.840.10045.4.3.2 ecdsa-with-SHA256 (RFC 5758 §3.2: parameters absent)
-const OID_ECDSA_WITH_SHA256 = Buffer.from([0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]);
-// 2.5.4.3 commonName
-const OID_COMMON_NAME = Buffer.from([0x06, 0x03, 0x55, 0x04, 0x03]);
+// RFC 5758 §3.2: ecdsa-with-SHA256, parameters absent
+const OID_ECDSA_WITH_SHA256 = "1.2.840.10045.4.3.2";
+// RFC 5280 §4.1.2.4 / X.520: commonName
+const OID_COMMON_NAME = "2.5.4.3";
 
 function buildSelfSignedCertificate(
   privateKey: KeyObject,
@@ -262,18 +244,32 @@ function buildSelfSignedCertificate(
 ): Buffer {
   const serial = randomBytes(16);
   serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01; // positive, non-zero, 16 bytes (RFC 5280 §4.1.2.2)
-  const name = seq(tlv(0x31, seq(OID_COMMON_NAME, tlv(0x0c, Buffer.from(commonName, "utf8")))));
-  const algorithm = seq(OID_ECDSA_WITH_SHA256);
-  const spki = publicKey.export({ type: "spki", format: "der" });
-  const tbs = seq(
-    tlv(0xa0, derPositiveInteger(Buffer.from([2]))), // [0] EXPLICIT version v3
-    derPositiveInteger(serial),
-    algorithm,
-    name,
-    seq(derTime(notBefore), derTime(notAfter)),
-    name,
-    spki,
-  );
-  const signature = sign("sha256", tbs, privateKey); // DER ECDSA-Sig-Value
-  return seq(tbs, algorithm, tlv(0x03, Buffer.from([0]), signature));
+  const name = new Name([
+    new RelativeDistinguishedName([
+      new AttributeTypeAndValue({ type: OID_COMMON_NAME, value: new AttributeValue({ utf8String: commonName }) }),
+    ]),
+  ]);
+  const algorithm = new AlgorithmIdentifier({ algorithm: OID_ECDSA_WITH_SHA256 });
+  const tbs = new TBSCertificate({
+    version: Version.v3,
+    serialNumber: toArrayBuffer(serial),
+    signature: algorithm,
+    issuer: name,
+    // RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050 (Validity chooses)
+    validity: new Validity({ notBefore, notAfter }),
+    subject: name,
+    subjectPublicKeyInfo: AsnConvert.parse(publicKey.export({ type: "spki", format: "der" }), SubjectPublicKeyInfo),
+  });
+  const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
+  const signature = sign("sha256", tbsDer, privateKey); // DER ECDSA-Sig-Value (RFC 5758 §3.2)
+  const cert = new Certificate({
+    tbsCertificate: tbs,
+    signatureAlgorithm: algorithm,
+    signatureValue: toArrayBuffer(signature),
+  });
+  return Buffer.from(AsnConvert.serialize(cert));
+}
+
+function toArrayBuffer(b: Buffer): ArrayBuffer {
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { RTCDataChannel } from "werift";
+import type { RTCDataChannel } from "#werift";
 import { UeError } from "./errors.ts";
 
 export type DcChannelState = "connecting" | "open" | "closing" | "closed";
@@ -34,6 +34,7 @@ export class DcChannel extends EventEmitter<DcChannelEvents> {
   private readonly limits: { local: () => number; remote: () => number };
   private disposers: (() => void)[] = [];
 
+  /** @internal created by the UE's transport (the engine's channel stays out of the public types) */
   constructor(dc: RTCDataChannel, limits: { local: () => number; remote: () => number }) {
     super();
     this.dc = dc;

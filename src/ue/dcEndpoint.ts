@@ -33,6 +33,7 @@ import {
   type RemoteTransportParams,
   type SecurityVerdict,
 } from "./dcTransport.ts";
+import { requireHardenedEngine } from "./engine.ts";
 import { UeError } from "./errors.ts";
 
 /** A data channel to offer, as an a=dcmap line describes it (RFC 8864 §5.1). */
@@ -152,6 +153,8 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
   constructor(opts: DcEndpointOptions = {}) {
     super();
     this.opts = opts;
+    // fail closed before anything exists: no data channel on an engine without the hardening (src/ue/engine.ts)
+    requireHardenedEngine({ audit: opts.audit, name: opts.name, transport: "data-channel" });
     this.log = (opts.logger ?? silentLogger).child({ ue: opts.name ?? "ue" });
     this.identity = opts.identity ?? identityFromCertificate(generateSessionCertificate());
   }

@@ -17,7 +17,7 @@ import {
   RTCIceParameters,
   RTCIceTransport,
   RTCSctpTransport,
-} from "werift";
+} from "#werift";
 import { type Logger, silentLogger } from "../log.ts";
 import { isHashFunc } from "../sdp/index.ts";
 import { checkPeerCertificate, fingerprintOfDer } from "../security/verify.ts";

@@ -13,6 +13,7 @@ export type UeErrorCode =
   | "E_SCTP_TIMEOUT"
   | "E_CONSENT_EXPIRED" // no consent check answered for timeouts.consentMs: the peer vanished (RFC 7675 §5.1)
   | "E_SCTP_ABORT" // the peer aborted the SCTP association without closing DTLS (RFC 9260 §9.1)
+  | "E_ENGINE_UNHARDENED" // the loaded werift lacks imsdc's hardening patch: no media transport is created (fail closed)
   | "E_CONFIG" // an option value the engine cannot use (e.g. timeouts.consentMs below 1000)
   | "E_UE_BUSY" // the UE already has maxCalls calls: an incoming INVITE is answered 486 (RFC 3261 §21.4.24)
   | "E_SDP_REMOTE" // the remote offer/answer has error findings (see `findings`)

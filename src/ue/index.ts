@@ -24,5 +24,11 @@ export {
   verifyPeerCertificate,
 } from "./dcTransport.ts";
 export * from "./e2ae/index.ts";
+export {
+  assertEngineHardened,
+  type EngineHardening,
+  inspectEngine,
+  REQUIRED_HARDENING,
+} from "./engine.ts";
 export { UeError, type UeErrorCode } from "./errors.ts";
 export { DEFAULT_MAX_CALLS, ImsUe, type ImsUeEvents, type ImsUeOptions, UeCall, type UeMediaKind } from "./ue.ts";

@@ -29,7 +29,10 @@ afterEach(() => {
 });
 
 function spawnImsdc(args: string[]): { child: ChildProcess; out: () => string } {
-  const child = spawn(process.execPath, ["bin/imsdc.mjs", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(child);
   let out = "";
   child.stdout?.on("data", (d: Buffer) => {

@@ -174,19 +174,20 @@ describe("every malformed case is flagged by the CLI", () => {
 
 describe("imsdc sdp check (child process)", () => {
   const exec = promisify(execFile);
-  const bin = join(ROOT, "bin/imsdc.mjs");
+  // the sources, not dist/ (tests must see the code as edited); test/package runs the packed bin/imsdc.mjs
+  const bin = join(ROOT, "src/cli/bin.ts");
 
   it("real fixture: exit 0 and the human summary", async () => {
     const { stdout } = await exec(
       process.execPath,
-      [bin, "sdp", "check", f("werift-answer.sdp"), "--offer", f("chromium-offer.sdp")],
+      ["--import", "tsx", bin, "sdp", "check", f("werift-answer.sdp"), "--offer", f("chromium-offer.sdp")],
       { cwd: ROOT },
     );
     expect(stdout).toContain("0 error(s), 0 warning(s): OK");
   });
 
   it("malformed body on stdin: exit 1 with JSON", async () => {
-    const child = execFile(process.execPath, [bin, "sdp", "check", "--json"], { cwd: ROOT });
+    const child = execFile(process.execPath, ["--import", "tsx", bin, "sdp", "check", "--json"], { cwd: ROOT });
     child.stdin?.end(fixture("chromium-offer.sdp").replace(/a=fingerprint:.*\r\n/, ""));
     let out = "";
     child.stdout?.on("data", (d) => {
@@ -198,9 +199,9 @@ describe("imsdc sdp check (child process)", () => {
   });
 
   it("missing file: exit 2", async () => {
-    const err = await exec(process.execPath, [bin, "sdp", "check", join(dir, "nope.sdp")], { cwd: ROOT }).catch(
-      (e) => e,
-    );
+    const err = await exec(process.execPath, ["--import", "tsx", bin, "sdp", "check", join(dir, "nope.sdp")], {
+      cwd: ROOT,
+    }).catch((e) => e);
     expect(err.code).toBe(2);
     expect(String(err.stderr)).toContain("cannot read");
   });

@@ -12,6 +12,7 @@ import { type AuditLog, type Logger, silentLogger } from "../../log.ts";
 import type { Finding, Fingerprint, FloorCtrlRole, SetupRole } from "../../sdp/index.ts";
 import { validateAnswer, validateOffer } from "../../sdp/index.ts";
 import { generateSessionCertificate, type SessionCertificate } from "../../security/certificate.ts";
+import { requireHardenedEngine } from "../engine.ts";
 import { BfcpClient, BfcpFloorServer, type FloorRequestState, type HelloResult } from "./bfcpSession.ts";
 import { E2aeError, toE2aeError } from "./errors.ts";
 import { newSessionId, type PathMatchMode } from "./msrp.ts";
@@ -211,6 +212,8 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
     super();
     this.opts = opts;
     this.kind = opts.kind;
+    // fail closed before anything exists (src/ue/engine.ts)
+    requireHardenedEngine({ audit: opts.audit, name: opts.name, transport: `e2ae-${opts.kind}` });
     this.timeouts = { ...DEFAULT_E2AE_TIMEOUTS, ...opts.timeouts };
     this.log = (opts.logger ?? silentLogger).child({ ue: opts.name ?? "ue", e2ae: opts.kind });
     this.address = opts.address ?? "127.0.0.1";
