@@ -14,6 +14,31 @@ import { type ChildProcess, execFileSync, fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
+import { benchArgs, Progress } from "./cli.ts";
+
+const USAGE = `usage: node --import tsx bench/agw.ts [--mib N] [--runs N] [--legs 1000,5000,10000] [--scopes a,b,…]
+                                     [--only throughput|memory] [--chunk BYTES]
+
+IMS-AGW benchmark (docs/agw.md), each figure against its baseline in the same run; client, relay and sink are
+separate processes (bench/agw/roles.ts).
+
+  --mib N          MiB sent per throughput run (default 256)
+  --runs N         runs per throughput scenario, round-robin; the median is reported (default 3)
+  --legs a,b,…     idle verified TLS legs held for the memory figure (default 1000,5000,10000)
+  --scopes a,b,…   certificate scopes for the memory figure: termination, agw, naive (default all three)
+  --only WHAT      throughput or memory (default both)
+  --chunk BYTES    client write size (default 65536)
+
+One JSON line per figure and a table on stdout; progress on stderr.
+`;
+const FLAGS = benchArgs(USAGE, {
+  mib: "number",
+  runs: "number",
+  legs: "numbers",
+  scopes: "list",
+  only: "string",
+  chunk: "number",
+});
 
 const ROLES = fileURLToPath(new URL("./agw/roles.ts", import.meta.url));
 const HZ = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
@@ -27,28 +52,19 @@ interface Args {
   scopes: string[];
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = {
-    mib: 256,
-    runs: 3,
-    legs: [1000, 5000, 10000],
-    only: undefined,
-    chunk: 65536,
-    scopes: ["termination", "agw", "naive"],
+function parseArgs(): Args {
+  return {
+    mib: FLAGS.mib ?? 256,
+    runs: FLAGS.runs ?? 3,
+    legs: FLAGS.legs ?? [1000, 5000, 10000],
+    only: FLAGS.only,
+    chunk: FLAGS.chunk ?? 65536,
+    scopes: FLAGS.scopes ?? ["termination", "agw", "naive"],
   };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const v = argv[i + 1];
-    if (v === undefined) continue;
-    if (k === "--mib") a.mib = Number(v);
-    else if (k === "--runs") a.runs = Number(v);
-    else if (k === "--legs") a.legs = v.split(",").map(Number);
-    else if (k === "--only") a.only = v;
-    else if (k === "--chunk") a.chunk = Number(v);
-    else if (k === "--scopes") a.scopes = v.split(",");
-  }
-  return a;
 }
+
+/** one step per throughput run and per memory figure */
+let progress: Progress | undefined;
 
 const children = new Set<ChildProcess>();
 function spawnRole(args: string[], gc = false): ChildProcess {
@@ -152,6 +168,7 @@ async function throughput(a: Args): Promise<void> {
   // round-robin over the scenarios, so drift of this noisy VM hits all of them alike
   for (let i = 0; i < a.runs; i++) {
     for (const sc of SCENARIOS) {
+      progress?.note(`${sc.name}, run ${i + 1}/${a.runs}`);
       const cl = spawnRole(["client", sc.kind, String(total), String(a.chunk)]);
       const fp = (await next(cl, 20_000, "client fingerprint")).fingerprint;
       let port: number;
@@ -182,6 +199,7 @@ async function throughput(a: Args): Promise<void> {
         ...(r.protocol ? { protocol: r.protocol, cipher: r.cipher } : {}),
       });
       if (contextId) await ask(agw, { cmd: "release", contextId }, 20_000, "agw release");
+      progress?.add(1);
       await new Promise((res) => setTimeout(res, 200));
     }
   }
@@ -218,7 +236,9 @@ async function throughput(a: Args): Promise<void> {
 async function memory(a: Args): Promise<void> {
   for (const scope of a.scopes)
     for (const n of a.legs) {
+      progress?.note(`memory: ${n} legs, certificate scope ${scope}`);
       await memoryOne(n, scope);
+      progress?.add(1);
     }
 }
 
@@ -244,6 +264,7 @@ async function memoryOne(n: number, scope: string): Promise<void> {
       opened += Number(r.opened) - opened;
       failed += Number(r.failed);
       handshakeSeconds += Number(r.seconds);
+      progress?.note(`memory: ${scope}, ${done + k}/${n} legs opened`);
     }
     let ready = 0;
     const deadline = Date.now() + 60_000;
@@ -281,7 +302,7 @@ async function memoryOne(n: number, scope: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const a = parseArgs(process.argv.slice(2));
+  const a = parseArgs();
   const guard = setTimeout(() => {
     console.error("bench: global timeout");
     killAll();
@@ -295,8 +316,13 @@ async function main(): Promise<void> {
     cpu: cpus()[0]?.model,
     hwm: Number(process.env.AGW_HWM ?? 256 * 1024),
   });
+  const steps =
+    (a.only !== "memory" ? a.runs * SCENARIOS.length : 0) +
+    (a.only !== "throughput" ? a.scopes.length * a.legs.length : 0);
+  progress = new Progress("agw", { total: steps, unit: "steps" }).start();
   if (a.only !== "memory") await throughput(a);
   if (a.only !== "throughput") await memory(a);
+  progress.stop();
 
   console.log("\n| figure | value | vs baseline / goal |\n|---|---|---|");
   const base = figures.find((f) => f.figure === "throughput" && String(f.scenario).startsWith("plain"));

@@ -10,6 +10,21 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
+import { benchArgs, Progress } from "./cli.ts";
+
+const USAGE = `usage: node --import tsx bench/dc.ts [--runs N] [--bulk-ms MS] [--impl ours,ndc] [--burst N]
+
+Data channel benchmark on 127.0.0.1 (docs/bench.md): setup time, bulk throughput and a burst of small messages, for
+our UE ("ours", imsdc on the patched werift) and node-datachannel ("ndc", libdatachannel) in the same run. Each side
+of a pair is its own process (bench/dcPeer.ts).
+
+  --runs N       fresh pairs for the setup median (default 5)
+  --bulk-ms MS   duration of the bulk transfer (default 5000)
+  --impl a,b     implementations, in order (default ours,ndc)
+  --burst N      messages in the burst (default 1000)
+
+One JSON line per figure and a table on stdout; progress on stderr. A full run takes about 40 s.
+`;
 
 interface Args {
   runs: number;
@@ -18,20 +33,13 @@ interface Args {
   burst: number;
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = { runs: 5, bulkMs: 5000, impls: ["ours", "ndc"], burst: 1000 };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const v = argv[i + 1];
-    if (k === "--runs" && v) a.runs = Number(v);
-    else if (k === "--bulk-ms" && v) a.bulkMs = Number(v);
-    else if (k === "--impl" && v) a.impls = v.split(",");
-    else if (k === "--burst" && v) a.burst = Number(v);
-    else continue;
-    i++;
-  }
-  return a;
+function parseArgs(): Args {
+  const f = benchArgs(USAGE, { runs: "number", "bulk-ms": "number", impl: "list", burst: "number" });
+  return { runs: f.runs ?? 5, bulkMs: f["bulk-ms"] ?? 5000, impls: f.impl ?? ["ours", "ndc"], burst: f.burst ?? 1000 };
 }
+
+/** one step per fresh pair: the setup runs, the bulk pair and the burst pair of each implementation */
+let progress: Progress | undefined;
 
 type Msg = { type: string; [k: string]: unknown };
 const PEER = fileURLToPath(new URL("./dcPeer.ts", import.meta.url));
@@ -122,6 +130,7 @@ async function withPair<T>(
   fn: (p: { a: Child; b: Child; setupMs: number }) => Promise<T>,
 ): Promise<T | undefined> {
   let p: { a: Child; b: Child; setupMs: number } | undefined;
+  progress?.note(`${impl}: ${what}`);
   try {
     p = await pair(impl);
     return await fn(p);
@@ -130,6 +139,7 @@ async function withPair<T>(
     return undefined;
   } finally {
     if (p) await Promise.all([p.a.stop(), p.b.stop()]);
+    progress?.add(1);
   }
 }
 
@@ -141,7 +151,7 @@ const median = (xs: number[]) => {
 async function benchImpl(impl: string, args: Args): Promise<Record<string, unknown>> {
   const setups: number[] = [];
   for (let i = 0; i < args.runs; i++) {
-    const ms = await withPair(impl, "setup", async (p) => p.setupMs);
+    const ms = await withPair(impl, `setup ${i + 1}/${args.runs}`, async (p) => p.setupMs);
     setups.push(ms ?? Number.NaN);
   }
   const out: Record<string, unknown> = {
@@ -185,10 +195,12 @@ async function benchImpl(impl: string, args: Args): Promise<Record<string, unkno
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs();
   console.log(JSON.stringify({ figure: "machine", cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version }));
   const rows: Record<string, unknown>[] = [];
+  progress = new Progress("dc", { total: args.impls.length * (args.runs + 2), unit: "pairs" }).start();
   for (const impl of args.impls) rows.push(await benchImpl(impl, args));
+  progress.stop();
   console.log("\n| impl | setup ms (median) | bulk 64 KiB MB/s | burst %d msgs ms |".replace("%d", String(args.burst)));
   console.log("|---|---|---|---|");
   for (const r of rows) console.log(`| ${r.impl} | ${r.setupMsMedian} | ${r.bulkMBps} | ${r.burstMs} |`);

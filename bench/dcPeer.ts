@@ -4,9 +4,16 @@
  * impl: "ndc" (node-datachannel / libdatachannel, the baseline) or "ours" (the imsdc UE on hardened werift).
  */
 import { performance } from "node:perf_hooks";
+import { exitOnHelp } from "./cli.ts";
 import { makeNdcPeer } from "./peers/ndc.ts";
 import { makeOursPeer } from "./peers/ours.ts";
 import type { BenchPeer, ParentMsg } from "./peers/types.ts";
+
+exitOnHelp(`usage: node --import tsx bench/dcPeer.ts ours|ndc
+
+One side of the data channel benchmark, forked by bench/dc.ts (run that instead): "ours" is the imsdc UE on the
+patched werift, "ndc" node-datachannel (libdatachannel). Signalling and commands come over IPC.
+`);
 
 const impl = process.argv[2] ?? "ndc";
 const send = (m: unknown) => process.send?.(m);

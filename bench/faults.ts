@@ -1,5 +1,5 @@
 /**
- * Fault scenarios of issue 8 item 3, one after another, each bounded in time:
+ * The fault scenarios of docs/faults.md, one after another, each bounded in time:
  *
  *   node --import tsx bench/faults.ts [--only name,name] [--list]
  *
@@ -7,7 +7,22 @@
  * scenario (FaultResult + ms), then a table. Exit code 1 when a scenario did not behave as specified.
  */
 import { cpus } from "node:os";
+import { benchArgs, Progress } from "./cli.ts";
 import type { FaultResult, FaultScenario } from "./faults/types.ts";
+
+const FLAGS = benchArgs(
+  `usage: node --import tsx bench/faults.ts [--only name,name] [--list]
+
+The fault scenarios (docs/faults.md), one after another, each bounded in time: a peer vanishes, a node restarts,
+a connection stalls, the IMS-AGW loses its IMS-ALG … and what each node detects, releases and recovers.
+
+  --only a,b   run only these scenarios
+  --list       print the scenario names and exit
+
+One JSON line per scenario and a table on stdout; progress on stderr. Exit 1 when a scenario misbehaved (~50 s).
+`,
+  { only: "list", list: "boolean" },
+);
 
 const MODULES = ["dc", "sip", "agw", "pcscf"] as const;
 const BOUND_MS = 90_000;
@@ -23,15 +38,16 @@ for (const m of MODULES) {
     all.push([`${m}:load`, async () => ({ scenario: `${m}:load`, ok: false, detail })]);
   }
 }
-if (process.argv.includes("--list")) {
+if (FLAGS.list === true) {
   for (const [n] of all) console.log(n);
   process.exit(0);
 }
-const i = process.argv.indexOf("--only");
-const only = i >= 0 ? new Set((process.argv[i + 1] ?? "").split(",")) : undefined;
+const only = FLAGS.only ? new Set(FLAGS.only) : undefined;
 const results: (FaultResult & { ms: number })[] = [];
-for (const [name, run] of all) {
-  if (only && !only.has(name)) continue;
+const selected = all.filter(([name]) => !only || only.has(name));
+const progress = new Progress("faults", { total: selected.length, unit: "scenarios" }).start();
+for (const [name, run] of selected) {
+  progress.note(name);
   const t0 = performance.now();
   let r: FaultResult;
   try {
@@ -49,8 +65,10 @@ for (const [name, run] of all) {
   }
   const row = { ...r, ms: Math.round(performance.now() - t0) };
   results.push(row);
+  progress.add(1, `${name}: ${r.ok ? "ok" : "MISBEHAVED"}`);
   console.log(JSON.stringify({ bench: "faults", ...row, cpus: cpus().length, node: process.version }));
 }
+progress.stop();
 const fmt = (o?: Record<string, number>) =>
   o
     ? Object.entries(o)

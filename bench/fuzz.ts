@@ -15,9 +15,9 @@
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { runOne } from "./fuzz/oracle.ts";
-import { chunkInputs, type Finding } from "./fuzz/run.ts";
-import { isTargetName, makeTarget, TARGET_NAMES, type TargetName } from "./fuzz/targets/index.ts";
+import { benchArgs, Progress } from "./cli.ts";
+import type { Finding } from "./fuzz/run.ts";
+import { isTargetName, TARGET_NAMES, type TargetName } from "./fuzz/targets/names.ts";
 
 interface Args {
   inputs: number;
@@ -41,31 +41,45 @@ const PLAN: Record<TargetName, { inputs: number; time: number }> = {
   ue: { inputs: 0.02, time: 0.16 },
 };
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = {
-    inputs: 1_000_000,
-    maxSeconds: 900,
-    targets: [...TARGET_NAMES],
-    seed: 1,
-    jobs: 2,
-    stallSeconds: 30,
-    findings: fileURLToPath(new URL("../test/fuzz/findings/", import.meta.url)),
+const USAGE = `usage: node --import tsx bench/fuzz.ts [--inputs N] [--max-seconds S] [--targets a,b,…] [--seed N]
+                                      [--jobs N] [--stall-seconds S] [--findings DIR|-]
+       node --import tsx bench/fuzz.ts --replay <target>:<seed>:<chunk>[:<index>]
+
+Grammar-aware fuzzing (docs/fuzz.md): each target in a child process, a share of the inputs and of the time each.
+
+  --inputs N          inputs over all targets (default 1000000)
+  --max-seconds S     wall-clock bound of the whole campaign (default 900)
+  --targets a,b,…     ${TARGET_NAMES.join(", ")} (default: all)
+  --seed N            campaign seed; input (target, seed, chunk, index) is reproducible (default 1)
+  --jobs N            children at a time (default 2)
+  --stall-seconds S   a child without a heartbeat for S seconds is killed and reported as a hang (default 30)
+  --findings DIR|-    where violating inputs are written (default test/fuzz/findings/; - = nowhere)
+  --replay SPEC       rerun one input (or a whole chunk without :index) and print it
+
+Output: one JSON line per target, a total line and a table on stdout; progress on stderr. Exit 1 on a violation.
+`;
+
+function parseArgs(): Args {
+  const f = benchArgs(USAGE, {
+    inputs: "number",
+    "max-seconds": "number",
+    targets: "list",
+    seed: "number",
+    jobs: "number",
+    "stall-seconds": "number",
+    findings: "string",
+    replay: "string",
+  });
+  return {
+    inputs: f.inputs ?? 1_000_000,
+    maxSeconds: f["max-seconds"] ?? 900,
+    targets: f.targets ? f.targets.filter(isTargetName) : [...TARGET_NAMES],
+    seed: f.seed ?? 1,
+    jobs: Math.max(1, f.jobs ?? 2),
+    stallSeconds: f["stall-seconds"] ?? 30,
+    findings: f.findings ?? fileURLToPath(new URL("../test/fuzz/findings/", import.meta.url)),
+    ...(f.replay !== undefined ? { replay: f.replay } : {}),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const v = argv[i + 1] ?? "";
-    if (k === "--inputs") a.inputs = Number(v);
-    else if (k === "--max-seconds") a.maxSeconds = Number(v);
-    else if (k === "--targets") a.targets = v.split(",").filter(isTargetName);
-    else if (k === "--seed") a.seed = Number(v);
-    else if (k === "--jobs") a.jobs = Math.max(1, Number(v));
-    else if (k === "--stall-seconds") a.stallSeconds = Number(v);
-    else if (k === "--findings") a.findings = v;
-    else if (k === "--replay") a.replay = v;
-    else continue;
-    i++;
-  }
-  return a;
 }
 
 interface TargetResult {
@@ -112,6 +126,17 @@ type ChildMessage =
 const CHILD = fileURLToPath(new URL("./fuzz/child.ts", import.meta.url));
 const children = new Set<ChildProcess>();
 
+/** inputs done per target (heartbeats of the running children, results of the finished ones) */
+const doneBy = new Map<TargetName, number>();
+let progress: Progress | undefined;
+function showProgress(): void {
+  if (!progress) return;
+  let sum = 0;
+  for (const n of doneBy.values()) sum += n;
+  progress.set(sum, `running: ${[...running].join(", ") || "-"}`);
+}
+const running = new Set<TargetName>();
+
 function runChild(name: TargetName, a: Args, quota: number, seconds: number): Promise<TargetResult> {
   return new Promise((resolve) => {
     const child = fork(CHILD, [name, String(a.seed), String(quota), String(seconds), a.findings], {
@@ -122,9 +147,13 @@ function runChild(name: TargetName, a: Args, quota: number, seconds: number): Pr
     let last = { chunk: 0, index: 0, done: 0, at: Date.now() };
     let result: TargetResult | undefined;
     const started = Date.now();
+    running.add(name);
     const finish = (r: TargetResult) => {
       clearInterval(watch);
       children.delete(child);
+      running.delete(name);
+      doneBy.set(name, r.inputs);
+      showProgress();
       resolve(r);
     };
     const failed = (why: string, hang: boolean): TargetResult => ({
@@ -161,8 +190,11 @@ function runChild(name: TargetName, a: Args, quota: number, seconds: number): Pr
       }
     }, 1000);
     child.on("message", (m: ChildMessage) => {
-      if (m.type === "progress") last = { chunk: m.chunk, index: m.index, done: m.done, at: Date.now() };
-      else if (m.type === "error") finish(failed(m.message, false));
+      if (m.type === "progress") {
+        last = { chunk: m.chunk, index: m.index, done: m.done, at: Date.now() };
+        doneBy.set(name, m.done);
+        showProgress();
+      } else if (m.type === "error") finish(failed(m.message, false));
       else {
         const t = m.tally;
         result = {
@@ -194,6 +226,10 @@ function runChild(name: TargetName, a: Args, quota: number, seconds: number): Pr
 }
 
 async function replay(spec: string): Promise<number> {
+  // the target code is loaded here only: the campaign runs every target in a child process
+  const { runOne } = await import("./fuzz/oracle.ts");
+  const { chunkInputs } = await import("./fuzz/run.ts");
+  const { makeTarget } = await import("./fuzz/targets/index.ts");
   const [name = "", seed = "1", chunk = "0", index] = spec.split(":");
   if (!isTargetName(name)) throw new Error(`unknown target ${name}`);
   const t = makeTarget(name);
@@ -244,8 +280,9 @@ function table(rows: TargetResult[]): string {
 }
 
 async function main(): Promise<number> {
-  const a = parseArgs(process.argv.slice(2));
+  const a = parseArgs();
   if (a.replay) return replay(a.replay);
+  progress = new Progress("fuzz", { total: a.inputs, unit: "inputs" }).start();
   const findings = a.findings === "-" ? "-" : a.findings;
   const args = { ...a, findings };
   const t0 = Date.now();
@@ -264,6 +301,7 @@ async function main(): Promise<number> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(a.jobs, a.targets.length) }, worker));
+  progress.stop();
   results.sort((x, y) => a.targets.indexOf(x.target as TargetName) - a.targets.indexOf(y.target as TargetName));
   const total = results.reduce((s, r) => s + r.inputs, 0);
   const violations = results.reduce((s, r) => s + Object.values(r.violations).reduce((x, y) => x + y, 0), 0);

@@ -1,5 +1,5 @@
 /**
- * P-CSCF under a one-source UDP flood, with the per-source rate limit on and off (issue 8 item 4):
+ * P-CSCF under a one-source UDP flood, with the per-source rate limit on and off (docs/faults.md, "Limits"):
  *
  *   node --import tsx bench/limits.ts [--flood-rate 20000] [--flood-ms 4000] [--flood-count 400000]
  *
@@ -14,18 +14,27 @@ import { createSocket } from "node:dgram";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchArgs, Progress } from "./cli.ts";
 
+const FLAGS = benchArgs(
+  `usage: node --import tsx bench/limits.ts [--flood-rate N] [--flood-ms MS] [--flood-count N]
+
+One source floods the P-CSCF with OPTIONS while a legitimate UE on another flow pings it every 20 ms; run with the
+per-source rate limit off, then on (docs/faults.md). P-CSCF, flooder and UE are three processes.
+
+  --flood-rate N    OPTIONS per second; 0 = as fast as the socket takes them (default 20000)
+  --flood-ms MS     flood duration (default 4000, at most 20000)
+  --flood-count N   flood size bound (default 400000, at most 2000000)
+
+One JSON line per mode and a table on stdout; progress on stderr.
+`,
+  { "flood-rate": "number", "flood-ms": "number", "flood-count": "number" },
+);
 const HERE = join(dirname(fileURLToPath(import.meta.url)), "limits");
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : Number.NaN;
-  return Number.isFinite(v) && v > 0 ? v : def;
-};
-const FLOOD_MS = Math.min(arg("flood-ms", 4000), 20_000);
-const FLOOD_COUNT = Math.min(arg("flood-count", 400_000), 2_000_000);
-const FLOOD_RATE = process.argv.includes("--flood-rate")
-  ? Math.max(0, Number(process.argv[process.argv.indexOf("--flood-rate") + 1]) || 0)
-  : 20_000;
+const positive = (v: number | undefined, def: number) => (v !== undefined && v > 0 ? v : def);
+const FLOOD_MS = Math.min(positive(FLAGS["flood-ms"], 4000), 20_000);
+const FLOOD_COUNT = Math.min(positive(FLAGS["flood-count"], 400_000), 2_000_000);
+const FLOOD_RATE = FLAGS["flood-rate"] !== undefined ? Math.max(0, FLAGS["flood-rate"]) : 20_000;
 
 interface Stats {
   refusals: Record<string, number>;
@@ -62,7 +71,11 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 }
 
+const progress = new Progress("limits", { total: 2, unit: "modes" });
+
 async function run(rateLimit: boolean) {
+  const mode = `rate limit ${rateLimit ? "on" : "off"}`;
+  progress.note(`${mode}: starting the P-CSCF`);
   const server = child("server.ts", { rateLimit });
   const { port } = await next<{ port: number }>(server, "ready", 20_000);
   const sock = createSocket("udp4");
@@ -102,6 +115,7 @@ async function run(rateLimit: boolean) {
   }, 20);
   await new Promise((r) => setTimeout(r, 1000));
   flooding = true;
+  progress.note(`${mode}: flooding for ${FLOOD_MS} ms`);
   const flood = child("flood.ts", { port, count: FLOOD_COUNT, ms: FLOOD_MS, rate: FLOOD_RATE });
   const done = await next<{ sent: number; sendMs: number; answers: Record<string, number> }>(
     flood,
@@ -144,11 +158,14 @@ async function run(rateLimit: boolean) {
 }
 
 const results = [];
+progress.start();
 for (const on of [false, true]) {
   const r = await run(on);
+  progress.add(1);
   console.log(JSON.stringify({ ...r, floodRate: FLOOD_RATE, cpus: cpus().length, node: process.version }));
   results.push(r);
 }
+progress.stop();
 console.log("");
 console.log(
   "| rate limit | flood sent (rate/s) | flood 200 | flood 503 | flood unanswered | UE rtt p50 / p99 / max (ms) | UE lost | P-CSCF peak transactions | heap MiB | CPU ms |",

@@ -18,6 +18,33 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchArgs, Progress } from "./cli.ts";
+
+const USAGE = `usage: node --import tsx bench/pcscf.ts [--rates 500,1000,…] [--secs S] [--systems ours,kamailio]
+                                       [--retries N] [--pause S] [--warmup S] [--deadline-min M]
+
+Call-rate ramp, sipp UAC → proxy → sipp UAS over UDP with a data channel SDP, for our P-CSCF (IMS-ALG on) and for
+Kamailio in the same run (docs/pcscf.md). The figure is the highest rate with zero failed calls, and ours / Kamailio.
+
+  --rates a,b,…     call rates to ramp through (default 500,1000,1250,1500,1750,2000,2500,…,6000)
+  --secs S          seconds per step (default 10)
+  --systems a,b     ours, kamailio (default both; kamailio is skipped when not installed)
+  --retries N       extra attempts of a failed step (default 1)
+  --pause S         seconds between steps (default 3)
+  --warmup S        seconds of warm-up at 200 cps before the ramp (default 3; 0 = none)
+  --deadline-min M  bound of the whole run in minutes (default 25)
+
+Needs sipp (Debian sip-tester) and, for the baseline, kamailio. JSON lines and a table on stdout; progress on stderr.
+`;
+const FLAGS = benchArgs(USAGE, {
+  rates: "numbers",
+  secs: "number",
+  systems: "list",
+  retries: "number",
+  pause: "number",
+  warmup: "number",
+  "deadline-min": "number",
+});
 
 interface Args {
   rates: number[];
@@ -29,32 +56,20 @@ interface Args {
   deadlineMin: number;
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = {
-    rates: [500, 1000, 1250, 1500, 1750, 2000, 2500, 3000, 3500, 4000, 4500, 5000, 5500, 6000],
-    secs: 10,
-    systems: ["ours", "kamailio"],
-    retries: 1,
-    pause: 3,
-    warmup: 3,
-    deadlineMin: 25,
+function parseArgs(): Args {
+  return {
+    rates: FLAGS.rates ?? [500, 1000, 1250, 1500, 1750, 2000, 2500, 3000, 3500, 4000, 4500, 5000, 5500, 6000],
+    secs: FLAGS.secs ?? 10,
+    systems: FLAGS.systems ?? ["ours", "kamailio"],
+    retries: FLAGS.retries ?? 1,
+    pause: FLAGS.pause ?? 3,
+    warmup: FLAGS.warmup ?? 3,
+    deadlineMin: FLAGS["deadline-min"] ?? 25,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const v = argv[i + 1];
-    if (v === undefined) continue;
-    if (k === "--rates") a.rates = v.split(",").map(Number);
-    else if (k === "--secs") a.secs = Number(v);
-    else if (k === "--systems") a.systems = v.split(",");
-    else if (k === "--retries") a.retries = Number(v);
-    else if (k === "--pause") a.pause = Number(v);
-    else if (k === "--warmup") a.warmup = Number(v);
-    else if (k === "--deadline-min") a.deadlineMin = Number(v);
-    else continue;
-    i++;
-  }
-  return a;
 }
+
+/** steps of the ramp (an upper bound: a ramp stops at the first rate that fails) */
+let progress: Progress | undefined;
 
 const HERE = fileURLToPath(new URL("./pcscf/", import.meta.url));
 const HZ = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
@@ -383,6 +398,7 @@ async function ramp(
   try {
     sys = name === "ours" ? await startOurs(port, uasPort) : await startKamailio(dir, port, uasPort);
     if (args.warmup > 0) {
+      progress?.note(`${name}: warm-up at 200 cps for ${args.warmup} s`);
       const w = await runStep(dir, sys, uas, 200, args.warmup);
       emit({ bench: "pcscf", system: name, step: "warmup", ...w });
       await sleep(args.pause * 1000);
@@ -390,11 +406,15 @@ async function ramp(
     for (const rate of args.rates) {
       let r: StepResult | undefined;
       for (let attempt = 0; attempt <= args.retries; attempt++) {
+        progress?.note(
+          `${name} @ ${rate} cps for ${args.secs} s, attempt ${attempt + 1}; highest passed ${max || "-"}`,
+        );
         r = await runStep(dir, sys, uas, rate, args.secs);
         emit({ bench: "pcscf", system: name, step: "ramp", attempt, ...r });
         await sleep(args.pause * 1000);
         if (r.failed === 0) break;
       }
+      progress?.add(1);
       if (!r || r.failed > 0) break;
       max = rate;
       steps.push(r);
@@ -410,7 +430,7 @@ async function ramp(
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs();
   const deadline = setTimeout(() => {
     emit({ bench: "pcscf", error: `deadline of ${args.deadlineMin} min reached; stopping` });
     void Promise.all(started.map((c) => stop(c))).then(() => process.exit(2));
@@ -438,12 +458,15 @@ async function main(): Promise<void> {
     transport: "udp",
   });
   const results: Record<string, Awaited<ReturnType<typeof ramp>>> = {};
+  progress = new Progress("pcscf", { total: systems.length * args.rates.length, unit: "steps" }).start();
   try {
-    for (const s of systems) {
+    for (const [i, s] of systems.entries()) {
       results[s] = await ramp(args, dir, s);
       emit({ bench: "pcscf", figure: "max_cps_zero_failures", system: s, cps: results[s].max });
+      progress.set((i + 1) * args.rates.length); // the ramp stopped at its first failed rate: the rest is skipped
     }
   } finally {
+    progress.stop();
     await Promise.all(started.map((c) => stop(c)));
     rmSync(dir, { recursive: true, force: true });
     clearTimeout(deadline);

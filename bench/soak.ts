@@ -11,7 +11,24 @@
  */
 
 import type { SipTransportProtocol } from "../src/sip/index.ts";
-import { soakWithCloseCheck } from "./soak/run.ts";
+import { benchArgs, Progress } from "./cli.ts";
+
+const USAGE = `usage: node --expose-gc --import tsx bench/soak.ts [--calls N] [--concurrency N] [--warmup N]
+                                                   [--max-seconds S] [--transport UDP|TCP] [--tolerance PCT]
+
+Data channel calls through one long-lived IMS core (S-CSCF, two P-CSCFs, two UEs) and the process's heap, handles
+and sockets after the warm-up and after the run (docs/soak.md).
+
+  --calls N          measured calls (default 10000)
+  --concurrency N    calls in flight (default 6)
+  --warmup N         calls before the baseline is taken (default 1000)
+  --max-seconds S    bound of the whole run (default 1200)
+  --transport T      UE transport, UDP or TCP (default UDP)
+  --tolerance PCT    allowed change of heap data, handles and sockets (default 5)
+
+JSON lines (progress every 5 % of the calls, the result) and a table on stdout; a progress bar or line on stderr.
+Exit 1 on FAIL.
+`;
 
 interface Args {
   calls: number;
@@ -22,25 +39,30 @@ interface Args {
   tolerance: number;
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = { calls: 10_000, concurrency: 6, warmup: 1000, maxSeconds: 1200, transport: "UDP", tolerance: 5 };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const v = argv[i + 1] ?? "";
-    if (k === "--calls") a.calls = Number(v);
-    else if (k === "--concurrency") a.concurrency = Number(v);
-    else if (k === "--warmup") a.warmup = Number(v);
-    else if (k === "--max-seconds") a.maxSeconds = Number(v);
-    else if (k === "--transport") a.transport = v.toUpperCase() === "TCP" ? "TCP" : "UDP";
-    else if (k === "--tolerance") a.tolerance = Number(v);
-    else continue;
-    i++;
-  }
-  return a;
+function parseArgs(): Args {
+  const f = benchArgs(USAGE, {
+    calls: "number",
+    concurrency: "number",
+    warmup: "number",
+    "max-seconds": "number",
+    transport: "string",
+    tolerance: "number",
+  });
+  return {
+    calls: f.calls ?? 10_000,
+    concurrency: f.concurrency ?? 6,
+    warmup: f.warmup ?? 1000,
+    maxSeconds: f["max-seconds"] ?? 1200,
+    transport: f.transport?.toUpperCase() === "TCP" ? "TCP" : "UDP",
+    tolerance: f.tolerance ?? 5,
+  };
 }
 
 async function main(): Promise<number> {
-  const a = parseArgs(process.argv.slice(2));
+  const a = parseArgs();
+  // the IMS nodes and UEs load only once --help is out of the way
+  const { soakWithCloseCheck } = await import("./soak/run.ts");
+  const progress = new Progress("soak", { total: a.warmup + a.calls, unit: "calls" }).start();
   const r = await soakWithCloseCheck({
     calls: a.calls,
     concurrency: a.concurrency,
@@ -50,7 +72,13 @@ async function main(): Promise<number> {
     transport: a.transport,
     progressEvery: Math.max(100, Math.round(a.calls / 20)),
     onProgress: (p) => console.log(JSON.stringify({ progress: true, ...p })),
+    onStep: (phase, done) => {
+      if (phase === "warm-up") progress.set(done, "warm-up");
+      else if (phase === "calls") progress.set(a.warmup + done, "calls");
+      else progress.note(phase === "quiet state" ? "quiet state: resources after GC" : phase);
+    },
   });
+  progress.stop();
   const within = (d: number) => Math.abs(d) <= a.tolerance;
   const ok =
     r.completed &&

@@ -14,6 +14,12 @@ import tls from "node:tls";
 import { ImsAgw } from "../../src/ims/agw/agw.ts";
 import { AuditLog } from "../../src/log.ts";
 import { generateSessionCertificate } from "../../src/security/certificate.ts";
+import { exitOnHelp } from "../cli.ts";
+
+exitOnHelp(`usage: node --import tsx bench/agw/roles.ts sink|plain-relay|node-tls-relay|agw|tls-holder|client|memclient [ARGS…]
+
+One role of the IMS-AGW benchmark per process, forked and driven over IPC by bench/agw.ts (run that instead).
+`);
 
 type Msg = Record<string, unknown>;
 

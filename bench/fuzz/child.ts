@@ -5,8 +5,18 @@
  *   argv: <target> <seed> <maxInputs> <maxSeconds> <findingsDir|->
  */
 
-import { fuzzLoop, type Position } from "./run.ts";
-import { isTargetName, makeTarget } from "./targets/index.ts";
+import { exitOnHelp } from "../cli.ts";
+import type { Position } from "./run.ts";
+import { isTargetName, TARGET_NAMES } from "./targets/names.ts";
+
+exitOnHelp(`usage: node --import tsx bench/fuzz/child.ts <target> <seed> <maxInputs> <maxSeconds> <findingsDir|->
+
+One fuzz target in its own process, forked by bench/fuzz.ts (run that instead). Heartbeats and the result go to the
+parent over IPC. Targets: ${TARGET_NAMES.join(", ")}.
+`);
+// the targets load the SIP, SDP, P-CSCF and UE code: only once --help is out of the way
+const { fuzzLoop } = await import("./run.ts");
+const { makeTarget } = await import("./targets/index.ts");
 
 const [name = "", seedS = "1", maxS = "1000", secsS = "10", dir = "-"] = process.argv.slice(2);
 if (!isTargetName(name)) {

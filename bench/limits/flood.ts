@@ -3,6 +3,12 @@
  * takes them, bounded in count and time; counts the answers by status. IPC: {type:"done", sent, answers}.
  */
 import { createSocket } from "node:dgram";
+import { exitOnHelp } from "../cli.ts";
+
+exitOnHelp(`usage: node --import tsx bench/limits/flood.ts '{"port":N,"count":N,"ms":N,"rate":N}'
+
+The flooding source, forked by bench/limits.ts (run that instead); reports over IPC.
+`);
 
 const { port, count, ms, rate } = JSON.parse(process.argv[2] ?? "{}") as {
   port: number;

@@ -4,6 +4,12 @@
  * IPC: sends {type:"ready", port}; answers {type:"stats"} with refusals, transactions in progress, heap and CPU.
  */
 import { Pcscf } from "../../src/ims/pcscf/index.ts";
+import { exitOnHelp } from "../cli.ts";
+
+exitOnHelp(`usage: node --import tsx bench/limits/server.ts '{"rateLimit":true|false}'
+
+The P-CSCF under a flood, forked by bench/limits.ts (run that instead); reports over IPC.
+`);
 
 const cfg = JSON.parse(process.argv[2] ?? "{}") as { rateLimit: boolean };
 const pcscf = new Pcscf({

@@ -4,6 +4,12 @@
  * IPC: sends {type:"ready", port}; answers {type:"stats"} with the decision counts; exits on {type:"stop"}.
  */
 import { type AuditRecorder, Pcscf } from "../../src/ims/pcscf/index.ts";
+import { exitOnHelp } from "../cli.ts";
+
+exitOnHelp(`usage: node --import tsx bench/pcscf/server.ts '{"port":N,"uas":"HOST:PORT","transport":"udp"|"tcp"}'
+
+The P-CSCF under test, forked by bench/pcscf.ts (run that instead); reports over IPC.
+`);
 
 interface Config {
   port: number;

@@ -39,7 +39,14 @@ export interface SoakOptions {
   /** every `progressEvery` calls */
   onProgress?: (p: { done: number; ok: number; failed: number; elapsedS: number; callsPerSec: number }) => void;
   progressEvery?: number;
+  /**
+   * after every call (warm-up included) and at each phase change: "warm-up" / "calls" with the calls done in that
+   * phase, "quiet state" while the resources are read, "closing"
+   */
+  onStep?: (phase: SoakPhase, done: number) => void;
 }
+
+export type SoakPhase = "starting" | "warm-up" | "quiet state" | "calls" | "closing";
 
 export interface Resources {
   heapUsedMB: number;
@@ -302,6 +309,7 @@ async function runCalls(
   o: SoakOptions,
   deadline: number,
   stats: { setup: number[]; call: number[]; ok: number; failures: Map<string, number>; done: number },
+  phase: SoakPhase,
 ): Promise<void> {
   let next = 0;
   const t0 = performance.now();
@@ -318,6 +326,7 @@ async function runCalls(
         stats.failures.set(code, (stats.failures.get(code) ?? 0) + 1);
       }
       stats.done++;
+      o.onStep?.(phase, stats.done);
       const every = o.progressEvery ?? 1000;
       if (o.onProgress && stats.done % every === 0) {
         const s = (performance.now() - t0) / 1000;
@@ -341,17 +350,20 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const start = performance.now();
   const deadline = start + o.maxSeconds * 1000;
   const timers = o.timers ?? TIMERS;
+  o.onStep?.("starting", 0);
   const net = await startNet(o.transport, timers);
   const drainMs = 64 * timers.T1 + 1000;
   try {
     const warm = { setup: [], call: [], ok: 0, failures: new Map<string, number>(), done: 0 };
     const { onProgress: _quiet, ...warmOpts } = o;
-    await runCalls(net, o.warmup, warmOpts, deadline, warm);
+    await runCalls(net, o.warmup, warmOpts, deadline, warm, "warm-up");
+    o.onStep?.("quiet state", warm.done);
     const before = await quietResources(drainMs);
     const stats = { setup: [] as number[], call: [] as number[], ok: 0, failures: new Map<string, number>(), done: 0 };
     const t0 = performance.now();
-    await runCalls(net, o.calls, o, deadline, stats);
+    await runCalls(net, o.calls, o, deadline, stats, "calls");
     const seconds = (performance.now() - t0) / 1000;
+    o.onStep?.("quiet state", stats.done);
     const after = await quietResources(drainMs);
     const setup = [...stats.setup].sort((x, y) => x - y);
     const callMs = [...stats.call].sort((x, y) => x - y);
@@ -379,6 +391,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       completed: stats.done >= o.calls,
     };
   } finally {
+    o.onStep?.("closing", 0);
     await net.close();
   }
 }

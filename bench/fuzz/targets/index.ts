@@ -1,15 +1,11 @@
 /** The fuzz targets by name (bench/fuzz.ts, its child processes, test/fuzz). */
 import type { FuzzTarget } from "../oracle.ts";
+import type { TargetName } from "./names.ts";
 import { pcscfTarget } from "./pcscf.ts";
 import { algTarget, sdpTarget, sipCodecTarget, sipFramingTarget } from "./pure.ts";
 import { ueTarget } from "./ue.ts";
 
-export const TARGET_NAMES = ["sip-codec", "sip-framing", "sdp", "alg", "pcscf-udp", "pcscf-tcp", "ue"] as const;
-export type TargetName = (typeof TARGET_NAMES)[number];
-
-export function isTargetName(s: string): s is TargetName {
-  return (TARGET_NAMES as readonly string[]).includes(s);
-}
+export { isTargetName, TARGET_NAMES, type TargetName } from "./names.ts";
 
 /** A fresh target (the node and UE targets own sockets: one instance per run). */
 export function makeTarget(name: TargetName): FuzzTarget<unknown> {
