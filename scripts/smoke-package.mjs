@@ -9,6 +9,7 @@
  *     0.24.4 at its top level (the unpatched engine a consumer may well have).
  *  3. There, with plain `node` (no loader): every public entry imports; a two-UE data channel call through the embedded
  *     IMS network verifies both fingerprints; the DTLS impersonator is refused in both roles.
+ *     The README's library snippets run as printed.
  *  4. A strict NodeNext TypeScript consumer typechecks against the shipped .d.ts (skipLibCheck off).
  *  5. `npx imsdc demo` serves the page and its script.
  *  6. The installed package's engine is swapped for the unpatched published build: the UE refuses the call with
@@ -148,6 +149,13 @@ try {
   check("plain node: DTLS impersonator (genuine certificate, own key) refused in both roles", () =>
     run(process.execPath, ["impersonate.mjs"], project, { timeout: 60_000 }),
   );
+  for (const name of ["sdp-check", "embedded-call"]) {
+    check(`plain node: README snippet "${name}" runs as printed`, () => {
+      const file = join(project, `readme-${name}.mjs`);
+      writeFileSync(file, readmeSnippet(name));
+      return run(process.execPath, [file], project, { timeout: 60_000 });
+    });
+  }
   check("strict NodeNext TypeScript consumer typechecks against the shipped .d.ts", () =>
     run(process.execPath, [join(project, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], project),
   );
@@ -165,6 +173,14 @@ try {
 
 process.stdout.write(`\npackage smoke: ${passed} passed, ${failed} failed\n`);
 process.exit(failed === 0 ? 0 : 1);
+
+/** The ```js block after `<!-- snippet: name -->` in README.md. */
+function readmeSnippet(name) {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const m = readme.match(new RegExp(`<!-- snippet: ${name} -->\\s*\`\`\`js\\n([\\s\\S]*?)\`\`\``));
+  if (!m) throw new Error(`README.md has no snippet "${name}"`);
+  return m[1];
+}
 
 async function checkAsync(name, fn) {
   const t0 = performance.now();
