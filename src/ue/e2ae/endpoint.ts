@@ -8,20 +8,23 @@
 import { EventEmitter } from "node:events";
 import net from "node:net";
 import type tls from "node:tls";
-import { type AuditLog, type Logger, silentLogger } from "../../log.ts";
-import type { Finding, Fingerprint, FloorCtrlRole, SetupRole } from "../../sdp/index.ts";
+import { type Logger, silentLogger } from "../../log.ts";
+import type { Fingerprint, FloorCtrlRole, SetupRole } from "../../sdp/index.ts";
 import { validateAnswer, validateOffer } from "../../sdp/index.ts";
 import { generateSessionCertificate, type SessionCertificate } from "../../security/certificate.ts";
 import { BfcpClient, BfcpFloorServer, type FloorRequestState, type HelloResult } from "./bfcpSession.ts";
-import { E2aeError, toE2aeError } from "./errors.ts";
-import { newSessionId, type PathMatchMode } from "./msrp.ts";
+import { findingsError, type Plan, u32 } from "./endpointPlan.ts";
 import {
-  type MsrpMessage,
-  type MsrpReport,
-  type MsrpSendOptions,
-  type MsrpSendResult,
-  MsrpSession,
-} from "./msrpSession.ts";
+  DEFAULT_E2AE_TIMEOUTS,
+  type E2aeEndpointEvents,
+  type E2aeEndpointOptions,
+  type E2aeState,
+  type E2aeTimeouts,
+  type E2aeVerdictEvent,
+} from "./endpointTypes.ts";
+import { E2aeError, toE2aeError } from "./errors.ts";
+import { newSessionId } from "./msrp.ts";
+import { type MsrpSendOptions, type MsrpSendResult, MsrpSession } from "./msrpSession.ts";
 import {
   answerFloorCtrl,
   answerSetupFor,
@@ -37,7 +40,6 @@ import {
   readE2aeMedia,
 } from "./sdp.ts";
 import {
-  type E2aeVerdict,
   listen,
   peerCertificateDer,
   plainAddress,
@@ -47,139 +49,21 @@ import {
   verifyPeerCertificate,
 } from "./tls.ts";
 
-export interface E2aeTimeouts {
-  /** One TCP connect attempt (active role). */
-  connectMs: number;
-  /** One TLS handshake. */
-  tlsMs: number;
-  /** A connection whose TLS handshake finished before the remote fingerprint was known (offerer, passive). */
-  fingerprintWaitMs: number;
-  /** Roles known (answer sent / answer received) → verified connection. */
-  establishMs: number;
-}
-
-export const DEFAULT_E2AE_TIMEOUTS: E2aeTimeouts = {
-  connectMs: 10_000,
-  tlsMs: 10_000,
-  fingerprintWaitMs: 30_000,
-  establishMs: 60_000,
-};
-
-export interface E2aeMsrpOptions {
-  /** a=accept-types (RFC 4975 §8.6); default ["message/cpim", "text/plain"]. */
-  acceptTypes?: string[];
-  acceptWrappedTypes?: string[];
-  /** session-id of our a=path URI; random by default (RFC 4975 §14.1). */
-  sessionId?: string;
-  /** To-Path check: "strict" RFC 4975 §6.1 (default) or "session-id" (needed when an anchor rewrites a=path). */
-  pathMatch?: PathMatchMode;
-  chunkSize?: number;
-  window?: number;
-  maxChunkBytes?: number;
-  maxMessageBytes?: number;
-  transactionTimeoutMs?: number;
-  /** Send the bodiless SEND when TCP-active (RFC 4975 §5.4); default true. */
-  bind?: boolean;
-}
-
-export interface E2aeBfcpOptions {
-  /** Our a=floorctrl in an offer (RFC 8856 §5.1); default ["c-only"]: the UE is a floor participant. */
-  floorctrl?: FloorCtrlRole[];
-  /** When answering c-s: the role we take (default c-only). */
-  answerPrefer?: "c-only" | "s-only";
-  /** As floor control server: a=confid, a=userid handed to the client, a=floorid (RFC 8856 §5.2-5.4). */
-  conferenceId?: number;
-  userId?: number;
-  floorIds?: number[];
-  /** a=bfcpver (RFC 8856 §5.5); default [1] (RFC 8855 over TCP/TLS). */
-  bfcpver?: number[];
-  transactionTimeoutMs?: number;
-}
-
-export interface E2aeEndpointOptions {
-  kind: E2aeKind;
-  /** Label for logs and audit events (e.g. the SIP AOR). */
-  name?: string;
-  /** Per-session certificate; generated (ECDSA P-256, self-tested) when omitted. */
-  certificate?: SessionCertificate;
-  /** Address we bind and advertise (c=, a=path); default 127.0.0.1. */
-  address?: string;
-  /** Listening port (passive/actpass); 0 = ephemeral (default). */
-  port?: number;
-  /** Our a=setup in an offer (RFC 4145 §4); default actpass (we listen until the answer decides). */
-  offerSetup?: "actpass" | "active" | "passive";
-  /** Our a=setup when answering actpass; default active (TR 29.828 §5.2.1.2.3 step 10: "UE B chooses active"). */
-  answerSetup?: "active" | "passive";
-  /** a=3ge2ae:requested in our offer (TR 29.828 step 1); default true. */
-  requestE2ae?: boolean;
-  /** Overrides the derived TLS role (lab use). */
-  tlsRole?: TlsRole;
-  /** Drop TCP connections whose source is not the remote c= address (once known); default false. */
-  acceptOnlyFromRemote?: boolean;
-  timeouts?: Partial<E2aeTimeouts>;
-  /**
-   * Lab only: receives the TLS key log lines (NSS SSLKEYLOGFILE format) so a capture can be decrypted with
-   * `tshark -o tls.keylog_file:…`. Unset by default; never enable it in production.
-   */
-  keyLog?: (line: Buffer) => void;
-  msrp?: E2aeMsrpOptions;
-  bfcp?: E2aeBfcpOptions;
-  audit?: AuditLog;
-  logger?: Logger;
-}
-
-export type E2aeState = "idle" | "offered" | "connecting" | "connected" | "failed" | "closed";
-
-export interface E2aeVerdictEvent extends E2aeVerdict {
-  tlsRole: TlsRole;
-  peerAddress: string;
-  peerPort: number;
-}
-
-export interface E2aeEndpointEvents {
-  state: [E2aeState];
-  verdict: [E2aeVerdictEvent];
-  /** MSRP: a complete (reassembled) message */
-  message: [MsrpMessage];
-  report: [MsrpReport];
-  /** BFCP participant: a FloorRequestStatus (answer or server-initiated update) */
-  floorRequestStatus: [FloorRequestState];
-  /** a refused frame or PDU; the stream goes on */
-  protocolError: [E2aeError];
-  /** terminal failure (named so that an unheard event never throws) */
-  failure: [E2aeError];
-}
-
-interface Plan {
-  tcp: "active" | "passive";
-  tls: TlsRole;
-  remote: E2aeMedia;
-  remoteAddress: string;
-  remotePort: number;
-  localIsOfferer: boolean;
-  /** BFCP only */
-  floorServer?: boolean;
-  conferenceId?: number;
-  userId?: number;
-  floorIds?: number[];
-}
+export {
+  DEFAULT_E2AE_TIMEOUTS,
+  type E2aeBfcpOptions,
+  type E2aeEndpointEvents,
+  type E2aeEndpointOptions,
+  type E2aeMsrpOptions,
+  type E2aeState,
+  type E2aeTimeouts,
+  type E2aeVerdictEvent,
+} from "./endpointTypes.ts";
 
 interface Candidate {
   raw: net.Socket;
   sock?: tls.TLSSocket;
   timer?: NodeJS.Timeout;
-}
-
-function findingsError(what: string, findings: readonly Finding[]): E2aeError {
-  const errors = findings.filter((f) => f.severity === "error");
-  const summary = errors.map((f) => `${f.code}${f.line !== undefined ? ` (line ${f.line})` : ""}`).join(", ");
-  return new E2aeError("E_E2AE_SDP", `${what} refused: ${summary}`, { details: { findings: errors } });
-}
-
-function u32(s: string | undefined): number | undefined {
-  if (s === undefined || !/^\d{1,10}$/.test(s)) return undefined;
-  const n = Number(s);
-  return n <= 0xffff_ffff ? n : undefined;
 }
 
 export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
