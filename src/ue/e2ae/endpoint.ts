@@ -12,8 +12,9 @@ import { type Logger, silentLogger } from "../../log.ts";
 import type { Fingerprint, FloorCtrlRole, SetupRole } from "../../sdp/index.ts";
 import { validateAnswer, validateOffer } from "../../sdp/index.ts";
 import { generateSessionCertificate, type SessionCertificate } from "../../security/certificate.ts";
-import { BfcpClient, BfcpFloorServer, type FloorRequestState, type HelloResult } from "./bfcpSession.ts";
-import { findingsError, type Plan, u32 } from "./endpointPlan.ts";
+import { startBfcpLeg } from "./bfcpLeg.ts";
+import type { BfcpClient, BfcpFloorServer, FloorRequestState, HelloResult } from "./bfcpSession.ts";
+import { findingsError, type LocalStream, localMediaOptions, makePlan, type Plan } from "./endpointPlan.ts";
 import {
   DEFAULT_E2AE_TIMEOUTS,
   type E2aeEndpointEvents,
@@ -21,10 +22,12 @@ import {
   type E2aeState,
   type E2aeTimeouts,
   type E2aeVerdictEvent,
+  type LegContext,
 } from "./endpointTypes.ts";
 import { E2aeError, toE2aeError } from "./errors.ts";
 import { newSessionId } from "./msrp.ts";
-import { type MsrpSendOptions, type MsrpSendResult, MsrpSession } from "./msrpSession.ts";
+import { startMsrpLeg } from "./msrpLeg.ts";
+import type { MsrpSendOptions, MsrpSendResult, MsrpSession } from "./msrpSession.ts";
 import {
   answerFloorCtrl,
   answerSetupFor,
@@ -34,7 +37,6 @@ import {
   type E2aeKind,
   type E2aeMedia,
   type E2aeMediaOptions,
-  localIsFloorServer,
   localTcpRole,
   localTlsRole,
   readE2aeMedia,
@@ -156,6 +158,17 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
     return this.plan?.floorServer === true;
   }
 
+  /** What our m-line is built from (endpointPlan.ts `localMediaOptions`). */
+  private get local(): LocalStream {
+    return {
+      kind: this.kind,
+      address: this.address,
+      fingerprint: this.fingerprint,
+      sessionId: this.sessionId,
+      opts: this.opts,
+    };
+  }
+
   /** Resolves once the TLS peer is verified and the MSRP/BFCP session runs; rejects with the terminal error. */
   connected(): Promise<void> {
     return this.ready;
@@ -174,7 +187,8 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
     if (setup !== "active") await this.startListening();
     const port = setup === "active" ? 9 : this.listenPort; // RFC 4145 §4: an active-only endpoint uses port 9
     const floorctrl = this.opts.bfcp?.floorctrl ?? ["c-only"];
-    const media = this.localMediaOptions(
+    const media = localMediaOptions(
+      this.local,
       port,
       setup,
       floorctrl,
@@ -214,7 +228,7 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
       if (!remote.tls) throw new E2aeError("E_E2AE_SDP", `the answer uses ${remote.proto}, not TLS`);
       const tcp = localTcpRole({ offerSetup: offer.setup, answerSetup: remote.setup, localIsOfferer: true });
       if (!tcp) throw new E2aeError("E_E2AE_SDP", `answer setup ${remote.setup ?? "(none)"} gives no TCP connection`);
-      const plan = this.makePlan(remote, tcp, true, offer.floorctrl);
+      const plan = makePlan(this.kind, this.opts, remote, tcp, true, offer.floorctrl);
       this.plan = plan;
     } catch (e) {
       const err = toE2aeError(e, "E_E2AE_SDP", "answer");
@@ -250,9 +264,9 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
         if (!role) throw new E2aeError("E_E2AE_SDP", "no floorctrl role fits the offer (RFC 8856 §5.1)");
         floorctrl = [role];
       }
-      plan = this.makePlan(remote, setup, false, floorctrl);
+      plan = makePlan(this.kind, this.opts, remote, setup, false, floorctrl);
       if (setup === "passive") await this.startListening();
-      media = this.localMediaOptions(setup === "active" ? 9 : this.listenPort, setup, floorctrl, undefined);
+      media = localMediaOptions(this.local, setup === "active" ? 9 : this.listenPort, setup, floorctrl, undefined);
       const built = buildE2aeAnswer(offer, {
         origin: { address: this.address },
         connection: { address: this.address },
@@ -269,94 +283,6 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
       this.fail(err);
       throw err;
     }
-  }
-
-  private localMediaOptions(
-    port: number,
-    setup: SetupRole,
-    floorctrl: FloorCtrlRole[],
-    e2ae: "requested" | undefined,
-  ): E2aeMediaOptions {
-    const common = {
-      port,
-      connection: { address: this.address },
-      setup,
-      fingerprints: [this.fingerprint],
-      ...(e2ae ? { e2ae } : {}),
-    };
-    if (this.kind === "msrp") {
-      const host = this.address.includes(":") ? `[${this.address}]` : this.address;
-      return {
-        kind: "msrp",
-        ...common,
-        // RFC 4975 §6 / §8.2: msrps URI of this session on the TLS transport
-        path: [`msrps://${host}:${port}/${this.sessionId};tcp`],
-        acceptTypes: this.opts.msrp?.acceptTypes ?? ["message/cpim", "text/plain"],
-        ...(this.opts.msrp?.acceptWrappedTypes ? { acceptWrappedTypes: this.opts.msrp.acceptWrappedTypes } : {}),
-      };
-    }
-    const b = this.opts.bfcp ?? {};
-    const serving = floorctrl.length === 1 && floorctrl[0] === "s-only";
-    return {
-      kind: "bfcp",
-      ...common,
-      floorctrl,
-      // RFC 8856 §5.2-5.4: the floor control server side states confid, the client's userid and its floors
-      ...(serving || floorctrl.includes("c-s")
-        ? {
-            confid: b.conferenceId ?? 1,
-            userid: b.userId ?? 1,
-            floorIds: b.floorIds ?? [1],
-          }
-        : {}),
-      bfcpver: b.bfcpver ?? [1],
-    };
-  }
-
-  private makePlan(
-    remote: E2aeMedia,
-    tcp: "active" | "passive",
-    localIsOfferer: boolean,
-    local: FloorCtrlRole[],
-  ): Plan {
-    if (remote.fingerprints.length === 0)
-      throw new E2aeError("E_E2AE_SDP", "the remote m-line has no usable a=fingerprint (RFC 8122 §5)");
-    const plan: Plan = {
-      tcp,
-      tls: this.opts.tlsRole ?? localTlsRole(this.kind, tcp, localIsOfferer),
-      remote,
-      remoteAddress: remote.address ?? "",
-      remotePort: remote.port,
-      localIsOfferer,
-    };
-    if (tcp === "active" && (plan.remoteAddress === "" || plan.remotePort === 0 || plan.remotePort === 9))
-      throw new E2aeError("E_E2AE_SDP", "we are TCP-active but the remote gives no address/port to connect to");
-    if (this.kind === "msrp" && (remote.msrp?.pathText.length ?? 0) === 0)
-      throw new E2aeError("E_E2AE_SDP", "the remote MSRP m-line has no a=path (RFC 4975 §8.1)");
-    if (this.kind === "bfcp") {
-      const remoteRoles = remote.bfcp?.floorctrl ?? [];
-      const server = localIsOfferer ? localIsFloorServer(local, remoteRoles) : local[0] === "s-only";
-      plan.floorServer = server;
-      const b = this.opts.bfcp ?? {};
-      if (server) {
-        plan.conferenceId = b.conferenceId ?? 1;
-        plan.userId = b.userId ?? 1;
-        plan.floorIds = b.floorIds ?? [1];
-      } else {
-        // RFC 8856 §5.2/§5.3: the client learns the Conference ID and its User ID from the server's SDP
-        const confid = u32(remote.bfcp?.confid);
-        const userid = u32(remote.bfcp?.userid);
-        if (confid === undefined || userid === undefined || userid > 0xffff)
-          throw new E2aeError(
-            "E_E2AE_SDP",
-            "the floor control server's SDP lacks a=confid / a=userid (RFC 8856 §5.2-5.3)",
-          );
-        plan.conferenceId = confid;
-        plan.userId = userid;
-        plan.floorIds = (remote.bfcp?.floorIds ?? []).map((f) => Number(f.floorId));
-      }
-    }
-    return plan;
   }
 
   // ---- connection establishment --------------------------------------------------------------------------------
@@ -562,76 +488,19 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
       this.fail(err ?? new E2aeError("E_E2AE_PEER_CLOSED", "the peer closed the connection"));
     };
     try {
-      if (this.kind === "msrp") this.startMsrp(sock, plan, onGone);
-      else this.startBfcp(sock, plan, onGone);
+      const leg: LegContext = { sock, plan, log: this.log, events: this, onGone };
+      if (this.kind === "msrp") this._msrp = startMsrpLeg(leg, this.ourMedia, this.opts.msrp ?? {});
+      else {
+        const bfcp = startBfcpLeg(leg, this.opts.bfcp ?? {});
+        this._bfcpServer = bfcp.server;
+        this._bfcpClient = bfcp.client;
+      }
     } catch (e) {
       this.fail(toE2aeError(e, "E_E2AE_SDP", "session"));
       return;
     }
     this.setState("connected");
     this.settleReady.resolve();
-  }
-
-  private startMsrp(sock: tls.TLSSocket, plan: Plan, onGone: (e: E2aeError | undefined) => void): void {
-    const m = this.opts.msrp ?? {};
-    const local = this.ourMedia?.kind === "msrp" ? this.ourMedia : undefined;
-    const session = new MsrpSession(sock, {
-      localPath: local?.path ?? [],
-      remotePath: plan.remote.msrp?.pathText ?? [],
-      acceptTypes: local?.acceptTypes ?? ["*"],
-      ...(m.pathMatch ? { pathMatch: m.pathMatch } : {}),
-      ...(m.chunkSize !== undefined ? { chunkSize: m.chunkSize } : {}),
-      ...(m.window !== undefined ? { window: m.window } : {}),
-      ...(m.maxChunkBytes !== undefined ? { maxChunkBytes: m.maxChunkBytes } : {}),
-      ...(m.maxMessageBytes !== undefined ? { maxMessageBytes: m.maxMessageBytes } : {}),
-      ...(m.transactionTimeoutMs !== undefined ? { transactionTimeoutMs: m.transactionTimeoutMs } : {}),
-      logger: this.log,
-    });
-    this._msrp = session;
-    session.on("message", (msg) => this.emit("message", msg));
-    session.on("report", (r) => this.emit("report", r));
-    session.on("protocolError", (e) => this.emit("protocolError", e));
-    session.on("close", (err) =>
-      onGone(err ? new E2aeError("E_E2AE_PEER_CLOSED", err.message, { cause: err }) : undefined),
-    );
-    // RFC 4975 §5.4: the TCP-active endpoint sends a (bodiless) SEND at once to bind the connection
-    if (plan.tcp === "active" && m.bind !== false) {
-      session.bind().catch((e: unknown) => {
-        const err = toE2aeError(e, "E_MSRP_RESPONSE", "bodiless SEND");
-        if (!session.isClosed) this.emit("protocolError", err);
-      });
-    }
-  }
-
-  private startBfcp(sock: tls.TLSSocket, plan: Plan, onGone: (e: E2aeError | undefined) => void): void {
-    const b = this.opts.bfcp ?? {};
-    const conferenceId = plan.conferenceId ?? 1;
-    const userId = plan.userId ?? 1;
-    if (plan.floorServer) {
-      const server = new BfcpFloorServer({
-        conferenceId,
-        floorIds: plan.floorIds ?? [1],
-        userIds: [userId],
-        logger: this.log,
-      });
-      this._bfcpServer = server;
-      server.on("protocolError", (e) => this.emit("protocolError", e));
-      server.attach(sock);
-      sock.once("close", () => onGone(undefined));
-      return;
-    }
-    const client = new BfcpClient(sock, {
-      conferenceId,
-      userId,
-      ...(b.transactionTimeoutMs !== undefined ? { transactionTimeoutMs: b.transactionTimeoutMs } : {}),
-      logger: this.log,
-    });
-    this._bfcpClient = client;
-    client.on("floorRequestStatus", (s) => this.emit("floorRequestStatus", s));
-    client.on("protocolError", (e) => this.emit("protocolError", e));
-    client.on("close", (err) =>
-      onGone(err ? new E2aeError("E_E2AE_PEER_CLOSED", err.message, { cause: err }) : undefined),
-    );
   }
 
   // ---- application API -----------------------------------------------------------------------------------------

@@ -1,8 +1,11 @@
 /** Options, states and events of `E2aeEndpoint` (one e2ae MSRP or BFCP stream of a UE). */
+import type { EventEmitter } from "node:events";
+import type tls from "node:tls";
 import type { AuditLog, Logger } from "../../log.ts";
 import type { FloorCtrlRole } from "../../sdp/index.ts";
 import type { SessionCertificate } from "../../security/certificate.ts";
 import type { FloorRequestState } from "./bfcpFloorInfo.ts";
+import type { Plan } from "./endpointPlan.ts";
 import type { E2aeError } from "./errors.ts";
 import type { MsrpMessage, MsrpReport } from "./msrpSession.ts";
 import type { PathMatchMode } from "./msrpUri.ts";
@@ -110,4 +113,17 @@ export interface E2aeEndpointEvents {
   protocolError: [E2aeError];
   /** terminal failure (named so that an unheard event never throws) */
   failure: [E2aeError];
+}
+
+/**
+ * Internal (not exported by index.ts): what the MSRP or BFCP leg needs from its endpoint — the verified socket, the
+ * plan, a logger, the endpoint's events and the hook that fails the endpoint when the session ends.
+ */
+export interface LegContext {
+  sock: tls.TLSSocket;
+  plan: Plan;
+  log: Logger;
+  events: EventEmitter<E2aeEndpointEvents>;
+  /** the session ended (undefined: closed cleanly by the peer) */
+  onGone: (e: E2aeError | undefined) => void;
 }
