@@ -6,7 +6,6 @@
  * a single MSRP/BFCP byte is sent or read (RFC 8122 §6). Every verdict is an audit event (node "ue").
  */
 import { EventEmitter } from "node:events";
-import net from "node:net";
 import type tls from "node:tls";
 import { type Logger, silentLogger } from "../../log.ts";
 import type { Fingerprint, FloorCtrlRole, SetupRole } from "../../sdp/index.ts";
@@ -14,6 +13,7 @@ import { validateAnswer, validateOffer } from "../../sdp/index.ts";
 import { generateSessionCertificate, type SessionCertificate } from "../../security/certificate.ts";
 import { startBfcpLeg } from "./bfcpLeg.ts";
 import type { BfcpClient, BfcpFloorServer, FloorRequestState, HelloResult } from "./bfcpSession.ts";
+import { type Candidate, E2aeConnector } from "./endpointConnector.ts";
 import { findingsError, type LocalStream, localMediaOptions, makePlan, type Plan } from "./endpointPlan.ts";
 import {
   DEFAULT_E2AE_TIMEOUTS,
@@ -38,18 +38,9 @@ import {
   type E2aeMedia,
   type E2aeMediaOptions,
   localTcpRole,
-  localTlsRole,
   readE2aeMedia,
 } from "./sdp.ts";
-import {
-  listen,
-  peerCertificateDer,
-  plainAddress,
-  type TlsRole,
-  tcpConnect,
-  tlsHandshake,
-  verifyPeerCertificate,
-} from "./tls.ts";
+import { peerCertificateDer, plainAddress, type TlsRole, verifyPeerCertificate } from "./tls.ts";
 
 export {
   DEFAULT_E2AE_TIMEOUTS,
@@ -62,12 +53,6 @@ export {
   type E2aeVerdictEvent,
 } from "./endpointTypes.ts";
 
-interface Candidate {
-  raw: net.Socket;
-  sock?: tls.TLSSocket;
-  timer?: NodeJS.Timeout;
-}
-
 export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
   readonly kind: E2aeKind;
   readonly certificate: SessionCertificate;
@@ -77,9 +62,7 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
   private readonly address: string;
   private readonly sessionId: string;
   private _state: E2aeState = "idle";
-  private server: net.Server | undefined;
-  private listenPort = 0;
-  private readonly candidates = new Set<Candidate>();
+  private readonly connector: E2aeConnector;
   private ourOffer: { sdp: string; mline: number; setup: SetupRole; floorctrl: FloorCtrlRole[] } | undefined;
   private ourMedia: E2aeMediaOptions | undefined;
   private plan: Plan | undefined;
@@ -102,6 +85,24 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
     this.address = opts.address ?? "127.0.0.1";
     this.sessionId = opts.msrp?.sessionId ?? newSessionId();
     this.certificate = opts.certificate ?? generateSessionCertificate();
+    this.connector = new E2aeConnector(
+      {
+        kind: this.kind,
+        address: this.address,
+        certificate: this.certificate,
+        timeouts: this.timeouts,
+        log: this.log,
+        endpoint: opts,
+      },
+      {
+        plan: () => this.plan,
+        closing: () => this.closing,
+        refusesIncoming: () => this.closing || this.socket !== undefined || this._state === "failed",
+        connecting: () => this._state === "connecting",
+        verify: (c) => this.verifyCandidate(c),
+        fail: (e) => this.fail(e),
+      },
+    );
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = { resolve, reject };
     });
@@ -130,7 +131,7 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
   }
   /** The listening port (0 when not listening). */
   get port(): number {
-    return this.listenPort;
+    return this.connector.port;
   }
   /** Our a=path (MSRP). */
   get localPath(): string[] {
@@ -184,8 +185,8 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
     this.assertState("idle", "createOffer");
     const setup = this.opts.offerSetup ?? "actpass";
     // RFC 4145 §4: passive and actpass endpoints must be ready to accept before the offer is sent
-    if (setup !== "active") await this.startListening();
-    const port = setup === "active" ? 9 : this.listenPort; // RFC 4145 §4: an active-only endpoint uses port 9
+    if (setup !== "active") await this.connector.startListening();
+    const port = setup === "active" ? 9 : this.connector.port; // RFC 4145 §4: an active-only endpoint uses port 9
     const floorctrl = this.opts.bfcp?.floorctrl ?? ["c-only"];
     const media = localMediaOptions(
       this.local,
@@ -200,7 +201,7 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
       media: [media],
     });
     if (!built.ok) {
-      await this.stopListening();
+      await this.connector.stopListening();
       throw findingsError("our own offer", built.findings);
     }
     this.ourMedia = media;
@@ -265,8 +266,8 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
         floorctrl = [role];
       }
       plan = makePlan(this.kind, this.opts, remote, setup, false, floorctrl);
-      if (setup === "passive") await this.startListening();
-      media = localMediaOptions(this.local, setup === "active" ? 9 : this.listenPort, setup, floorctrl, undefined);
+      if (setup === "passive") await this.connector.startListening();
+      media = localMediaOptions(this.local, setup === "active" ? 9 : this.connector.port, setup, floorctrl, undefined);
       const built = buildE2aeAnswer(offer, {
         origin: { address: this.address },
         connection: { address: this.address },
@@ -279,7 +280,7 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
       return built.sdp;
     } catch (e) {
       const err = toE2aeError(e, "E_E2AE_SDP", "offer");
-      await this.stopListening();
+      await this.connector.stopListening();
       this.fail(err);
       throw err;
     }
@@ -302,128 +303,14 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
     this.establishTimer.unref?.();
     if (plan.tcp === "active") {
       // we connect: no listener needed any more (RFC 4145 §4), nothing held can be ours
-      void this.stopListening();
-      for (const c of this.candidates) this.dropCandidate(c);
-      void this.connectActive(plan);
+      void this.connector.stopListening();
+      this.connector.dropAll();
+      void this.connector.connectActive(plan);
       return;
     }
-    for (const c of [...this.candidates]) {
+    for (const c of this.connector.held()) {
       if (c.sock) this.verifyCandidate(c);
     }
-  }
-
-  private async connectActive(plan: Plan): Promise<void> {
-    const attempts = 3;
-    for (let i = 0; i < attempts; i++) {
-      if (this._state !== "connecting") return;
-      let cand: Candidate | undefined;
-      try {
-        const raw = await tcpConnect(plan.remoteAddress, plan.remotePort, { timeoutMs: this.timeouts.connectMs });
-        if (this._state !== "connecting") {
-          raw.destroy();
-          return;
-        }
-        cand = { raw };
-        this.candidates.add(cand);
-        raw.on("error", () => {});
-        const sock = await tlsHandshake(raw, {
-          role: plan.tls,
-          certificate: this.certificate,
-          timeoutMs: this.timeouts.tlsMs,
-          ...(this.opts.keyLog ? { keyLog: this.opts.keyLog } : {}),
-        });
-        cand.sock = sock;
-        this.verifyCandidate(cand);
-        return;
-      } catch (e) {
-        if (cand) this.candidates.delete(cand);
-        const err = toE2aeError(e, "E_E2AE_CONNECT", "connect");
-        // TR 29.828 §4.4.2.2: an anchor in delayed/drop mode resets early connections; the active side retries
-        const retryable = err.code === "E_E2AE_CONNECT" || (err.code === "E_E2AE_TLS" && /closed/.test(err.message));
-        if (!retryable || i === attempts - 1) {
-          this.fail(err);
-          return;
-        }
-        this.log.info({ attempt: i + 1, err: err.message }, "e2ae connect attempt failed; retrying");
-        await new Promise<void>((r) => setTimeout(r, 250 * 2 ** i).unref?.());
-      }
-    }
-  }
-
-  private async startListening(): Promise<void> {
-    if (this.server) return;
-    const server = net.createServer((raw) => this.onIncoming(raw));
-    server.on("error", (e) => this.log.warn({ err: e.message }, "e2ae listener error"));
-    this.server = server;
-    this.listenPort = await listen(server, this.address, this.opts.port ?? 0);
-  }
-
-  private stopListening(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    if (!s) return Promise.resolve();
-    return new Promise<void>((r) => s.close(() => r()));
-  }
-
-  private onIncoming(raw: net.Socket): void {
-    raw.on("error", () => {});
-    const plan = this.plan;
-    if (this.closing || this.socket || this._state === "failed" || (plan && plan.tcp !== "passive")) {
-      raw.destroy();
-      return;
-    }
-    const from = plainAddress(raw.remoteAddress);
-    if (this.opts.acceptOnlyFromRemote && plan && from !== plainAddress(plan.remoteAddress)) {
-      this.log.warn({ from }, "TCP connection from a source other than the remote c= address dropped");
-      raw.destroy();
-      return;
-    }
-    // bound the work a stranger can cause: at most 4 connections in TLS setup or held
-    if (this.candidates.size >= 4) {
-      raw.destroy();
-      return;
-    }
-    const cand: Candidate = { raw };
-    this.candidates.add(cand);
-    // Before the answer the TLS role follows from our offer: we are TCP-passive (MSRP → TLS server), and for
-    // BFCP the offerer is the TLS client (RFC 8856).
-    const role: TlsRole = plan?.tls ?? this.opts.tlsRole ?? localTlsRole(this.kind, "passive", true);
-    tlsHandshake(raw, {
-      role,
-      certificate: this.certificate,
-      timeoutMs: this.timeouts.tlsMs,
-      ...(this.opts.keyLog ? { keyLog: this.opts.keyLog } : {}),
-    }).then(
-      (sock) => {
-        cand.sock = sock;
-        if (!this.candidates.has(cand) || this.closing) {
-          sock.destroy();
-          return;
-        }
-        if (this.plan) {
-          this.verifyCandidate(cand);
-          return;
-        }
-        // TR 29.828 §5.2.1.2.2 steps 11/21: the AGW may finish TLS before our answer arrives; hold it unread
-        cand.timer = setTimeout(() => {
-          this.log.warn({ from }, "TLS connection held without a remote fingerprint timed out");
-          this.dropCandidate(cand);
-        }, this.timeouts.fingerprintWaitMs);
-        cand.timer.unref?.();
-        sock.once("close", () => this.dropCandidate(cand));
-      },
-      (e: unknown) => {
-        this.candidates.delete(cand);
-        this.log.info({ from, err: e instanceof Error ? e.message : String(e) }, "incoming TLS handshake failed");
-      },
-    );
-  }
-
-  private dropCandidate(c: Candidate): void {
-    if (!this.candidates.delete(c)) return;
-    if (c.timer) clearTimeout(c.timer);
-    c.sock?.destroy();
-    c.raw.destroy();
   }
 
   /** RFC 8122 §6: the certificate presented in the handshake must match the remote SDP's fingerprint. */
@@ -431,7 +318,7 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
     const plan = this.plan;
     const sock = c.sock;
     if (!plan || !sock || this.socket) {
-      this.dropCandidate(c);
+      this.connector.drop(c);
       return;
     }
     if (c.timer) clearTimeout(c.timer);
@@ -446,7 +333,7 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
     this.audit(ev);
     this.emit("verdict", ev);
     if (!verdict.verified) {
-      this.dropCandidate(c);
+      this.connector.drop(c);
       // RFC 8122 §6: no match ⇒ the connection is not used; fail closed (not a single MSRP/BFCP byte was exchanged)
       this.fail(
         new E2aeError(verdict.code ?? "E_E2AE_FP_MISMATCH", verdict.reason ?? "fingerprint mismatch", {
@@ -455,7 +342,7 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
       );
       return;
     }
-    this.candidates.delete(c);
+    this.connector.release(c);
     this.adopt(sock, plan);
   }
 
@@ -481,8 +368,8 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
     this.socket = sock;
     if (this.establishTimer) clearTimeout(this.establishTimer);
     // one TCP connection per stream (RFC 4145 §5 connection:new): no more listening, no other candidates
-    void this.stopListening();
-    for (const c of [...this.candidates]) this.dropCandidate(c);
+    void this.connector.stopListening();
+    this.connector.dropAll();
     const onGone = (err: E2aeError | undefined) => {
       if (this.closing || this._state === "closed" || this._state === "failed") return;
       this.fail(err ?? new E2aeError("E_E2AE_PEER_CLOSED", "the peer closed the connection"));
@@ -558,8 +445,8 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
 
   private async teardown(): Promise<void> {
     if (this.establishTimer) clearTimeout(this.establishTimer);
-    for (const c of [...this.candidates]) this.dropCandidate(c);
-    await this.stopListening();
+    this.connector.dropAll();
+    await this.connector.stopListening();
     const tasks: Promise<unknown>[] = [];
     if (this._msrp) tasks.push(this._msrp.close());
     if (this._bfcpClient) tasks.push(this._bfcpClient.close());
