@@ -6,23 +6,29 @@
  * a single MSRP/BFCP byte is sent or read (RFC 8122 §6). Every verdict is an audit event (node "ue").
  */
 import { EventEmitter } from "node:events";
-import net from "node:net";
 import type tls from "node:tls";
-import { type AuditLog, type Logger, silentLogger } from "../../log.ts";
-import type { Finding, Fingerprint, FloorCtrlRole, SetupRole } from "../../sdp/index.ts";
+import { type Logger, silentLogger } from "../../log.ts";
+import type { Fingerprint, FloorCtrlRole, SetupRole } from "../../sdp/index.ts";
 import { validateAnswer, validateOffer } from "../../sdp/index.ts";
 import { generateSessionCertificate, type SessionCertificate } from "../../security/certificate.ts";
 import { requireHardenedEngine } from "../engine.ts";
-import { BfcpClient, BfcpFloorServer, type FloorRequestState, type HelloResult } from "./bfcpSession.ts";
-import { E2aeError, toE2aeError } from "./errors.ts";
-import { newSessionId, type PathMatchMode } from "./msrp.ts";
+import { startBfcpLeg } from "./bfcpLeg.ts";
+import type { BfcpClient, BfcpFloorServer, FloorRequestState, HelloResult } from "./bfcpSession.ts";
+import { type Candidate, E2aeConnector } from "./endpointConnector.ts";
+import { findingsError, type LocalStream, localMediaOptions, makePlan, type Plan } from "./endpointPlan.ts";
 import {
-  type MsrpMessage,
-  type MsrpReport,
-  type MsrpSendOptions,
-  type MsrpSendResult,
-  MsrpSession,
-} from "./msrpSession.ts";
+  DEFAULT_E2AE_TIMEOUTS,
+  type E2aeEndpointEvents,
+  type E2aeEndpointOptions,
+  type E2aeState,
+  type E2aeTimeouts,
+  type E2aeVerdictEvent,
+  type LegContext,
+} from "./endpointTypes.ts";
+import { E2aeError, toE2aeError } from "./errors.ts";
+import { newSessionId } from "./msrp.ts";
+import { startMsrpLeg } from "./msrpLeg.ts";
+import type { MsrpSendOptions, MsrpSendResult, MsrpSession } from "./msrpSession.ts";
 import {
   answerFloorCtrl,
   answerSetupFor,
@@ -32,156 +38,21 @@ import {
   type E2aeKind,
   type E2aeMedia,
   type E2aeMediaOptions,
-  localIsFloorServer,
   localTcpRole,
-  localTlsRole,
   readE2aeMedia,
 } from "./sdp.ts";
-import {
-  type E2aeVerdict,
-  listen,
-  peerCertificateDer,
-  plainAddress,
-  type TlsRole,
-  tcpConnect,
-  tlsHandshake,
-  verifyPeerCertificate,
-} from "./tls.ts";
+import { peerCertificateDer, plainAddress, type TlsRole, verifyPeerCertificate } from "./tls.ts";
 
-export interface E2aeTimeouts {
-  /** One TCP connect attempt (active role). */
-  connectMs: number;
-  /** One TLS handshake. */
-  tlsMs: number;
-  /** A connection whose TLS handshake finished before the remote fingerprint was known (offerer, passive). */
-  fingerprintWaitMs: number;
-  /** Roles known (answer sent / answer received) → verified connection. */
-  establishMs: number;
-}
-
-export const DEFAULT_E2AE_TIMEOUTS: E2aeTimeouts = {
-  connectMs: 10_000,
-  tlsMs: 10_000,
-  fingerprintWaitMs: 30_000,
-  establishMs: 60_000,
-};
-
-export interface E2aeMsrpOptions {
-  /** a=accept-types (RFC 4975 §8.6); default ["message/cpim", "text/plain"]. */
-  acceptTypes?: string[];
-  acceptWrappedTypes?: string[];
-  /** session-id of our a=path URI; random by default (RFC 4975 §14.1). */
-  sessionId?: string;
-  /** To-Path check: "strict" RFC 4975 §6.1 (default) or "session-id" (needed when an anchor rewrites a=path). */
-  pathMatch?: PathMatchMode;
-  chunkSize?: number;
-  window?: number;
-  maxChunkBytes?: number;
-  maxMessageBytes?: number;
-  transactionTimeoutMs?: number;
-  /** Send the bodiless SEND when TCP-active (RFC 4975 §5.4); default true. */
-  bind?: boolean;
-}
-
-export interface E2aeBfcpOptions {
-  /** Our a=floorctrl in an offer (RFC 8856 §5.1); default ["c-only"]: the UE is a floor participant. */
-  floorctrl?: FloorCtrlRole[];
-  /** When answering c-s: the role we take (default c-only). */
-  answerPrefer?: "c-only" | "s-only";
-  /** As floor control server: a=confid, a=userid handed to the client, a=floorid (RFC 8856 §5.2-5.4). */
-  conferenceId?: number;
-  userId?: number;
-  floorIds?: number[];
-  /** a=bfcpver (RFC 8856 §5.5); default [1] (RFC 8855 over TCP/TLS). */
-  bfcpver?: number[];
-  transactionTimeoutMs?: number;
-}
-
-export interface E2aeEndpointOptions {
-  kind: E2aeKind;
-  /** Label for logs and audit events (e.g. the SIP AOR). */
-  name?: string;
-  /** Per-session certificate; generated (ECDSA P-256, self-tested) when omitted. */
-  certificate?: SessionCertificate;
-  /** Address we bind and advertise (c=, a=path); default 127.0.0.1. */
-  address?: string;
-  /** Listening port (passive/actpass); 0 = ephemeral (default). */
-  port?: number;
-  /** Our a=setup in an offer (RFC 4145 §4); default actpass (we listen until the answer decides). */
-  offerSetup?: "actpass" | "active" | "passive";
-  /** Our a=setup when answering actpass; default active (TR 29.828 §5.2.1.2.3 step 10: "UE B chooses active"). */
-  answerSetup?: "active" | "passive";
-  /** a=3ge2ae:requested in our offer (TR 29.828 step 1); default true. */
-  requestE2ae?: boolean;
-  /** Overrides the derived TLS role (lab use). */
-  tlsRole?: TlsRole;
-  /** Drop TCP connections whose source is not the remote c= address (once known); default false. */
-  acceptOnlyFromRemote?: boolean;
-  timeouts?: Partial<E2aeTimeouts>;
-  /**
-   * Lab only: receives the TLS key log lines (NSS SSLKEYLOGFILE format) so a capture can be decrypted with
-   * `tshark -o tls.keylog_file:…`. Unset by default; never enable it in production.
-   */
-  keyLog?: (line: Buffer) => void;
-  msrp?: E2aeMsrpOptions;
-  bfcp?: E2aeBfcpOptions;
-  audit?: AuditLog;
-  logger?: Logger;
-}
-
-export type E2aeState = "idle" | "offered" | "connecting" | "connected" | "failed" | "closed";
-
-export interface E2aeVerdictEvent extends E2aeVerdict {
-  tlsRole: TlsRole;
-  peerAddress: string;
-  peerPort: number;
-}
-
-export interface E2aeEndpointEvents {
-  state: [E2aeState];
-  verdict: [E2aeVerdictEvent];
-  /** MSRP: a complete (reassembled) message */
-  message: [MsrpMessage];
-  report: [MsrpReport];
-  /** BFCP participant: a FloorRequestStatus (answer or server-initiated update) */
-  floorRequestStatus: [FloorRequestState];
-  /** a refused frame or PDU; the stream goes on */
-  protocolError: [E2aeError];
-  /** terminal failure (named so that an unheard event never throws) */
-  failure: [E2aeError];
-}
-
-interface Plan {
-  tcp: "active" | "passive";
-  tls: TlsRole;
-  remote: E2aeMedia;
-  remoteAddress: string;
-  remotePort: number;
-  localIsOfferer: boolean;
-  /** BFCP only */
-  floorServer?: boolean;
-  conferenceId?: number;
-  userId?: number;
-  floorIds?: number[];
-}
-
-interface Candidate {
-  raw: net.Socket;
-  sock?: tls.TLSSocket;
-  timer?: NodeJS.Timeout;
-}
-
-function findingsError(what: string, findings: readonly Finding[]): E2aeError {
-  const errors = findings.filter((f) => f.severity === "error");
-  const summary = errors.map((f) => `${f.code}${f.line !== undefined ? ` (line ${f.line})` : ""}`).join(", ");
-  return new E2aeError("E_E2AE_SDP", `${what} refused: ${summary}`, { details: { findings: errors } });
-}
-
-function u32(s: string | undefined): number | undefined {
-  if (s === undefined || !/^\d{1,10}$/.test(s)) return undefined;
-  const n = Number(s);
-  return n <= 0xffff_ffff ? n : undefined;
-}
+export {
+  DEFAULT_E2AE_TIMEOUTS,
+  type E2aeBfcpOptions,
+  type E2aeEndpointEvents,
+  type E2aeEndpointOptions,
+  type E2aeMsrpOptions,
+  type E2aeState,
+  type E2aeTimeouts,
+  type E2aeVerdictEvent,
+} from "./endpointTypes.ts";
 
 export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
   readonly kind: E2aeKind;
@@ -192,9 +63,7 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
   private readonly address: string;
   private readonly sessionId: string;
   private _state: E2aeState = "idle";
-  private server: net.Server | undefined;
-  private listenPort = 0;
-  private readonly candidates = new Set<Candidate>();
+  private readonly connector: E2aeConnector;
   private ourOffer: { sdp: string; mline: number; setup: SetupRole; floorctrl: FloorCtrlRole[] } | undefined;
   private ourMedia: E2aeMediaOptions | undefined;
   private plan: Plan | undefined;
@@ -219,6 +88,24 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
     this.address = opts.address ?? "127.0.0.1";
     this.sessionId = opts.msrp?.sessionId ?? newSessionId();
     this.certificate = opts.certificate ?? generateSessionCertificate();
+    this.connector = new E2aeConnector(
+      {
+        kind: this.kind,
+        address: this.address,
+        certificate: this.certificate,
+        timeouts: this.timeouts,
+        log: this.log,
+        endpoint: opts,
+      },
+      {
+        plan: () => this.plan,
+        closing: () => this.closing,
+        refusesIncoming: () => this.closing || this.socket !== undefined || this._state === "failed",
+        connecting: () => this._state === "connecting",
+        verify: (c) => this.verifyCandidate(c),
+        fail: (e) => this.fail(e),
+      },
+    );
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = { resolve, reject };
     });
@@ -247,7 +134,7 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
   }
   /** The listening port (0 when not listening). */
   get port(): number {
-    return this.listenPort;
+    return this.connector.port;
   }
   /** Our a=path (MSRP). */
   get localPath(): string[] {
@@ -275,6 +162,17 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
     return this.plan?.floorServer === true;
   }
 
+  /** What our m-line is built from (endpointPlan.ts `localMediaOptions`). */
+  private get local(): LocalStream {
+    return {
+      kind: this.kind,
+      address: this.address,
+      fingerprint: this.fingerprint,
+      sessionId: this.sessionId,
+      opts: this.opts,
+    };
+  }
+
   /** Resolves once the TLS peer is verified and the MSRP/BFCP session runs; rejects with the terminal error. */
   connected(): Promise<void> {
     return this.ready;
@@ -290,10 +188,11 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
     this.assertState("idle", "createOffer");
     const setup = this.opts.offerSetup ?? "actpass";
     // RFC 4145 §4: passive and actpass endpoints must be ready to accept before the offer is sent
-    if (setup !== "active") await this.startListening();
-    const port = setup === "active" ? 9 : this.listenPort; // RFC 4145 §4: an active-only endpoint uses port 9
+    if (setup !== "active") await this.connector.startListening();
+    const port = setup === "active" ? 9 : this.connector.port; // RFC 4145 §4: an active-only endpoint uses port 9
     const floorctrl = this.opts.bfcp?.floorctrl ?? ["c-only"];
-    const media = this.localMediaOptions(
+    const media = localMediaOptions(
+      this.local,
       port,
       setup,
       floorctrl,
@@ -305,7 +204,7 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
       media: [media],
     });
     if (!built.ok) {
-      await this.stopListening();
+      await this.connector.stopListening();
       throw findingsError("our own offer", built.findings);
     }
     this.ourMedia = media;
@@ -333,7 +232,7 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
       if (!remote.tls) throw new E2aeError("E_E2AE_SDP", `the answer uses ${remote.proto}, not TLS`);
       const tcp = localTcpRole({ offerSetup: offer.setup, answerSetup: remote.setup, localIsOfferer: true });
       if (!tcp) throw new E2aeError("E_E2AE_SDP", `answer setup ${remote.setup ?? "(none)"} gives no TCP connection`);
-      const plan = this.makePlan(remote, tcp, true, offer.floorctrl);
+      const plan = makePlan(this.kind, this.opts, remote, tcp, true, offer.floorctrl);
       this.plan = plan;
     } catch (e) {
       const err = toE2aeError(e, "E_E2AE_SDP", "answer");
@@ -369,9 +268,9 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
         if (!role) throw new E2aeError("E_E2AE_SDP", "no floorctrl role fits the offer (RFC 8856 §5.1)");
         floorctrl = [role];
       }
-      plan = this.makePlan(remote, setup, false, floorctrl);
-      if (setup === "passive") await this.startListening();
-      media = this.localMediaOptions(setup === "active" ? 9 : this.listenPort, setup, floorctrl, undefined);
+      plan = makePlan(this.kind, this.opts, remote, setup, false, floorctrl);
+      if (setup === "passive") await this.connector.startListening();
+      media = localMediaOptions(this.local, setup === "active" ? 9 : this.connector.port, setup, floorctrl, undefined);
       const built = buildE2aeAnswer(offer, {
         origin: { address: this.address },
         connection: { address: this.address },
@@ -384,98 +283,10 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
       return built.sdp;
     } catch (e) {
       const err = toE2aeError(e, "E_E2AE_SDP", "offer");
-      await this.stopListening();
+      await this.connector.stopListening();
       this.fail(err);
       throw err;
     }
-  }
-
-  private localMediaOptions(
-    port: number,
-    setup: SetupRole,
-    floorctrl: FloorCtrlRole[],
-    e2ae: "requested" | undefined,
-  ): E2aeMediaOptions {
-    const common = {
-      port,
-      connection: { address: this.address },
-      setup,
-      fingerprints: [this.fingerprint],
-      ...(e2ae ? { e2ae } : {}),
-    };
-    if (this.kind === "msrp") {
-      const host = this.address.includes(":") ? `[${this.address}]` : this.address;
-      return {
-        kind: "msrp",
-        ...common,
-        // RFC 4975 §6 / §8.2: msrps URI of this session on the TLS transport
-        path: [`msrps://${host}:${port}/${this.sessionId};tcp`],
-        acceptTypes: this.opts.msrp?.acceptTypes ?? ["message/cpim", "text/plain"],
-        ...(this.opts.msrp?.acceptWrappedTypes ? { acceptWrappedTypes: this.opts.msrp.acceptWrappedTypes } : {}),
-      };
-    }
-    const b = this.opts.bfcp ?? {};
-    const serving = floorctrl.length === 1 && floorctrl[0] === "s-only";
-    return {
-      kind: "bfcp",
-      ...common,
-      floorctrl,
-      // RFC 8856 §5.2-5.4: the floor control server side states confid, the client's userid and its floors
-      ...(serving || floorctrl.includes("c-s")
-        ? {
-            confid: b.conferenceId ?? 1,
-            userid: b.userId ?? 1,
-            floorIds: b.floorIds ?? [1],
-          }
-        : {}),
-      bfcpver: b.bfcpver ?? [1],
-    };
-  }
-
-  private makePlan(
-    remote: E2aeMedia,
-    tcp: "active" | "passive",
-    localIsOfferer: boolean,
-    local: FloorCtrlRole[],
-  ): Plan {
-    if (remote.fingerprints.length === 0)
-      throw new E2aeError("E_E2AE_SDP", "the remote m-line has no usable a=fingerprint (RFC 8122 §5)");
-    const plan: Plan = {
-      tcp,
-      tls: this.opts.tlsRole ?? localTlsRole(this.kind, tcp, localIsOfferer),
-      remote,
-      remoteAddress: remote.address ?? "",
-      remotePort: remote.port,
-      localIsOfferer,
-    };
-    if (tcp === "active" && (plan.remoteAddress === "" || plan.remotePort === 0 || plan.remotePort === 9))
-      throw new E2aeError("E_E2AE_SDP", "we are TCP-active but the remote gives no address/port to connect to");
-    if (this.kind === "msrp" && (remote.msrp?.pathText.length ?? 0) === 0)
-      throw new E2aeError("E_E2AE_SDP", "the remote MSRP m-line has no a=path (RFC 4975 §8.1)");
-    if (this.kind === "bfcp") {
-      const remoteRoles = remote.bfcp?.floorctrl ?? [];
-      const server = localIsOfferer ? localIsFloorServer(local, remoteRoles) : local[0] === "s-only";
-      plan.floorServer = server;
-      const b = this.opts.bfcp ?? {};
-      if (server) {
-        plan.conferenceId = b.conferenceId ?? 1;
-        plan.userId = b.userId ?? 1;
-        plan.floorIds = b.floorIds ?? [1];
-      } else {
-        // RFC 8856 §5.2/§5.3: the client learns the Conference ID and its User ID from the server's SDP
-        const confid = u32(remote.bfcp?.confid);
-        const userid = u32(remote.bfcp?.userid);
-        if (confid === undefined || userid === undefined || userid > 0xffff)
-          throw new E2aeError(
-            "E_E2AE_SDP",
-            "the floor control server's SDP lacks a=confid / a=userid (RFC 8856 §5.2-5.3)",
-          );
-        plan.conferenceId = confid;
-        plan.userId = userid;
-        plan.floorIds = (remote.bfcp?.floorIds ?? []).map((f) => Number(f.floorId));
-      }
-    }
-    return plan;
   }
 
   // ---- connection establishment --------------------------------------------------------------------------------
@@ -495,128 +306,14 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
     this.establishTimer.unref?.();
     if (plan.tcp === "active") {
       // we connect: no listener needed any more (RFC 4145 §4), nothing held can be ours
-      void this.stopListening();
-      for (const c of this.candidates) this.dropCandidate(c);
-      void this.connectActive(plan);
+      void this.connector.stopListening();
+      this.connector.dropAll();
+      void this.connector.connectActive(plan);
       return;
     }
-    for (const c of [...this.candidates]) {
+    for (const c of this.connector.held()) {
       if (c.sock) this.verifyCandidate(c);
     }
-  }
-
-  private async connectActive(plan: Plan): Promise<void> {
-    const attempts = 3;
-    for (let i = 0; i < attempts; i++) {
-      if (this._state !== "connecting") return;
-      let cand: Candidate | undefined;
-      try {
-        const raw = await tcpConnect(plan.remoteAddress, plan.remotePort, { timeoutMs: this.timeouts.connectMs });
-        if (this._state !== "connecting") {
-          raw.destroy();
-          return;
-        }
-        cand = { raw };
-        this.candidates.add(cand);
-        raw.on("error", () => {});
-        const sock = await tlsHandshake(raw, {
-          role: plan.tls,
-          certificate: this.certificate,
-          timeoutMs: this.timeouts.tlsMs,
-          ...(this.opts.keyLog ? { keyLog: this.opts.keyLog } : {}),
-        });
-        cand.sock = sock;
-        this.verifyCandidate(cand);
-        return;
-      } catch (e) {
-        if (cand) this.candidates.delete(cand);
-        const err = toE2aeError(e, "E_E2AE_CONNECT", "connect");
-        // TR 29.828 §4.4.2.2: an anchor in delayed/drop mode resets early connections; the active side retries
-        const retryable = err.code === "E_E2AE_CONNECT" || (err.code === "E_E2AE_TLS" && /closed/.test(err.message));
-        if (!retryable || i === attempts - 1) {
-          this.fail(err);
-          return;
-        }
-        this.log.info({ attempt: i + 1, err: err.message }, "e2ae connect attempt failed; retrying");
-        await new Promise<void>((r) => setTimeout(r, 250 * 2 ** i).unref?.());
-      }
-    }
-  }
-
-  private async startListening(): Promise<void> {
-    if (this.server) return;
-    const server = net.createServer((raw) => this.onIncoming(raw));
-    server.on("error", (e) => this.log.warn({ err: e.message }, "e2ae listener error"));
-    this.server = server;
-    this.listenPort = await listen(server, this.address, this.opts.port ?? 0);
-  }
-
-  private stopListening(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    if (!s) return Promise.resolve();
-    return new Promise<void>((r) => s.close(() => r()));
-  }
-
-  private onIncoming(raw: net.Socket): void {
-    raw.on("error", () => {});
-    const plan = this.plan;
-    if (this.closing || this.socket || this._state === "failed" || (plan && plan.tcp !== "passive")) {
-      raw.destroy();
-      return;
-    }
-    const from = plainAddress(raw.remoteAddress);
-    if (this.opts.acceptOnlyFromRemote && plan && from !== plainAddress(plan.remoteAddress)) {
-      this.log.warn({ from }, "TCP connection from a source other than the remote c= address dropped");
-      raw.destroy();
-      return;
-    }
-    // bound the work a stranger can cause: at most 4 connections in TLS setup or held
-    if (this.candidates.size >= 4) {
-      raw.destroy();
-      return;
-    }
-    const cand: Candidate = { raw };
-    this.candidates.add(cand);
-    // Before the answer the TLS role follows from our offer: we are TCP-passive (MSRP → TLS server), and for
-    // BFCP the offerer is the TLS client (RFC 8856).
-    const role: TlsRole = plan?.tls ?? this.opts.tlsRole ?? localTlsRole(this.kind, "passive", true);
-    tlsHandshake(raw, {
-      role,
-      certificate: this.certificate,
-      timeoutMs: this.timeouts.tlsMs,
-      ...(this.opts.keyLog ? { keyLog: this.opts.keyLog } : {}),
-    }).then(
-      (sock) => {
-        cand.sock = sock;
-        if (!this.candidates.has(cand) || this.closing) {
-          sock.destroy();
-          return;
-        }
-        if (this.plan) {
-          this.verifyCandidate(cand);
-          return;
-        }
-        // TR 29.828 §5.2.1.2.2 steps 11/21: the AGW may finish TLS before our answer arrives; hold it unread
-        cand.timer = setTimeout(() => {
-          this.log.warn({ from }, "TLS connection held without a remote fingerprint timed out");
-          this.dropCandidate(cand);
-        }, this.timeouts.fingerprintWaitMs);
-        cand.timer.unref?.();
-        sock.once("close", () => this.dropCandidate(cand));
-      },
-      (e: unknown) => {
-        this.candidates.delete(cand);
-        this.log.info({ from, err: e instanceof Error ? e.message : String(e) }, "incoming TLS handshake failed");
-      },
-    );
-  }
-
-  private dropCandidate(c: Candidate): void {
-    if (!this.candidates.delete(c)) return;
-    if (c.timer) clearTimeout(c.timer);
-    c.sock?.destroy();
-    c.raw.destroy();
   }
 
   /** RFC 8122 §6: the certificate presented in the handshake must match the remote SDP's fingerprint. */
@@ -624,7 +321,7 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
     const plan = this.plan;
     const sock = c.sock;
     if (!plan || !sock || this.socket) {
-      this.dropCandidate(c);
+      this.connector.drop(c);
       return;
     }
     if (c.timer) clearTimeout(c.timer);
@@ -639,7 +336,7 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
     this.audit(ev);
     this.emit("verdict", ev);
     if (!verdict.verified) {
-      this.dropCandidate(c);
+      this.connector.drop(c);
       // RFC 8122 §6: no match ⇒ the connection is not used; fail closed (not a single MSRP/BFCP byte was exchanged)
       this.fail(
         new E2aeError(verdict.code ?? "E_E2AE_FP_MISMATCH", verdict.reason ?? "fingerprint mismatch", {
@@ -648,7 +345,7 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
       );
       return;
     }
-    this.candidates.delete(c);
+    this.connector.release(c);
     this.adopt(sock, plan);
   }
 
@@ -674,83 +371,26 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
     this.socket = sock;
     if (this.establishTimer) clearTimeout(this.establishTimer);
     // one TCP connection per stream (RFC 4145 §5 connection:new): no more listening, no other candidates
-    void this.stopListening();
-    for (const c of [...this.candidates]) this.dropCandidate(c);
+    void this.connector.stopListening();
+    this.connector.dropAll();
     const onGone = (err: E2aeError | undefined) => {
       if (this.closing || this._state === "closed" || this._state === "failed") return;
       this.fail(err ?? new E2aeError("E_E2AE_PEER_CLOSED", "the peer closed the connection"));
     };
     try {
-      if (this.kind === "msrp") this.startMsrp(sock, plan, onGone);
-      else this.startBfcp(sock, plan, onGone);
+      const leg: LegContext = { sock, plan, log: this.log, events: this, onGone };
+      if (this.kind === "msrp") this._msrp = startMsrpLeg(leg, this.ourMedia, this.opts.msrp ?? {});
+      else {
+        const bfcp = startBfcpLeg(leg, this.opts.bfcp ?? {});
+        this._bfcpServer = bfcp.server;
+        this._bfcpClient = bfcp.client;
+      }
     } catch (e) {
       this.fail(toE2aeError(e, "E_E2AE_SDP", "session"));
       return;
     }
     this.setState("connected");
     this.settleReady.resolve();
-  }
-
-  private startMsrp(sock: tls.TLSSocket, plan: Plan, onGone: (e: E2aeError | undefined) => void): void {
-    const m = this.opts.msrp ?? {};
-    const local = this.ourMedia?.kind === "msrp" ? this.ourMedia : undefined;
-    const session = new MsrpSession(sock, {
-      localPath: local?.path ?? [],
-      remotePath: plan.remote.msrp?.pathText ?? [],
-      acceptTypes: local?.acceptTypes ?? ["*"],
-      ...(m.pathMatch ? { pathMatch: m.pathMatch } : {}),
-      ...(m.chunkSize !== undefined ? { chunkSize: m.chunkSize } : {}),
-      ...(m.window !== undefined ? { window: m.window } : {}),
-      ...(m.maxChunkBytes !== undefined ? { maxChunkBytes: m.maxChunkBytes } : {}),
-      ...(m.maxMessageBytes !== undefined ? { maxMessageBytes: m.maxMessageBytes } : {}),
-      ...(m.transactionTimeoutMs !== undefined ? { transactionTimeoutMs: m.transactionTimeoutMs } : {}),
-      logger: this.log,
-    });
-    this._msrp = session;
-    session.on("message", (msg) => this.emit("message", msg));
-    session.on("report", (r) => this.emit("report", r));
-    session.on("protocolError", (e) => this.emit("protocolError", e));
-    session.on("close", (err) =>
-      onGone(err ? new E2aeError("E_E2AE_PEER_CLOSED", err.message, { cause: err }) : undefined),
-    );
-    // RFC 4975 §5.4: the TCP-active endpoint sends a (bodiless) SEND at once to bind the connection
-    if (plan.tcp === "active" && m.bind !== false) {
-      session.bind().catch((e: unknown) => {
-        const err = toE2aeError(e, "E_MSRP_RESPONSE", "bodiless SEND");
-        if (!session.isClosed) this.emit("protocolError", err);
-      });
-    }
-  }
-
-  private startBfcp(sock: tls.TLSSocket, plan: Plan, onGone: (e: E2aeError | undefined) => void): void {
-    const b = this.opts.bfcp ?? {};
-    const conferenceId = plan.conferenceId ?? 1;
-    const userId = plan.userId ?? 1;
-    if (plan.floorServer) {
-      const server = new BfcpFloorServer({
-        conferenceId,
-        floorIds: plan.floorIds ?? [1],
-        userIds: [userId],
-        logger: this.log,
-      });
-      this._bfcpServer = server;
-      server.on("protocolError", (e) => this.emit("protocolError", e));
-      server.attach(sock);
-      sock.once("close", () => onGone(undefined));
-      return;
-    }
-    const client = new BfcpClient(sock, {
-      conferenceId,
-      userId,
-      ...(b.transactionTimeoutMs !== undefined ? { transactionTimeoutMs: b.transactionTimeoutMs } : {}),
-      logger: this.log,
-    });
-    this._bfcpClient = client;
-    client.on("floorRequestStatus", (s) => this.emit("floorRequestStatus", s));
-    client.on("protocolError", (e) => this.emit("protocolError", e));
-    client.on("close", (err) =>
-      onGone(err ? new E2aeError("E_E2AE_PEER_CLOSED", err.message, { cause: err }) : undefined),
-    );
   }
 
   // ---- application API -----------------------------------------------------------------------------------------
@@ -808,8 +448,8 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
 
   private async teardown(): Promise<void> {
     if (this.establishTimer) clearTimeout(this.establishTimer);
-    for (const c of [...this.candidates]) this.dropCandidate(c);
-    await this.stopListening();
+    this.connector.dropAll();
+    await this.connector.stopListening();
     const tasks: Promise<unknown>[] = [];
     if (this._msrp) tasks.push(this._msrp.close());
     if (this._bfcpClient) tasks.push(this._bfcpClient.close());
