@@ -58,6 +58,10 @@ export const FINDING_CODES = {
   W_FP_UNKNOWN_HASH: w("RFC 8122 §5", "fingerprint with an unknown hash function; the line is ignored"),
   W_FP_LOWERCASE: w("RFC 8122 §5", "fingerprint uses lower-case hex (UHEX is upper-case); accepted and normalised"),
   W_FP_NO_SHA256: w("RFC 8122 §5.1", "no SHA-256 (or stronger) fingerprint is offered"),
+  W_FP_SHA1: w(
+    "RFC 8122 §5",
+    "a SHA-1 fingerprint: SHA-1 is a defined hash function, but RFC 8122 §5 names SHA-256 as preferred; accepted",
+  ),
   E_FP_MISSING: e("RFC 8122 §5; RFC 8842 §5", "a TLS/DTLS m-line has no usable fingerprint (media or session level)"),
 
   // ---- a=setup (RFC 4145, RFC 5763) ------------------------------------------------------------------------------
@@ -74,6 +78,10 @@ export const FINDING_CODES = {
   // ---- a=tls-id (RFC 8842) ---------------------------------------------------------------------------------------
   E_TLSID_SYNTAX: e("RFC 8842 §4", "tls-id is not 20-255 characters of [A-Za-z0-9+/_-]"),
   E_TLSID_DUPLICATE: e("RFC 8842 §4", "more than one `a=tls-id` in one m-line"),
+  W_TLSID_LEADING_SPACE: w(
+    "RFC 8842 §4; TS 26.114 Annex A.17",
+    "a space before the tls-id value (`a=tls-id: x`, as TS 26.114 Annex A.17 writes it); accepted, the value without the space is used",
+  ),
   W_TLSID_MISSING: w(
     "RFC 8842 §5.2",
     "a DTLS offer without `a=tls-id` (legacy peer; association changes cannot be signalled)",

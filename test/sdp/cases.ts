@@ -402,7 +402,7 @@ export const MALFORMED: MalformedCase[] = [
     name: "sha-1 only",
     kind: "offer",
     sdp: dcOffer({ attrs: swap(DC_ATTRS, "a=fingerprint", `a=fingerprint:sha-1 ${FP1}`) }),
-    expect: ["W_FP_NO_SHA256"],
+    expect: ["W_FP_SHA1", "W_FP_NO_SHA256"],
     absent: ["E_FP_MISSING"],
   },
   {
@@ -496,6 +496,14 @@ export const MALFORMED: MalformedCase[] = [
     kind: "offer",
     sdp: dcOffer({ attrs: swap(DC_ATTRS, "a=tls-id", `a=tls-id:${"a".repeat(256)}`) }),
     expect: ["E_TLSID_SYNTAX"],
+  },
+  {
+    name: "tls-id with a space before the value (TS 26.114 Annex A.17 style)",
+    kind: "offer",
+    sdp: dcOffer({ attrs: swap(DC_ATTRS, "a=tls-id", `a=tls-id: ${TLSID_A}`) }),
+    expect: ["W_TLSID_LEADING_SPACE"],
+    absent: ["E_TLSID_SYNTAX", "W_TLSID_MISSING"],
+    line: 10,
   },
   {
     name: "tls-id with bad character",
