@@ -24,6 +24,8 @@ export const ATTRS: Record<string, AttrSpec> = {
   sctpmap: { level: "media", single: true, clause: "RFC 8841 §4" },
   dcmap: { level: "media", single: false, clause: "RFC 8864 §5.1" }, // RFC 8864 §5.1: media level
   dcsa: { level: "media", single: false, clause: "RFC 8864 §5.2" }, // RFC 8864 §5.2: media level
+  "3gpp-bdc-used-by": { level: "media", single: true, clause: "TS 24.186 §9.3.3.2.1" }, // one per remote bootstrap m-line
+  "3gpp-req-app": { level: "media", single: false, clause: "TS 26.114 §6.2.10" }, // one per application data channel
   "3gpp-qos-hint": { level: "media", single: true, clause: "TS 26.114 Annex M.11" }, // TS 26.114 M.11: media level
   "3ge2ae": { level: "media", single: false, clause: "TS 24.229 §7.5.2" }, // TS 24.229 §7.5.2.3: media level
   path: { level: "media", single: true, clause: "RFC 4975 §8.1" },
@@ -42,7 +44,15 @@ export const ATTRS: Record<string, AttrSpec> = {
   mid: { level: "media", single: true, clause: "RFC 5888 §4" }, // RFC 5888 §4: media level
 };
 
-export const DC_ATTRS = new Set(["sctp-port", "max-message-size", "sctpmap", "dcmap", "dcsa"]);
+export const DC_ATTRS = new Set([
+  "sctp-port",
+  "max-message-size",
+  "sctpmap",
+  "dcmap",
+  "dcsa",
+  "3gpp-bdc-used-by",
+  "3gpp-req-app",
+]);
 export const MSRP_ATTRS = new Set(["path", "accept-types", "accept-wrapped-types"]);
 export const BFCP_ATTRS = new Set(["floorctrl", "confid", "userid", "floorid", "bfcpver"]);
 

@@ -121,6 +121,39 @@ export const FINDING_CODES = {
   E_BOOTSTRAP_SUBPROTOCOL: e("TS 24.186 §9.3.2.2.1", 'bootstrap stream ids 0/10/100/110 need subprotocol="http"'),
   W_BOOTSTRAP_MIXED: w("TS 24.186 §9.3.2.2.1", "local (0/10) and remote (100/110) bootstrap channels in one m-line"),
   W_DC_ID_RESERVED: w("TS 24.186 §9.3.2.2.1; TS 26.114 §6.2.10.1", "stream id 1-999 that is not a bootstrap id"),
+  W_DCSA_NOT_ANSWERED: w(
+    "RFC 8864 §5.2; RFC 8864 §6",
+    "an accepted data channel's answer has no dcsa for an offered dcsa attribute (dropped: the answerer does not support it)",
+  ),
+
+  // ---- a=3gpp-bdc-used-by / a=3gpp-req-app (TS 26.114 §6.2.10, TS 24.186 §9.3) -------------------------------------
+  E_BDC_USED_BY_SYNTAX: e("TS 24.186 §9.3.3.2.1; TS 26.114 §6.2.10", "3gpp-bdc-used-by value is not a token"),
+  W_BDC_USED_BY_UNKNOWN: w(
+    "TS 24.186 §9.3.3.2.1",
+    '3gpp-bdc-used-by value other than "sender" / "receiver"; kept and ignored',
+  ),
+  W_BDC_USED_BY_NOT_REMOTE: w(
+    "TS 24.186 §9.3.3.2.1",
+    "3gpp-bdc-used-by on an m-line without the remote bootstrap stream ids 100/110",
+  ),
+  W_BDC_USED_BY_CHANGED: w(
+    "TS 24.186 §9.3.3.2.1",
+    "the answer's 3gpp-bdc-used-by differs from the offer's for the same remote bootstrap m-line",
+  ),
+  E_REQ_APP_SYNTAX: e("TS 26.114 §6.2.10", '3gpp-req-app is not "<stream-id> SP <app-id> *(SP <param>)"'),
+  E_REQ_APP_UNKNOWN_ID: e(
+    "TS 24.186 §9.3; TS 26.114 §6.2.10",
+    "3gpp-req-app refers to a stream id that has no dcmap in the m-line",
+  ),
+  W_REQ_APP_NOT_APPLICATION: w(
+    "TS 24.186 §9.3",
+    "3gpp-req-app for a stream id below 1000 (application data channels use stream ids from 1000 up)",
+  ),
+  W_REQ_APP_DUPLICATE: w("TS 26.114 §6.2.10", "two 3gpp-req-app lines for the same stream id in one m-line"),
+  W_REQ_APP_ANSWER_MISMATCH: w(
+    "TS 26.114 §6.2.10",
+    "an accepted application data channel's answer does not repeat the offered 3gpp-req-app (only app-dc-status may differ)",
+  ),
 
   // ---- a=3gpp-qos-hint (TS 26.114) -------------------------------------------------------------------------------
   E_QOS_HINT_SYNTAX: e("TS 26.114 Annex M.11", '3gpp-qos-hint is not `name=value *(";" name=value)`'),

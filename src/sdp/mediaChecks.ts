@@ -3,7 +3,8 @@
  * 3ge2ae, data channel stream ids (RFC 8864, TS 24.186, TS 26.114), MSRP and BFCP.
  */
 import { isTcpProto } from "./attrTable.ts";
-import { classifyStreamId } from "./dcmap.ts";
+import { REMOTE_BOOTSTRAP_STREAM_IDS } from "./dc3gpp.ts";
+import { APPLICATION_STREAM_ID_MIN, classifyStreamId } from "./dcmap.ts";
 import type { FindingCode } from "./findings.ts";
 import { hasSha256OrStronger } from "./fingerprint.ts";
 import type { MediaInfo } from "./mediaInfo.ts";
@@ -11,7 +12,6 @@ import { DC_FMT, LEGACY_SCTP_PROTO } from "./sctp.ts";
 
 export interface CheckCtx {
   add: (code: FindingCode, message: string, line?: number, mline?: number, clause?: string) => void;
-  dcsaLines: number[];
   e2aeLines: number[];
 }
 
@@ -156,11 +156,41 @@ function checkDcMaps(m: MediaInfo, ctx: CheckCtx): void {
   m.dcsas.forEach((s, i) => {
     // RFC 8864 §5.2: a dcsa refers to the stream of a dcmap in the same m-line.
     if (!ids.has(s.streamId))
+      add("E_DCSA_UNKNOWN_ID", `dcsa for stream id ${s.streamId} has no matching dcmap`, m.dcsaLines[i] ?? m.line, mi);
+  });
+  checkDc3gpp(m, ctx, ids);
+}
+
+/** `a=3gpp-bdc-used-by` and `a=3gpp-req-app` against the dcmaps of the m-line (TS 24.186 §9.3, TS 26.114 §6.2.10). */
+function checkDc3gpp(m: MediaInfo, ctx: CheckCtx, ids: ReadonlyMap<number, number>): void {
+  const { add } = ctx;
+  const mi = m.index;
+  if (m.bdcUsedBy !== undefined && !REMOTE_BOOTSTRAP_STREAM_IDS.some((id) => ids.has(id))) {
+    // TS 24.186 §9.3.3.2.1: the attribute marks the remote bootstrap m-line (dcmap stream ids 100 and 110).
+    add(
+      "W_BDC_USED_BY_NOT_REMOTE",
+      `m-line ${mi} has a=3gpp-bdc-used-by but no remote bootstrap dcmap (stream id 100/110)`,
+      m.attrLine["3gpp-bdc-used-by"] ?? m.line,
+      mi,
+    );
+  }
+  const seen = new Map<number, number>();
+  m.reqApps.forEach((r, i) => {
+    const line = m.reqAppLines[i] ?? m.line;
+    // TS 24.186 §9.3: a 3gpp-req-app line is associated with the dcmap of an application data channel.
+    if (!ids.has(r.streamId))
+      add("E_REQ_APP_UNKNOWN_ID", `3gpp-req-app for stream id ${r.streamId} has no matching dcmap`, line, mi);
+    // TS 24.186 §9.3: application data channels use stream ids from 1000 up.
+    else if (r.streamId < APPLICATION_STREAM_ID_MIN)
       add(
-        "E_DCSA_UNKNOWN_ID",
-        `dcsa for stream id ${s.streamId} has no matching dcmap`,
-        ctx.dcsaLines[i] ?? m.line,
+        "W_REQ_APP_NOT_APPLICATION",
+        `3gpp-req-app for stream id ${r.streamId}, which is not an application data channel id (>= 1000)`,
+        line,
         mi,
       );
+    const first = seen.get(r.streamId);
+    if (first !== undefined)
+      add("W_REQ_APP_DUPLICATE", `second 3gpp-req-app for stream id ${r.streamId} (first on line ${first})`, line, mi);
+    else seen.set(r.streamId, line);
   });
 }

@@ -1,5 +1,6 @@
 /** The attribute-level model of an SDP: session and m-line values with their effective (inherited) values. */
 import type { FloorCtrlRole, FloorId } from "./bfcp.ts";
+import type { BdcUsedBy, ReqApp } from "./dc3gpp.ts";
 import type { DcMap, DcSa } from "./dcmap.ts";
 import type { E2ae } from "./e2ae.ts";
 import type { Finding } from "./findings.ts";
@@ -85,6 +86,14 @@ export interface MediaInfo {
   /** Line numbers of `dcmaps`, same order. */
   dcmapLines: number[];
   dcsas: DcSa[];
+  /** Line numbers of `dcsas`, same order. */
+  dcsaLines: number[];
+  /** `a=3gpp-bdc-used-by` (TS 24.186 §9.3.3.2.1), when present and readable. */
+  bdcUsedBy?: BdcUsedBy;
+  /** `a=3gpp-req-app` lines (TS 26.114 §6.2.10), in order. */
+  reqApps: ReqApp[];
+  /** Line numbers of `reqApps`, same order. */
+  reqAppLines: number[];
   qosHint?: QosHint;
   /** The 3ge2ae values present (valid tokens, including ones that are ignored). */
   e2ae: E2ae[];

@@ -5,6 +5,7 @@
  */
 import { ATTRS, BFCP_ATTRS, classifyMedia, DC_ATTRS, MSRP_ATTRS, transportSecurity } from "./attrTable.ts";
 import { parseBfcpVer, parseConfId, parseFloorCtrl, parseFloorId, parseUserId } from "./bfcp.ts";
+import { parseBdcUsedBy, parseReqApp } from "./dc3gpp.ts";
 import { parseDcMap, parseDcSa } from "./dcmap.ts";
 import { parse3ge2ae } from "./e2ae.ts";
 import { type Finding, type FindingCode, makeFinding, type Parsed, problemToFinding } from "./findings.ts";
@@ -151,6 +152,9 @@ export function analyzeSdp(input: string | ParsedSdp, opts: ParseOptions = {}): 
       dcmaps: [],
       dcmapLines: [],
       dcsas: [],
+      dcsaLines: [],
+      reqApps: [],
+      reqAppLines: [],
       e2ae: [],
       ice: { ...emptyIce(), lite: session.ice.lite },
       attributes: sec.attributes,
@@ -161,7 +165,6 @@ export function analyzeSdp(input: string | ParsedSdp, opts: ParseOptions = {}): 
     const seen = new Map<string, number>();
     const mediaFps: Fingerprint[] = [];
     let mediaFpLines = 0;
-    const dcsaLines: number[] = [];
     const e2aeLines: number[] = [];
     const bfcp: BfcpInfo = { floorids: [] };
     const msrp: MsrpInfo = {};
@@ -266,7 +269,20 @@ export function analyzeSdp(input: string | ParsedSdp, opts: ParseOptions = {}): 
           const d = addP(parseDcSa(v), a.line, mi);
           if (d) {
             info.dcsas.push(d);
-            dcsaLines.push(a.line);
+            info.dcsaLines.push(a.line);
+          }
+          break;
+        }
+        case "3gpp-bdc-used-by": {
+          const b = addP(parseBdcUsedBy(v), a.line, mi);
+          if (b) info.bdcUsedBy = b;
+          break;
+        }
+        case "3gpp-req-app": {
+          const r = addP(parseReqApp(v), a.line, mi);
+          if (r) {
+            info.reqApps.push(r);
+            info.reqAppLines.push(a.line);
           }
           break;
         }
@@ -371,7 +387,7 @@ export function analyzeSdp(input: string | ParsedSdp, opts: ParseOptions = {}): 
     if (info.kind === "msrp") info.msrp = msrp;
     if (info.kind === "bfcp") info.bfcp = bfcp;
 
-    if (ml) checkMedia(info, { add, dcsaLines, e2aeLines });
+    if (ml) checkMedia(info, { add, e2aeLines });
     media.push(info);
   }
 
