@@ -160,6 +160,20 @@ describe("imsdc sdp check (in-process)", () => {
     expect(codes).not.toContain("E_TLSID_SYNTAX");
   });
 
+  it("a dcsa the answer drops is reported by check --offer (RFC 8864 §5.2)", async () => {
+    const offer = join(dir, "dcsa-offer.sdp");
+    writeFileSync(offer, fixture("ts26114-app-reoffer.sdp"), "latin1");
+    const answer = fixture("ts26114-app-reoffer.sdp")
+      .replaceAll("a=setup:actpass", "a=setup:active")
+      .replace(/a=tls-id:(\S+)/g, (_m, v: string) => `a=tls-id:${v.split("").reverse().join("")}`)
+      .replace("a=dcsa:1000 accept-types:message/cpim\r\n", "");
+    const r = await run(["check", "-", "--offer", offer, "--json"], answer);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).findings.map((x: { code: string; line: number }) => `${x.code}@${x.line}`)).toEqual([
+      "W_DCSA_NOT_ANSWERED@36", // the answer's a=dcmap:1000 line
+    ]);
+  });
+
   const realStack = [
     ["chromium-offer.sdp"],
     ["werift-offer.sdp"],
@@ -175,6 +189,8 @@ describe("imsdc sdp check (in-process)", () => {
     ["bfcp-tls-answer.sdp", "bfcp-tls-offer.sdp"],
     ["ts26114-a17-offer.sdp"],
     ["ts26114-a17-answer.sdp", "ts26114-a17-offer.sdp"],
+    ["ts26114-bootstrap-offer.sdp"],
+    ["ts26114-app-reoffer.sdp"],
   ];
   for (const [body, offer] of realStack) {
     it(`fixture ${body}${offer ? ` against ${offer}` : ""} passes`, async () => {
