@@ -46,6 +46,10 @@ export interface DcMediaOptions {
   maxMessageSize?: number;
   dcmaps?: readonly DcMap[];
   dcsas?: readonly DcSa[];
+  /** a=3gpp-bdc-used-by value, e.g. "sender" (TS 24.186 §9.3.3.2.1), written as given. */
+  bdcUsedBy?: string;
+  /** a=3gpp-req-app values (TS 26.114 §6.2.10), written as given. */
+  reqApps?: readonly string[];
   ice?: IceOptions;
   qosHint?: QosHint;
   /** a=3ge2ae value (TS 24.229 §7.5.2); never set it on an e2e offer (TS 33.328 §7.2.5). */
@@ -93,6 +97,8 @@ export function buildDcMediaLines(o: DcMediaOptions): string[] {
   if (o.qosHint) lines.push(`a=3gpp-qos-hint:${formatQosHint(o.qosHint)}`);
   for (const d of o.dcmaps ?? []) lines.push(`a=dcmap:${formatDcMap(d)}`);
   for (const s of o.dcsas ?? []) lines.push(`a=dcsa:${formatDcSa(s)}`);
+  if (o.bdcUsedBy !== undefined) lines.push(`a=3gpp-bdc-used-by:${o.bdcUsedBy}`);
+  for (const r of o.reqApps ?? []) lines.push(`a=3gpp-req-app:${r}`);
   lines.push(...(o.extraAttributes ?? []));
   return lines;
 }
@@ -242,6 +248,12 @@ export interface DcAnswerMediaOptions {
   acceptStreamIds?: readonly number[] | ((d: DcMap) => boolean);
   /** The answerer's own dcsa lines; only those for accepted stream ids are written. */
   dcsas?: readonly DcSa[];
+  /**
+   * Offered dcsa attributes (by name, or a predicate) the answerer supports and accepts as offered: they are echoed
+   * for the accepted stream ids. Other offered dcsa lines of accepted stream ids, not answered by `dcsas` either,
+   * are left out with a W_DCSA_NOT_ANSWERED finding (RFC 8864 §5.2). Default: none supported.
+   */
+  dcsaSupport?: readonly string[] | ((sa: DcSa, map: DcMap) => boolean);
   ice?: IceOptions;
   qosHint?: QosHint;
   bandwidthAs?: number;
@@ -275,6 +287,28 @@ export interface AnswerBuildResult {
   sdp?: string;
   findings: Finding[];
   media: AnsweredMedia[];
+}
+
+/**
+ * The dcsa lines of an answered data channel m-line (RFC 8864 §5.2): the answerer's own lines for accepted stream
+ * ids, then the offered lines it supports (echoed). An offered attribute answered by neither is left out; the answer
+ * validation reports it (W_DCSA_NOT_ANSWERED).
+ */
+function answerDcsas(m: MediaInfo, accepted: readonly DcMap[], o: DcAnswerMediaOptions): DcSa[] {
+  const byId = new Map(accepted.map((d) => [d.streamId, d]));
+  const own = (o.dcsas ?? []).filter((s) => byId.has(s.streamId));
+  const out = [...own];
+  const support = o.dcsaSupport ?? [];
+  for (const sa of m.dcsas) {
+    const map = byId.get(sa.streamId);
+    if (!map) continue; // RFC 8864 §6: a data channel that is not accepted takes its dcsa lines with it
+    const name = sa.attribute.toLowerCase();
+    // RFC 8864 §5.2: the embedded attribute follows its subprotocol's rules; the answerer's own line answers it.
+    if (own.some((s) => s.streamId === sa.streamId && s.attribute.toLowerCase() === name)) continue;
+    const supported = typeof support === "function" ? support(sa, map) : support.some((x) => x.toLowerCase() === name);
+    if (supported) out.push(sa);
+  }
+  return out;
 }
 
 function rejectedLines(m: MediaInfo): string[] {
@@ -325,8 +359,13 @@ export function buildDcAnswer(offerSdp: string, opts: DcAnswerOptions): AnswerBu
           sctpPort: o.sctpPort ?? SCTP_PORT_DEFAULT,
           maxMessageSize: o.maxMessageSize ?? MAX_MESSAGE_SIZE_DEFAULT,
           dcmaps,
-          dcsas: (o.dcsas ?? []).filter((s) => ids.includes(s.streamId)),
+          dcsas: answerDcsas(m, dcmaps, o),
         };
+        // TS 24.186 §9.3.3.2.1: the remote bootstrap m-line keeps its bdc-used-by value (the IMS AS finds it by it).
+        if (m.bdcUsedBy) media.bdcUsedBy = m.bdcUsedBy.raw;
+        // TS 26.114 §6.2.10: the answer repeats the 3gpp-req-app of each accepted application data channel, verbatim.
+        const reqApps = m.reqApps.filter((r) => ids.includes(r.streamId)).map((r) => r.raw);
+        if (reqApps.length > 0) media.reqApps = reqApps;
         if (choice.tlsId !== undefined) media.tlsId = choice.tlsId;
         if (o.connection) media.connection = o.connection;
         if (o.ice) media.ice = o.ice;

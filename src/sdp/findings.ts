@@ -58,6 +58,10 @@ export const FINDING_CODES = {
   W_FP_UNKNOWN_HASH: w("RFC 8122 §5", "fingerprint with an unknown hash function; the line is ignored"),
   W_FP_LOWERCASE: w("RFC 8122 §5", "fingerprint uses lower-case hex (UHEX is upper-case); accepted and normalised"),
   W_FP_NO_SHA256: w("RFC 8122 §5.1", "no SHA-256 (or stronger) fingerprint is offered"),
+  W_FP_SHA1: w(
+    "RFC 8122 §5",
+    "a SHA-1 fingerprint: SHA-1 is a defined hash function, but RFC 8122 §5 names SHA-256 as preferred; accepted",
+  ),
   E_FP_MISSING: e("RFC 8122 §5; RFC 8842 §5", "a TLS/DTLS m-line has no usable fingerprint (media or session level)"),
 
   // ---- a=setup (RFC 4145, RFC 5763) ------------------------------------------------------------------------------
@@ -74,6 +78,10 @@ export const FINDING_CODES = {
   // ---- a=tls-id (RFC 8842) ---------------------------------------------------------------------------------------
   E_TLSID_SYNTAX: e("RFC 8842 §4", "tls-id is not 20-255 characters of [A-Za-z0-9+/_-]"),
   E_TLSID_DUPLICATE: e("RFC 8842 §4", "more than one `a=tls-id` in one m-line"),
+  W_TLSID_LEADING_SPACE: w(
+    "RFC 8842 §4; TS 26.114 Annex A.17",
+    "a space before the tls-id value (`a=tls-id: x`, as TS 26.114 Annex A.17 writes it); accepted, the value without the space is used",
+  ),
   W_TLSID_MISSING: w(
     "RFC 8842 §5.2",
     "a DTLS offer without `a=tls-id` (legacy peer; association changes cannot be signalled)",
@@ -113,6 +121,39 @@ export const FINDING_CODES = {
   E_BOOTSTRAP_SUBPROTOCOL: e("TS 24.186 §9.3.2.2.1", 'bootstrap stream ids 0/10/100/110 need subprotocol="http"'),
   W_BOOTSTRAP_MIXED: w("TS 24.186 §9.3.2.2.1", "local (0/10) and remote (100/110) bootstrap channels in one m-line"),
   W_DC_ID_RESERVED: w("TS 24.186 §9.3.2.2.1; TS 26.114 §6.2.10.1", "stream id 1-999 that is not a bootstrap id"),
+  W_DCSA_NOT_ANSWERED: w(
+    "RFC 8864 §5.2; RFC 8864 §6",
+    "an accepted data channel's answer has no dcsa for an offered dcsa attribute (dropped: the answerer does not support it)",
+  ),
+
+  // ---- a=3gpp-bdc-used-by / a=3gpp-req-app (TS 26.114 §6.2.10, TS 24.186 §9.3) -------------------------------------
+  E_BDC_USED_BY_SYNTAX: e("TS 24.186 §9.3.3.2.1; TS 26.114 §6.2.10", "3gpp-bdc-used-by value is not a token"),
+  W_BDC_USED_BY_UNKNOWN: w(
+    "TS 24.186 §9.3.3.2.1",
+    '3gpp-bdc-used-by value other than "sender" / "receiver"; kept and ignored',
+  ),
+  W_BDC_USED_BY_NOT_REMOTE: w(
+    "TS 24.186 §9.3.3.2.1",
+    "3gpp-bdc-used-by on an m-line without the remote bootstrap stream ids 100/110",
+  ),
+  W_BDC_USED_BY_CHANGED: w(
+    "TS 24.186 §9.3.3.2.1",
+    "the answer's 3gpp-bdc-used-by differs from the offer's for the same remote bootstrap m-line",
+  ),
+  E_REQ_APP_SYNTAX: e("TS 26.114 §6.2.10", '3gpp-req-app is not "<stream-id> SP <app-id> *(SP <param>)"'),
+  E_REQ_APP_UNKNOWN_ID: e(
+    "TS 24.186 §9.3; TS 26.114 §6.2.10",
+    "3gpp-req-app refers to a stream id that has no dcmap in the m-line",
+  ),
+  W_REQ_APP_NOT_APPLICATION: w(
+    "TS 24.186 §9.3",
+    "3gpp-req-app for a stream id below 1000 (application data channels use stream ids from 1000 up)",
+  ),
+  W_REQ_APP_DUPLICATE: w("TS 26.114 §6.2.10", "two 3gpp-req-app lines for the same stream id in one m-line"),
+  W_REQ_APP_ANSWER_MISMATCH: w(
+    "TS 26.114 §6.2.10",
+    "an accepted application data channel's answer does not repeat the offered 3gpp-req-app (only app-dc-status may differ)",
+  ),
 
   // ---- a=3gpp-qos-hint (TS 26.114) -------------------------------------------------------------------------------
   E_QOS_HINT_SYNTAX: e("TS 26.114 Annex M.11", '3gpp-qos-hint is not `name=value *(";" name=value)`'),

@@ -32,6 +32,7 @@ export function isHashFunc(s: string): s is HashFunc {
  * - RFC 8122 §5: hash-func is an ABNF literal, so it is case-insensitive; returned lower-case.
  * - md2/md5 → E_FP_WEAK_HASH (no value); unknown token → W_FP_UNKNOWN_HASH (no value: the line is ignored).
  * - lower-case hex → W_FP_LOWERCASE, accepted and normalised to upper-case.
+ * - sha-1 → W_FP_SHA1 (accepted; RFC 8122 §5 prefers SHA-256, TS 26.114 Annex A.17 uses SHA-1).
  */
 export function parseFingerprint(text: string): Parsed<Fingerprint> {
   // RFC 8122 §5: fingerprint-attribute = "fingerprint" ":" hash-func SP fingerprint
@@ -62,6 +63,9 @@ export function parseFingerprint(text: string): Parsed<Fingerprint> {
   // RFC 8122 §5: UHEX = DIGIT / %x41-46, upper case only; lower case is accepted leniently but reported.
   if (/[a-f]/.test(hex))
     problems.push(problem("W_FP_LOWERCASE", "fingerprint uses lower-case hex; normalised to upper case"));
+  // RFC 8122 §5: "the defined hash functions are 'SHA-1' …, with 'SHA-256' preferred"; SHA-1 is accepted but reported.
+  if (token === "sha-1")
+    problems.push(problem("W_FP_SHA1", "SHA-1 fingerprint: a defined hash function, but SHA-256 is preferred"));
   const value = hex.toUpperCase();
   const bytes = (value.length + 1) / 3;
   // RFC 8122 §5: the byte count is fixed by the hash (sha-1 20, sha-224 28, sha-256 32, sha-384 48, sha-512 64).

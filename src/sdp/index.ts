@@ -6,6 +6,7 @@
 export * from "./association.ts";
 export * from "./bfcp.ts";
 export * from "./builder.ts";
+export * from "./dc3gpp.ts";
 export * from "./dcmap.ts";
 export * from "./e2ae.ts";
 export * from "./findings.ts";

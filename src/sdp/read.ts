@@ -4,6 +4,7 @@
  * the findings.
  */
 import type { AssociationState } from "./association.ts";
+import type { BdcUsedBy, ReqApp } from "./dc3gpp.ts";
 import type { DcMap, DcSa } from "./dcmap.ts";
 import { type E2ae, type IndicationOptions, type SecurityIndication, securityIndication } from "./e2ae.ts";
 import type { Fingerprint } from "./fingerprint.ts";
@@ -37,6 +38,10 @@ export interface DcMedia {
   maxMessageSize: number;
   dcmaps: DcMap[];
   dcsas: DcSa[];
+  /** `a=3gpp-req-app` lines (TS 26.114 §6.2.10), each with its exact text in `raw`. */
+  reqApps: ReqApp[];
+  /** `a=3gpp-bdc-used-by` (TS 24.186 §9.3.3.2.1), when present. */
+  bdcUsedBy?: BdcUsedBy;
   qosHint?: QosHint;
   /** b=AS value in kbit/s, when present. */
   bandwidthAs?: number;
@@ -65,6 +70,7 @@ function toDc(m: MediaInfo, opts: IndicationOptions): DcMedia {
     maxMessageSize: m.maxMessageSize ?? MAX_MESSAGE_SIZE_DEFAULT,
     dcmaps: m.dcmaps,
     dcsas: m.dcsas,
+    reqApps: m.reqApps,
     ice: m.ice,
     e2ae: m.e2ae,
     indication: securityIndication(
@@ -79,6 +85,7 @@ function toDc(m: MediaInfo, opts: IndicationOptions): DcMedia {
   if (m.connectionAttr !== undefined) dc.connectionAttr = m.connectionAttr;
   if (m.tlsId !== undefined) dc.tlsId = m.tlsId;
   if (m.qosHint) dc.qosHint = m.qosHint;
+  if (m.bdcUsedBy) dc.bdcUsedBy = m.bdcUsedBy;
   const as = m.bandwidths.find((b) => b.type === "AS");
   if (as) dc.bandwidthAs = Number(as.value);
   return dc;

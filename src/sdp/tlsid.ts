@@ -12,8 +12,23 @@ export function isTlsId(s: string): boolean {
   return TLS_ID_RE.test(s);
 }
 
-/** Parses the value of `a=tls-id:`; the value is kept as the exact string (never converted to a number). */
+/**
+ * Parses the value of `a=tls-id:`; the value is kept as the exact string (never converted to a number).
+ * TS 26.114 Annex A.17 (Tables A.17.1/A.17.2) writes `a=tls-id: abc3de65cddef001be82`, a space before the value that
+ * the RFC 8842 §4 grammar (tls-id-value = 20*255(tls-id-char), no SP) does not allow: leading spaces are accepted
+ * with W_TLSID_LEADING_SPACE and the value without them is the one returned (and used for RFC 8842 §5 decisions).
+ */
 export function parseTlsId(text: string): Parsed<string> {
+  const lead = /^ +/.exec(text)?.[0].length ?? 0;
+  if (lead > 0 && lead < text.length && TLS_ID_RE.test(text.slice(lead))) {
+    const value = text.slice(lead);
+    return result(value, [
+      problem(
+        "W_TLSID_LEADING_SPACE",
+        `tls-id ${show(text, 40)} has ${lead} space(s) before the value; normalised to ${show(value, 40)}`,
+      ),
+    ]);
+  }
   if (!TLS_ID_RE.test(text)) {
     const why =
       text.length < TLS_ID_MIN_LENGTH || text.length > TLS_ID_MAX_LENGTH

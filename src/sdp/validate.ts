@@ -3,6 +3,7 @@
  * with `{ e2eDc: true }`, the e2e data channel profile of TS 33.328 §7.2.5 (seed CR 1; specs.md §6 UE 1, 2, 5).
  */
 import { isFloorCtrlAnswerAllowed } from "./bfcp.ts";
+import { reqAppIdentity } from "./dc3gpp.ts";
 import { sameDcMapParams } from "./dcmap.ts";
 import { type Finding, type FindingCode, hasErrors, makeFinding, sortFindings } from "./findings.ts";
 import { hasSha256OrStronger } from "./fingerprint.ts";
@@ -237,6 +238,7 @@ function crossRules(om: SdpModel, am: SdpModel, opts: ValidateOptions): Finding[
         else if (!sameDcMapParams(od, d))
           out.push(at("W_DCMAP_PARAM_CHANGED", `answer changed the parameters of dcmap ${d.streamId}`, a, line));
       });
+      out.push(...dcsaAnswerRules(o, a), ...dc3gppAnswerRules(o, a));
       if (opts.e2eDc && a.kind === "dc") {
         // TS 33.328 §7.2.5 step 4 / RFC 8122 §5.1: UE B's fingerprint must be usable with sha-256 or stronger.
         if (a.fingerprints.length > 0 && !hasSha256OrStronger(a.fingerprints)) {
@@ -261,5 +263,78 @@ function crossRules(om: SdpModel, am: SdpModel, opts: ValidateOptions): Finding[
       }
     }
   }
+  return out;
+}
+
+/**
+ * RFC 8864 §5.2: a dcsa line carries a subprotocol attribute of one data channel, negotiated by that attribute's own
+ * offer/answer rules; an accepted data channel whose answer has no line for an offered attribute dropped it.
+ */
+function dcsaAnswerRules(o: MediaInfo, a: MediaInfo): Finding[] {
+  const out: Finding[] = [];
+  const accepted = new Set(a.dcmaps.map((d) => d.streamId));
+  const reported = new Set<string>();
+  for (const sa of o.dcsas) {
+    const key = `${sa.streamId} ${sa.attribute.toLowerCase()}`;
+    if (!accepted.has(sa.streamId) || reported.has(key)) continue;
+    if (a.dcsas.some((x) => x.streamId === sa.streamId && x.attribute.toLowerCase() === sa.attribute.toLowerCase()))
+      continue;
+    reported.add(key);
+    const k = a.dcmaps.findIndex((d) => d.streamId === sa.streamId);
+    out.push(
+      at(
+        "W_DCSA_NOT_ANSWERED",
+        `answer m-line ${a.index} accepts stream id ${sa.streamId} without answering the offered a=dcsa:${sa.streamId} ${sa.attribute}`,
+        a,
+        a.dcmapLines[k],
+      ),
+    );
+  }
+  return out;
+}
+
+/** `a=3gpp-bdc-used-by` / `a=3gpp-req-app` in an accepted data channel answer m-line. */
+function dc3gppAnswerRules(o: MediaInfo, a: MediaInfo): Finding[] {
+  const out: Finding[] = [];
+  const i = a.index;
+  // TS 24.186 §9.3.3.2.1: the remote bootstrap m-line is identified by its bdc-used-by value; the answer keeps it.
+  if (o.bdcUsedBy && a.bdcUsedBy && o.bdcUsedBy.raw.toLowerCase() !== a.bdcUsedBy.raw.toLowerCase()) {
+    out.push(
+      at(
+        "W_BDC_USED_BY_CHANGED",
+        `answer m-line ${i} has 3gpp-bdc-used-by ${a.bdcUsedBy.raw}, the offer ${o.bdcUsedBy.raw}`,
+        a,
+        a.attrLine["3gpp-bdc-used-by"],
+      ),
+    );
+  }
+  // TS 26.114 §6.2.10: the answer repeats the offered 3gpp-req-app of each accepted application data channel; only
+  // the optional app-dc-status may differ.
+  const accepted = new Set(a.dcmaps.map((d) => d.streamId));
+  const offered = new Set(o.reqApps.map(reqAppIdentity));
+  const answered = new Set(a.reqApps.map(reqAppIdentity));
+  for (const r of o.reqApps) {
+    if (!accepted.has(r.streamId) || answered.has(reqAppIdentity(r))) continue;
+    const k = a.dcmaps.findIndex((d) => d.streamId === r.streamId);
+    out.push(
+      at(
+        "W_REQ_APP_ANSWER_MISMATCH",
+        `answer m-line ${i} accepts stream id ${r.streamId} without repeating a=3gpp-req-app:${r.raw}`,
+        a,
+        a.dcmapLines[k],
+      ),
+    );
+  }
+  a.reqApps.forEach((r, k) => {
+    if (!offered.has(reqAppIdentity(r)))
+      out.push(
+        at(
+          "W_REQ_APP_ANSWER_MISMATCH",
+          `answer m-line ${i} has a=3gpp-req-app:${r.raw}, which the offer did not have`,
+          a,
+          a.reqAppLines[k],
+        ),
+      );
+  });
   return out;
 }

@@ -377,7 +377,12 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
     const reuse = decision.action === "reuse" && !iceChanged && prev !== undefined;
     const transport = reuse ? prev.transport : this.newTransport("answerer");
     const local = await transport.gather();
+    // TS 24.186 §9.3.2.2.1 / RFC 3264 §6: one endpoint runs one DTLS/SCTP association; the data channel m-line it
+    // serves is accepted, any further one (e.g. the remote bootstrap m-line next to the local one) gets port 0.
+    const others = readDcMedia(offer).filter((m) => !m.rejected && m.mline !== remote.mline);
+    const perMedia = Object.fromEntries(others.map((m) => [m.mline, { reject: true }]));
     const built = buildDcAnswer(offer, {
+      ...(others.length > 0 ? { perMedia } : {}),
       origin: { address: local.address },
       port: local.port,
       connection: { address: local.address },

@@ -183,11 +183,16 @@ describe("buildDcAnswer", () => {
       port: 49172,
       fingerprints: [fpB],
       e2eDc: true,
+      // RFC 8864 §5.2: the answerer supports the offered accept-types subprotocol attribute and accepts it as offered
+      dcsaSupport: ["accept-types"],
     });
     expect(r.findings).toEqual([]);
     expect(r.ok).toBe(true);
     const sdp = r.sdp ?? "";
     expect(validateAnswer(offer, sdp, { e2eDc: true })).toEqual({ ok: true, findings: [] });
+    expect(readDcMedia(sdp)[1]?.dcsas).toEqual([
+      { streamId: 1000, attribute: "accept-types", value: "message/cpim text/plain" },
+    ]);
     const media = readMedia(sdp);
     expect(media.map((m) => [m.media, m.port, m.proto])).toEqual([
       ["audio", 0, "RTP/AVP"],
@@ -205,6 +210,48 @@ describe("buildDcAnswer", () => {
       [1, true, "new", [0, 10]],
       [2, true, "new", [1000, 1002]],
     ]);
+  });
+
+  it("RFC 8864 §5.2: an offered dcsa the answerer does not support is left out and reported (W_DCSA_NOT_ANSWERED)", () => {
+    const r = buildDcAnswer(offer, { connection: { address: "2001:db8:2::b" }, port: 49172, fingerprints: [fpB] });
+    expect(r.ok).toBe(true);
+    expect(r.findings.map((f) => [f.code, f.severity, f.mline])).toEqual([["W_DCSA_NOT_ANSWERED", "warning", 2]]);
+    expect(r.findings[0]?.message).toContain("stream id 1000");
+    expect(readDcMedia(r.sdp ?? "")[1]?.dcsas).toEqual([]);
+  });
+
+  it("RFC 8864 §5.2: the answerer's own dcsa answers the offered attribute; a predicate selects supported ones", () => {
+    const own = buildDcAnswer(offer, {
+      connection: { address: "2001:db8:2::b" },
+      port: 49172,
+      fingerprints: [fpB],
+      dcsas: [{ streamId: 1000, attribute: "accept-types", value: "text/plain" }],
+    });
+    expect(own.findings).toEqual([]);
+    expect(readDcMedia(own.sdp ?? "")[1]?.dcsas).toEqual([
+      { streamId: 1000, attribute: "accept-types", value: "text/plain" },
+    ]);
+    const seen: Array<[number, string, string | undefined]> = [];
+    const pred = buildDcAnswer(offer, {
+      connection: { address: "2001:db8:2::b" },
+      port: 49172,
+      fingerprints: [fpB],
+      dcsaSupport: (sa, map) => {
+        seen.push([sa.streamId, sa.attribute, map.subprotocol]);
+        return map.subprotocol === "msrp";
+      },
+    });
+    expect(seen).toEqual([[1000, "accept-types", "msrp"]]);
+    expect(pred.findings).toEqual([]);
+    // a data channel that is not accepted takes its dcsa lines with it, without a finding
+    const subset = buildDcAnswer(offer, {
+      connection: { address: "2001:db8:2::b" },
+      port: 49172,
+      fingerprints: [fpB],
+      perMedia: { 2: { acceptStreamIds: [1002] } },
+    });
+    expect(subset.findings).toEqual([]);
+    expect(readDcMedia(subset.sdp ?? "")[1]?.dcsas).toEqual([]);
   });
 
   it("uses caller-supplied sections for other m-lines, per-m-line overrides, subsets and passive", () => {

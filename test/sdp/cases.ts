@@ -149,6 +149,9 @@ export function bfcpAnswer(o: DcOpts = {}): string {
   ]);
 }
 
+/** TS 24.186 §9.3.3.2.1: the remote bootstrap dcmaps (stream ids 100 and 110, subprotocol "http"). */
+const REMOTE_BDC = ['a=dcmap:100 subprotocol="http"', 'a=dcmap:110 subprotocol="http"'];
+
 const without = (arr: readonly string[], prefix: string): string[] => arr.filter((l) => !l.startsWith(prefix));
 const swap = (arr: readonly string[], prefix: string, line: string): string[] =>
   arr.map((l) => (l.startsWith(prefix) ? line : l));
@@ -402,7 +405,7 @@ export const MALFORMED: MalformedCase[] = [
     name: "sha-1 only",
     kind: "offer",
     sdp: dcOffer({ attrs: swap(DC_ATTRS, "a=fingerprint", `a=fingerprint:sha-1 ${FP1}`) }),
-    expect: ["W_FP_NO_SHA256"],
+    expect: ["W_FP_SHA1", "W_FP_NO_SHA256"],
     absent: ["E_FP_MISSING"],
   },
   {
@@ -496,6 +499,14 @@ export const MALFORMED: MalformedCase[] = [
     kind: "offer",
     sdp: dcOffer({ attrs: swap(DC_ATTRS, "a=tls-id", `a=tls-id:${"a".repeat(256)}`) }),
     expect: ["E_TLSID_SYNTAX"],
+  },
+  {
+    name: "tls-id with a space before the value (TS 26.114 Annex A.17 style)",
+    kind: "offer",
+    sdp: dcOffer({ attrs: swap(DC_ATTRS, "a=tls-id", `a=tls-id: ${TLSID_A}`) }),
+    expect: ["W_TLSID_LEADING_SPACE"],
+    absent: ["E_TLSID_SYNTAX", "W_TLSID_MISSING"],
+    line: 10,
   },
   {
     name: "tls-id with bad character",
@@ -763,6 +774,119 @@ export const MALFORMED: MalformedCase[] = [
     kind: "offer",
     sdp: dcOffer({ extra: ['a=dcmap:500 label="x"'] }),
     expect: ["W_DC_ID_RESERVED"],
+  },
+
+  {
+    name: "answer drops an offered dcsa of an accepted data channel",
+    kind: "answer",
+    offer: dcOffer({ extra: ["a=dcsa:1000 accept-types:text/plain"] }),
+    sdp: dcAnswer(),
+    expect: ["W_DCSA_NOT_ANSWERED"],
+    line: 14,
+  },
+
+  // ---- 3gpp-bdc-used-by / 3gpp-req-app ------------------------------------------------------------------------------
+  {
+    name: "3gpp-bdc-used-by value not a token",
+    kind: "offer",
+    sdp: dcOffer({ attrs: [...without(DC_ATTRS, "a=dcmap"), ...REMOTE_BDC, "a=3gpp-bdc-used-by:send er"] }),
+    expect: ["E_BDC_USED_BY_SYNTAX"],
+    line: 16,
+  },
+  {
+    name: "3gpp-bdc-used-by unknown value",
+    kind: "offer",
+    sdp: dcOffer({ attrs: [...without(DC_ATTRS, "a=dcmap"), ...REMOTE_BDC, "a=3gpp-bdc-used-by:both"] }),
+    expect: ["W_BDC_USED_BY_UNKNOWN"],
+    absent: ["W_BDC_USED_BY_NOT_REMOTE"],
+    line: 16,
+  },
+  {
+    name: "3gpp-bdc-used-by on an application data channel m-line",
+    kind: "offer",
+    sdp: dcOffer({ extra: ["a=3gpp-bdc-used-by:sender"] }),
+    expect: ["W_BDC_USED_BY_NOT_REMOTE"],
+    line: 15,
+  },
+  {
+    name: "two 3gpp-bdc-used-by lines",
+    kind: "offer",
+    sdp: dcOffer({
+      attrs: [
+        ...without(DC_ATTRS, "a=dcmap"),
+        ...REMOTE_BDC,
+        "a=3gpp-bdc-used-by:sender",
+        "a=3gpp-bdc-used-by:receiver",
+      ],
+    }),
+    expect: ["E_ATTR_DUPLICATE"],
+    line: 17,
+  },
+  {
+    name: "answer changes 3gpp-bdc-used-by",
+    kind: "answer",
+    offer: dcOffer({ attrs: [...without(DC_ATTRS, "a=dcmap"), ...REMOTE_BDC, "a=3gpp-bdc-used-by:sender"] }),
+    sdp: dcAnswer({
+      attrs: [...without(DC_ANSWER_ATTRS, "a=dcmap"), ...REMOTE_BDC, "a=3gpp-bdc-used-by:receiver"],
+    }),
+    expect: ["W_BDC_USED_BY_CHANGED"],
+    line: 16,
+  },
+  {
+    name: "3gpp-req-app without an app-id",
+    kind: "offer",
+    sdp: dcOffer({ extra: ["a=3gpp-req-app:1000"] }),
+    expect: ["E_REQ_APP_SYNTAX"],
+    line: 15,
+  },
+  {
+    name: "3gpp-req-app with a broken parameter",
+    kind: "offer",
+    sdp: dcOffer({ extra: ['a=3gpp-req-app:1000 "chat app" app-dc-status="open'] }),
+    expect: ["E_REQ_APP_SYNTAX"],
+  },
+  {
+    name: "3gpp-req-app for a stream id without dcmap",
+    kind: "offer",
+    sdp: dcOffer({ extra: ["a=3gpp-req-app:1002 chat"] }),
+    expect: ["E_REQ_APP_UNKNOWN_ID"],
+    line: 15,
+  },
+  {
+    name: "3gpp-req-app on a bootstrap stream id",
+    kind: "offer",
+    sdp: dcOffer({ extra: ['a=dcmap:0 subprotocol="http"', "a=3gpp-req-app:0 chat"] }),
+    expect: ["W_REQ_APP_NOT_APPLICATION"],
+    line: 16,
+  },
+  {
+    name: "two 3gpp-req-app lines for one stream id",
+    kind: "offer",
+    sdp: dcOffer({ extra: ["a=3gpp-req-app:1000 chat", "a=3gpp-req-app:1000 game"] }),
+    expect: ["W_REQ_APP_DUPLICATE"],
+    line: 16,
+  },
+  {
+    name: "3gpp-req-app on an audio m-line",
+    kind: "offer",
+    sdp: dcOffer().replace("a=rtpmap:116 AMR-WB/16000", "a=rtpmap:116 AMR-WB/16000\r\na=3gpp-req-app:1000 chat"),
+    expect: ["W_ATTR_IGNORED"],
+    line: 8,
+  },
+  {
+    name: "answer accepts an application data channel without its 3gpp-req-app",
+    kind: "answer",
+    offer: dcOffer({ extra: ["a=3gpp-req-app:1000 chat"] }),
+    sdp: dcAnswer(),
+    expect: ["W_REQ_APP_ANSWER_MISMATCH"],
+    line: 14,
+  },
+  {
+    name: "answer changes the app-id of 3gpp-req-app",
+    kind: "answer",
+    offer: dcOffer({ extra: ["a=3gpp-req-app:1000 chat"] }),
+    sdp: dcAnswer({ extra: ["a=3gpp-req-app:1000 game"] }),
+    expect: ["W_REQ_APP_ANSWER_MISMATCH"],
   },
 
   // ---- 3gpp-qos-hint -------------------------------------------------------------------------------------------------

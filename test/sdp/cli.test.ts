@@ -128,6 +128,52 @@ describe("imsdc sdp check (in-process)", () => {
     expect((await run(["--help"])).code).toBe(0);
   });
 
+  it("TS 26.114 Annex A.17 offer: accepted (exit 0) with exactly the three deviation warnings", async () => {
+    const r = await run(["check", f("ts26114-a17-offer.sdp")]);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      "line 16: warning W_FP_SHA1 SHA-1 fingerprint: a defined hash function, but SHA-256 is preferred (RFC 8122 §5)\n" +
+        "line 16: warning W_FP_NO_SHA256 m-line 0 offers no sha-256 or stronger fingerprint (RFC 8122 §5.1)\n" +
+        'line 17: warning W_TLSID_LEADING_SPACE tls-id " abc3de65cddef001be82" has 1 space(s) before the value; ' +
+        'normalised to "abc3de65cddef001be82" (RFC 8842 §4; TS 26.114 Annex A.17)\n' +
+        `${f("ts26114-a17-offer.sdp")} as offer: 0 error(s), 3 warning(s): OK\n`,
+    );
+  });
+
+  it("TS 26.114 Annex A.17 answer against its offer: exit 0, warning codes pinned (JSON)", async () => {
+    const r = await run(["check", f("ts26114-a17-answer.sdp"), "--offer", f("ts26114-a17-offer.sdp"), "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as { ok: boolean; findings: Array<{ severity: string; code: string; line: number }> };
+    expect(j.ok).toBe(true);
+    expect(j.findings.map((x) => `${x.severity} ${x.code}@${x.line}`)).toEqual([
+      "warning W_FP_SHA1@15",
+      "warning W_FP_NO_SHA256@15",
+      "warning W_TLSID_LEADING_SPACE@16",
+    ]);
+  });
+
+  it("TS 26.114 Annex A.17 offer still fails the stricter e2e profile for its SHA-1-only fingerprint", async () => {
+    const r = await run(["check", f("ts26114-a17-offer.sdp"), "--e2e-dc", "--json"]);
+    expect(r.code).toBe(1);
+    const codes = JSON.parse(r.out).findings.map((x: { code: string }) => x.code);
+    expect(codes).toContain("E_E2E_FP_STRENGTH");
+    expect(codes).not.toContain("E_TLSID_SYNTAX");
+  });
+
+  it("a dcsa the answer drops is reported by check --offer (RFC 8864 §5.2)", async () => {
+    const offer = join(dir, "dcsa-offer.sdp");
+    writeFileSync(offer, fixture("ts26114-app-reoffer.sdp"), "latin1");
+    const answer = fixture("ts26114-app-reoffer.sdp")
+      .replaceAll("a=setup:actpass", "a=setup:active")
+      .replace(/a=tls-id:(\S+)/g, (_m, v: string) => `a=tls-id:${v.split("").reverse().join("")}`)
+      .replace("a=dcsa:1000 accept-types:message/cpim\r\n", "");
+    const r = await run(["check", "-", "--offer", offer, "--json"], answer);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).findings.map((x: { code: string; line: number }) => `${x.code}@${x.line}`)).toEqual([
+      "W_DCSA_NOT_ANSWERED@36", // the answer's a=dcmap:1000 line
+    ]);
+  });
+
   const realStack = [
     ["chromium-offer.sdp"],
     ["werift-offer.sdp"],
@@ -141,6 +187,10 @@ describe("imsdc sdp check (in-process)", () => {
     ["e2ae-msrp-answer.sdp", "e2ae-msrp-offer.sdp"],
     ["bfcp-tls-offer.sdp"],
     ["bfcp-tls-answer.sdp", "bfcp-tls-offer.sdp"],
+    ["ts26114-a17-offer.sdp"],
+    ["ts26114-a17-answer.sdp", "ts26114-a17-offer.sdp"],
+    ["ts26114-bootstrap-offer.sdp"],
+    ["ts26114-app-reoffer.sdp"],
   ];
   for (const [body, offer] of realStack) {
     it(`fixture ${body}${offer ? ` against ${offer}` : ""} passes`, async () => {

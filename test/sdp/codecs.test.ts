@@ -161,8 +161,18 @@ describe("a=fingerprint (RFC 8122 §5)", () => {
     for (const [hash, n] of Object.entries(HASH_BYTES)) {
       const ok = Array.from({ length: n }, () => "AB").join(":");
       expect(parseFingerprint(`${hash} ${ok}`).ok).toBe(true);
-      expect(codes(parseFingerprint(`${hash} ${ok}:CD`))).toEqual(["E_FP_HASH_LEN"]);
+      // RFC 8122 §5: SHA-1 is a defined hash function, reported with W_FP_SHA1 (SHA-256 preferred).
+      const sha1 = hash === "sha-1" ? ["W_FP_SHA1"] : [];
+      expect(codes(parseFingerprint(`${hash} ${ok}:CD`))).toEqual([...sha1, "E_FP_HASH_LEN"]);
     }
+  });
+
+  it("accepts SHA-1 (upper-case hash name as TS 26.114 Annex A.17 writes it) with W_FP_SHA1", () => {
+    const r = parseFingerprint(`SHA-1 ${FP1}`);
+    expect(r.ok).toBe(true);
+    expect(r.value).toEqual({ hash: "sha-1", value: FP1 });
+    expect(codes(r)).toEqual(["W_FP_SHA1"]);
+    expect(codes(parseFingerprint(`sha-256 ${FP256}`))).toEqual([]);
   });
 
   it("refuses md2/md5 and ignores unknown hash tokens", () => {

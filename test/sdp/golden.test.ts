@@ -78,6 +78,7 @@ describe("Chromium 156 offer", () => {
       maxMessageSize: 262144,
       dcmaps: [],
       dcsas: [],
+      reqApps: [],
       ice: {
         lite: false,
         ufrag: "npob",

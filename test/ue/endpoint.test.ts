@@ -1,7 +1,7 @@
 import nodeDataChannel from "node-datachannel";
 import { afterAll, describe, expect, it } from "vitest";
 import { AuditLog } from "../../src/log.ts";
-import { readDcMedia } from "../../src/sdp/index.ts";
+import { readDcMedia, readMedia, splitSections, validateAnswer } from "../../src/sdp/index.ts";
 import { DcEndpoint } from "../../src/ue/dcEndpoint.ts";
 import { UeError } from "../../src/ue/errors.ts";
 import { ndcPeer, nextMessage, tamperFingerprint, waitOpen } from "./helpers.ts";
@@ -54,6 +54,36 @@ describe("UE data channel endpoint ↔ UE", () => {
       }
     });
   }
+
+  it("TS 24.186 §9.3.2.2.1: a second (remote bootstrap) data channel m-line is answered with port 0", async () => {
+    const a = new DcEndpoint({ name: "alice", channels: CHANNELS });
+    const b = new DcEndpoint({ name: "bob" });
+    try {
+      const offer = await a.createOffer();
+      const dc = splitSections(offer).media[0]?.text ?? "";
+      // the remote bootstrap m-line of TS 24.186 §9.3.3.2.1 next to ours: stream ids 100/110, used by the sender
+      const remoteBdc = `${dc.replace(/a=tls-id:\S+/, "a=tls-id:Rm4Kp8Zt1Xq6Jw3Yb9Ds2Gv0").replace(/a=dcmap:[^\r\n]*\r\n/g, "")}a=dcmap:100 subprotocol="http"\r\na=dcmap:110 subprotocol="http"\r\na=3gpp-bdc-used-by:sender\r\n`;
+      const composed = offer + remoteBdc;
+      a.useComposedOffer(composed);
+      const answer = await b.acceptOffer(composed);
+      const ports = readMedia(answer).map((m) => m.port);
+      expect(ports).toHaveLength(2);
+      expect(ports[0]).toBeGreaterThan(0);
+      expect(ports[1]).toBe(0);
+      expect(validateAnswer(composed, answer).ok).toBe(true);
+      await a.acceptAnswer(answer);
+      await Promise.all([a.connected(), b.connected()]);
+      const ca = a.channel(0);
+      const cb = b.channel(0);
+      if (!ca || !cb) throw new Error("bootstrap channel missing");
+      await Promise.all([waitOpen(ca), waitOpen(cb)]);
+      const got = nextMessage(cb);
+      ca.send("GET / HTTP/1.1");
+      expect(await got).toBe("GET / HTTP/1.1");
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
 
   it("RFC 8445 §6.1.1: the answerer's checks may arrive before the offerer has the answer (SIP latency)", async () => {
     // the offerer's agent must already be controlling; a wrong default role made the answerer win a role conflict
