@@ -15,109 +15,22 @@
  * The IMS-AGW is injected (`IqClient`): this module never imports the AGW (DESIGN rule 1).
  */
 import type { AuditEvent, Logger } from "../../log.ts";
-import { type Fingerprint, isHashFunc } from "../../sdp/index.ts";
-import type { AlgDecision, Direction } from "./alg.ts";
+import { AUDITED_EVENTS, isMediaFault } from "./agwEvents.ts";
+import type { AlgDecision } from "./algTypes.ts";
 import { bodyBytes } from "./bytes.ts";
-import type { AgwTcpMode, AlgConfig } from "./config.ts";
-import type {
-  IqClient,
-  IqClientEvent,
-  IqConnectionPoint,
-  IqFingerprint,
-  IqTcpEstablishment,
-  IqTransport,
-} from "./iq.ts";
-import { type AgwLegSdp, applyDecision, extractIqMedia, type IqMediaInfo, type MediaChange } from "./rewrite.ts";
-
-export type E2aeFamily = "msrp" | "bfcp";
-
-const PLAIN: Readonly<Record<E2aeFamily, IqTransport>> = { msrp: "TCP/MSRP", bfcp: "TCP/BFCP" };
-const TLS: Readonly<Record<E2aeFamily, IqTransport>> = { msrp: "TCP/TLS/MSRP", bfcp: "TCP/TLS/BFCP" };
-
-const CLAUSE: Readonly<Record<Direction, Readonly<Record<E2aeFamily, string>>>> = {
-  originating: { msrp: "TR 29.828 §5.2.1.2.2", bfcp: "TR 29.828 §5.2.1.3.2" },
-  terminating: { msrp: "TR 29.828 §5.2.1.2.3", bfcp: "TR 29.828 §5.2.1.3.3" },
-};
-
-/** One anchored m-line: its AGW context and the two terminations. */
-export interface AnchoredStream {
-  readonly mline: number;
-  readonly family: E2aeFamily;
-  readonly contextId: string;
-  /** the termination toward the UE (TCP/TLS/…) */
-  readonly access: IqConnectionPoint;
-  /** the termination toward the IMS core (TCP/…) */
-  readonly core: IqConnectionPoint;
-  /** the AGW's certificate fingerprint on the access termination (answer to the Local certificate fingerprint Request) */
-  readonly agwFingerprint: IqFingerprint;
-  released: boolean;
-}
-
-export type E2aeSessionState = "reserving" | "offered" | "answered" | "released";
-
-/** The AGW resources of one offer/answer exchange (TR 29.828 §5.2.1: "allocates the required resources"). */
-export class E2aeSession {
-  readonly streams: AnchoredStream[] = [];
-  /** every context created for this exchange (also half-built ones), for the release */
-  readonly contexts = new Set<string>();
-  state: E2aeSessionState = "reserving";
-  /** the To tag of the dialog, once a response carried it */
-  toTag: string | undefined;
-  /** the answer has been processed (Configure sent once, even when an 18x and the 2xx both carry it) */
-  answered = false;
-  /** the 2xx arrived: the streams belong to the dialog until BYE */
-  established = false;
-
-  constructor(
-    readonly id: string,
-    readonly callId: string,
-    readonly direction: Direction,
-    /** From tag of the request that carried the offer */
-    readonly fromTag: string | undefined,
-    /** To tag of that request (in-dialog offers) */
-    toTag: string | undefined,
-  ) {
-    this.toTag = toTag;
-  }
-
-  /** True when the tags name this session's dialog (in either order: a BYE may come from either end). */
-  inDialog(tagA: string | undefined, tagB: string | undefined): boolean {
-    const mine = [this.fromTag, this.toTag];
-    if (this.toTag === undefined) return tagA === this.fromTag || tagB === this.fromTag;
-    return (tagA === mine[0] && tagB === mine[1]) || (tagA === mine[1] && tagB === mine[0]);
-  }
-
-  stream(mline: number): AnchoredStream | undefined {
-    return this.streams.find((s) => s.mline === mline);
-  }
-}
-
-/** An Iq procedure that failed (AGW error or no answer in time). */
-export interface IqFailure {
-  /** E_ALG_IQ_FAILED (the AGW answered with an error) or E_ALG_IQ_TIMEOUT (no answer within `agw.iqTimeoutMs`) */
-  code: "E_ALG_IQ_FAILED" | "E_ALG_IQ_TIMEOUT";
-  procedure: string;
-  mline: number;
-  /** the AGW's error code (E_AGW_LIMIT, E_AGW_BIND, …) when it gave one */
-  agwCode: string | undefined;
-  message: string;
-  clause: string;
-}
-
-export type OfferOutcome =
-  | { ok: true; session: E2aeSession; body: Uint8Array; changes: MediaChange[] }
-  | { ok: false; failure: IqFailure }
-  | { ok: false; rewrite: { code: string; mline: number; message: string } };
-
-export type AnswerOutcome =
-  | {
-      ok: true;
-      body: Uint8Array;
-      changes: MediaChange[];
-      /** resolves once the Configure procedures of the answer are done: undefined, or what failed */
-      configured: Promise<IqFailure | undefined>;
-    }
-  | { ok: false; rewrite: { code: string; mline: number; message: string } };
+import type { AlgConfig } from "./config.ts";
+import {
+  type AnchoredStream,
+  type AnswerOutcome,
+  type E2aeFamily,
+  E2aeSession,
+  type IqFailure,
+  type OfferOutcome,
+} from "./e2aeSession.ts";
+import { CLAUSE, complement, iqFingerprints, PLAIN, sdpFingerprint, TLS, tcpEstablishment } from "./e2aeSteps.ts";
+import type { IqClient, IqClientEvent, IqConnectionPoint } from "./iq.ts";
+import { agwCodeOf, hostPort, IqProcedureError, IqTimeout } from "./iqProcedure.ts";
+import { type AgwLegSdp, applyDecision, extractIqMedia, type IqMediaInfo } from "./rewrite.ts";
 
 export interface E2aeAnchorOptions {
   iq: IqClient;
@@ -131,80 +44,6 @@ export interface E2aeAnchorOptions {
    * The P-CSCF then releases the session (TS 24.229 §5.2.8).
    */
   onMediaFault?(session: E2aeSession, event: IqClientEvent): void;
-}
-
-/** An Iq procedure that got no answer in time (its late answer is released when it arrives). */
-class IqTimeout extends Error {}
-
-/** A failed Iq procedure: which one, the clause it serves, and the AGW's error code. */
-class IqProcedureError extends Error {
-  readonly agwCode: string | undefined;
-  readonly timeout: boolean;
-  constructor(
-    readonly procedure: string,
-    readonly clause: string,
-    cause: unknown,
-  ) {
-    super(
-      typeof cause === "string" ? cause : cause instanceof Error ? cause.message : String(cause),
-      typeof cause === "string" ? undefined : { cause },
-    );
-    this.agwCode = agwCodeOf(cause);
-    this.timeout = cause instanceof IqTimeout;
-  }
-}
-
-function agwCodeOf(e: unknown): string | undefined {
-  const c = typeof e === "object" && e !== null ? (e as { code?: unknown }).code : undefined;
-  return typeof c === "string" && /^E_[A-Z0-9_]{1,40}$/.test(c) ? c : undefined;
-}
-
-function tcpEstablishment(m: AgwTcpMode): IqTcpEstablishment {
-  return m === "immediate"
-    ? { mode: "immediate" }
-    : { mode: "delayed", policy: m === "delayed-drop" ? "drop" : "hold" };
-}
-
-function iqFingerprints(fps: readonly Fingerprint[]): IqFingerprint[] {
-  return fps.map((f) => ({ algorithm: f.hash, value: f.value }));
-}
-
-function sdpFingerprint(f: IqFingerprint): Fingerprint | undefined {
-  const hash = f.algorithm.toLowerCase();
-  return isHashFunc(hash) ? { hash, value: f.value.toUpperCase() } : undefined;
-}
-
-/** RFC 4145 §4: the other end of a TCP connection takes the opposite role. */
-function complement(setup: string): "active" | "passive" | undefined {
-  return setup === "active" ? "passive" : setup === "passive" ? "active" : undefined;
-}
-
-/** "127.0.0.1:40123" / "[::1]:40123" */
-function hostPort(p: IqConnectionPoint): string {
-  return p.localAddress.includes(":") ? `[${p.localAddress}]:${p.localPort}` : `${p.localAddress}:${p.localPort}`;
-}
-
-/** The IMS-AGW events the P-CSCF records (informative: the AGW audits its own decisions). */
-const AUDITED_EVENTS: ReadonlySet<string> = new Set([
-  "tlsSessionEstablished",
-  "tlsSessionEstablishmentFailure",
-  "tcpConnectionRefused",
-  "tcpEstablishmentTimeout",
-  "relayStarted",
-  "relayEnded",
-  "idleTimeout",
-]);
-
-/**
- * IMS-AGW events that mean the media of an anchored stream is gone or never came. A failed TLS handshake is not one:
- * anyone reaching the AGW port can fail a handshake, and must not be able to end a call by doing so.
- */
-function isMediaFault(e: IqClientEvent): boolean {
-  if (e.event === "tcpEstablishmentTimeout" || e.event === "idleTimeout") return true;
-  const reason = (e as { reason?: unknown }).reason;
-  return (
-    e.event === "relayEnded" && (reason === "error" || reason === "idle-timeout" || reason === "half-close-timeout")
-  );
 }
 
 export class E2aeAnchor {

@@ -18,7 +18,7 @@
  *   TR 29.828 §5.2.1.2.x / §5.2.1.3.x (e2ae.ts); the AGW contexts live with the dialog and are released on BYE,
  *   CANCEL, a non-2xx final response, a transaction that ends without answer, Iq failure and close().
  */
-import { type AuditEvent, type AuditLog, type Logger, silentLogger } from "../../log.ts";
+import { type AuditEvent, type Logger, silentLogger } from "../../log.ts";
 import {
   bareHost,
   formatUri,
@@ -32,7 +32,6 @@ import {
   type SipResponse,
   type SipSource,
   type SipTarget,
-  type SipTimerConfig,
   SipTransportLayer,
   type SipTransportLayerOptions,
   type SipTransportProtocol,
@@ -53,15 +52,9 @@ import {
   type RouteOutcome,
 } from "../../sip/proxy.ts";
 import type { InboundGate } from "../../sip/transport/layer.ts";
-import {
-  type AlgDecision,
-  auditEvents,
-  type Direction,
-  decideSdp,
-  formatWarningValue,
-  type SdpKind,
-  warnText,
-} from "./alg.ts";
+import { decideSdp } from "./alg.ts";
+import { auditEvents } from "./algAudit.ts";
+import type { AlgDecision, Direction, SdpKind } from "./algTypes.ts";
 import {
   CapabilityStore,
   contactKey,
@@ -69,83 +62,17 @@ import {
   mediasecServerEntries,
   registeredCapabilities,
 } from "./capabilities.ts";
-import { type AlgConfig, type AlgConfigOverrides, isWarnAgent, loadAlgConfig } from "./config.ts";
-import { E2aeAnchor, type E2aeSession, type IqFailure } from "./e2ae.ts";
+import { type AlgConfig, isWarnAgent, loadAlgConfig } from "./config.ts";
+import { E2aeAnchor } from "./e2ae.ts";
+import type { E2aeSession, IqFailure } from "./e2aeSession.ts";
 import { PcscfError } from "./errors.ts";
 import { type Flow, FlowTokens, flowOf, flowTarget } from "./flow.ts";
-import type { IqClient, IqClientEvent } from "./iq.ts";
-import { DEFAULT_RATE_LIMIT, type RateLimitConfig, type RefusalEpisode, SourceRateLimiter } from "./limits.ts";
+import type { IqClientEvent } from "./iq.ts";
+import { DEFAULT_RATE_LIMIT, type RefusalEpisode, SourceRateLimiter } from "./limits.ts";
+import type { AuditRecorder, PcscfInterfaceConfig, PcscfOptions, RegisterData, Side, TxData } from "./nodeTypes.ts";
 import { canonicalAor, type Registration, RegistrationTable } from "./registrations.ts";
 import { type PcscfSession, SessionTable } from "./sessions.ts";
-
-/** One side (interface) of the P-CSCF: where it listens. A number is a port (0 = any free port). */
-export interface PcscfInterfaceConfig {
-  /** listening address; default 127.0.0.1 */
-  host?: string;
-  udp?: boolean | number;
-  tcp?: boolean | number;
-  ws?: boolean | number;
-  /** host written in Via, Record-Route and Path; default the listening address */
-  viaHost?: string;
-}
-
-/** Anything that records audit events (an AuditLog, or a counting sink in the bench). */
-export type AuditRecorder = Pick<AuditLog, "record">;
-
-export interface PcscfOptions {
-  /** instance name, e.g. "pcscf-a": in every audit event (`instance`) and log line */
-  name: string;
-  /** access side (Gm): the UEs connect here */
-  access: PcscfInterfaceConfig;
-  /** core side (Mw) toward the S-CSCF; absent: the access interface serves both sides */
-  core?: PcscfInterfaceConfig;
-  /** S-CSCF URI, pushed as Route on REGISTER and on UE requests without a route, e.g. "sip:127.0.0.1:6060;transport=tcp;lr" */
-  scscf?: string;
-  /** static next hop (URI) for every request toward the core, no Route added (like Kamailio's $du; the bench) */
-  coreNextHop?: string;
-  /** initial requests from a UE that is not registered here are refused with 403 (default true) */
-  requireRegistration?: boolean;
-  /** echo the accepted mediasec mechanisms in Security-Server on the 200 to REGISTER (default true) */
-  securityServer?: boolean;
-  /**
-   * IMS-ALG configuration (docs/pcscf-alg.md); `e2aeAvailable` defaults to true when `iq` is given, else false
-   * (e2ae streams are refused with 488 E_ALG_E2AE_UNAVAILABLE); `e2aeAvailable: false` with `iq` turns e2ae off.
-   */
-  alg?: AlgConfigOverrides;
-  /** Iq binding to an IMS-AGW (in-process ImsAgw or IqWsClient): e2ae MSRP/BFCP streams are anchored on it */
-  iq?: IqClient;
-  audit?: AuditRecorder;
-  /** further host names (or host:port) that designate this P-CSCF in Route / Request-URI */
-  aliases?: string[];
-  timers?: Partial<SipTimerConfig>;
-  /** Timer C (RFC 3261 §16.6 step 11); default 181 s */
-  timerC?: number;
-  limits?: Partial<TransportLimits>;
-  /** HMAC key of the flow tokens (default: random per instance) */
-  flowSecret?: Uint8Array;
-  /**
-   * bound on registrations / capability entries; default 100 000. A REGISTER for a new AOR beyond it is answered
-   * 503 + Retry-After (E_PCSCF_REG_LIMIT); nothing registered is evicted.
-   */
-  maxRegistrations?: number;
-  /** concurrent INVITE sessions (early and confirmed); a new INVITE beyond it gets 503 + Retry-After; default 10 000 */
-  maxSessions?: number;
-  /**
-   * per-source request rate on the access side (docs/pcscf.md "Limits"); `false` turns it off. Default 200/s, burst
-   * 400, per flow (transport + address + port).
-   */
-  rateLimit?: Partial<RateLimitConfig> | false;
-  /** Retry-After (seconds) of a 503 for session / registration capacity or an AGW at its limit; default 5 */
-  retryAfter?: number;
-  /**
-   * a session still up after this long is released by the P-CSCF (BYE both ways, TS 24.229 §5.2.8) — it bounds the
-   * table when both ends vanished without BYE; default 12 h (Kamailio dialog's default_timeout); 0 = never
-   */
-  sessionMaxAgeMs?: number;
-  logger?: Logger;
-}
-
-type Side = "access" | "core";
+import { formatWarningValue, warnText } from "./warning.ts";
 
 interface PendingOffer {
   decision: AlgDecision;
@@ -154,28 +81,6 @@ interface PendingOffer {
   expires: number;
   /** the INVITE whose 2xx carried the offer (for a release when the answer in the ACK is refused) */
   ptx: ProxyTransaction<TxData>;
-}
-
-interface RegisterData {
-  aor: string;
-  contacts: NameAddr[] | "*";
-  caps: Set<string>;
-  flow: Flow;
-}
-
-/** Per-transaction state of the P-CSCF policy. */
-interface TxData {
-  fromAccess: boolean;
-  callId: string;
-  /** capabilities of the served UE's contact */
-  caps: ReadonlySet<string>;
-  /** the offer carried by the request (its response carries the answer) */
-  offer?: { decision: AlgDecision; direction: Direction };
-  /** the IMS-AGW resources anchored for that offer (TR 29.828 §5.2.1) */
-  anchor?: E2aeSession;
-  register?: RegisterData;
-  /** the session an initial INVITE opened */
-  session?: PcscfSession<ProxyTransaction<TxData>>;
 }
 
 /** One m-line that cannot be anchored: its code and text (the Warning says `<code>: <text> (m-line N)`). */
