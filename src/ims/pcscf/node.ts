@@ -19,7 +19,8 @@
  *   CANCEL, a non-2xx final response, a transaction that ends without answer, Iq failure and close().
  *
  * This file is the facade and the wiring: the interfaces, the tables and the collaborators that do the work —
- * routing.ts (Router), register.ts (RegisterHandler), offerAnswer.ts (OfferAnswer: the IMS-ALG on every body),
+ * routing.ts (Router), register.ts (RegisterHandler), offerAnswer.ts (OfferAnswer: the IMS-ALG on every body, with
+ * algVerdict.ts and offerAnchoring.ts),
  * sessionControl.ts (SessionControl: admission to release of INVITE sessions), admission.ts (per-source rate, capacity
  * refusals) and e2ae.ts (E2aeAnchor). Options and shared state: nodeTypes.ts.
  */
@@ -38,6 +39,7 @@ import {
 } from "../../sip/index.ts";
 import { ProxyCore, type ProxyInterface, type ProxyTransaction } from "../../sip/proxy.ts";
 import { Admission } from "./admission.ts";
+import { AlgVerdict } from "./algVerdict.ts";
 import { CapabilityStore } from "./capabilities.ts";
 import { type AlgConfig, isWarnAgent, loadAlgConfig } from "./config.ts";
 import { E2aeAnchor } from "./e2ae.ts";
@@ -45,6 +47,7 @@ import type { E2aeSession } from "./e2aeSession.ts";
 import { PcscfError } from "./errors.ts";
 import { FlowTokens } from "./flow.ts";
 import type { AuditRecorder, PcscfInterfaceConfig, PcscfOptions, Side, TxData } from "./nodeTypes.ts";
+import { OfferAnchoring } from "./offerAnchoring.ts";
 import { OfferAnswer } from "./offerAnswer.ts";
 import { RegisterHandler } from "./register.ts";
 import { RegistrationTable } from "./registrations.ts";
@@ -91,6 +94,7 @@ export class Pcscf {
   private readonly admission: Admission;
   private readonly sessionControl: SessionControl;
   private readonly offerAnswer: OfferAnswer;
+  private readonly anchoring: OfferAnchoring;
   private readonly register: RegisterHandler;
   private readonly router: Router;
   /** the e2ae anchoring on the IMS-AGW (undefined without an Iq binding, or with e2ae switched off) */
@@ -195,19 +199,32 @@ export class Pcscf {
       sessionMaxAgeMs: opts.sessionMaxAgeMs ?? 12 * 3600_000,
     });
     this.sessions = this.sessionControl.table;
-    this.offerAnswer = new OfferAnswer({
+    const verdict = new AlgVerdict({
       name: opts.name,
-      log: this.log,
       alg: this.alg,
+      e2ae: this.e2ae !== undefined,
       audit: this.audit,
       record,
-      proxy: this.proxy,
-      access: this.access,
+    });
+    const anchoring = new OfferAnchoring({
+      log: this.log,
       e2ae: this.e2ae,
+      verdict,
+      proxy: this.proxy,
       sessions: this.sessionControl,
       admission: this.admission,
       retryAfter,
     });
+    this.offerAnswer = new OfferAnswer({
+      log: this.log,
+      proxy: this.proxy,
+      access: this.access,
+      e2ae: this.e2ae,
+      verdict,
+      anchoring,
+      sessions: this.sessionControl,
+    });
+    this.anchoring = anchoring;
     this.register = new RegisterHandler({
       log: this.log,
       core: this.core,
@@ -236,6 +253,7 @@ export class Pcscf {
       e2ae: this.e2ae,
       register: this.register,
       offerAnswer: this.offerAnswer,
+      anchoring: this.anchoring,
       sessions: this.sessionControl,
     });
   }

@@ -8,7 +8,8 @@
  * - From the core (Mw) toward a UE: over the flow the UE registered on (the Path / Record-Route flow token, RFC 5626
  *   §5.3 style), reusing its TCP/WS connection; 430 when that flow is gone.
  * - Dialog-creating requests get a double Record-Route (RFC 5658 §4): one entry per leg (ownRoutes.ts).
- * - Every request passes the IMS-ALG (offerAnswer.ts) and the session bookkeeping (sessionControl.ts).
+ * - Every request passes the IMS-ALG (offerAnswer.ts, e2ae offers held by offerAnchoring.ts) and the session
+ *   bookkeeping (sessionControl.ts).
  */
 import {
   bareHost,
@@ -33,6 +34,7 @@ import type { AlgConfig } from "./config.ts";
 import type { E2aeAnchor } from "./e2ae.ts";
 import { type Flow, type FlowTokens, flowOf, flowTarget } from "./flow.ts";
 import type { TxData } from "./nodeTypes.ts";
+import type { OfferAnchoring } from "./offerAnchoring.ts";
 import type { OfferAnswer } from "./offerAnswer.ts";
 import { defaultTransport, ownRouteKind, rrEntry } from "./ownRoutes.ts";
 import type { RegisterHandler } from "./register.ts";
@@ -75,6 +77,7 @@ export interface RouterOptions {
   e2ae: E2aeAnchor | undefined;
   register: RegisterHandler;
   offerAnswer: OfferAnswer;
+  anchoring: OfferAnchoring;
   sessions: SessionControl;
 }
 
@@ -195,7 +198,7 @@ export class Router {
         rrEntry(this.o.core, target.transport, "c"),
       ];
     }
-    return alg.anchor ? this.o.offerAnswer.anchorAndForward(pr, data, alg.anchor, out) : out;
+    return alg.anchor ? this.o.anchoring.offer(pr, data, alg.anchor, out) : out;
   }
 
   private routeFromCore(pr: ProxyRequest): RouteOutcome<TxData> | Promise<RouteOutcome<TxData>> {
@@ -245,7 +248,7 @@ export class Router {
         rrEntry(this.o.access, target.transport, `a-${this.o.tokens.encode(f)}`),
       ];
     }
-    return alg.anchor ? this.o.offerAnswer.anchorAndForward(pr, data, alg.anchor, out) : out;
+    return alg.anchor ? this.o.anchoring.offer(pr, data, alg.anchor, out) : out;
   }
 
   /** Target for a flow: its connection while open (RFC 5626 §5.3); else the contact when it is routable. */
