@@ -5,7 +5,8 @@
  *
  * One `E2aeSession` per offer/answer exchange that anchors at least one m-line; one AGW context (two terminations:
  * access toward the UE, core toward the IMS core) per anchored m-line. The SIP side (which message, which dialog,
- * when to release) is the node's business (node.ts); this module runs the Iq procedures and the SDP rewrites.
+ * when to release) is the node's business (offerAnswer.ts, offerAnchoring.ts, sessionControl.ts); this module runs
+ * the Iq procedures and the SDP rewrites.
  *
  * | exchange            | Iq on the offer                                             | Iq on the answer                         |
  * |---------------------|-------------------------------------------------------------|------------------------------------------|
@@ -13,23 +14,27 @@
  * | terminating (UE B)  | R access TCP/TLS/…, fp request, BFCP Establish TLS (2-4); RC core remote = offerer (5-7) | C access remote = UE B + fp(UE B) (14-16) |
  *
  * The IMS-AGW is injected (`IqClient`): this module never imports the AGW (DESIGN rule 1).
+ *
+ * The step tables themselves are e2aeOriginating.ts and e2aeTerminating.ts (on e2aeSteps.ts); the exchange's state
+ * is e2aeSession.ts, the bounds and failures of one Iq procedure iqProcedure.ts, the AGW's events agwEvents.ts.
  */
 import type { AuditEvent, Logger } from "../../log.ts";
 import { AUDITED_EVENTS, isMediaFault } from "./agwEvents.ts";
 import type { AlgDecision } from "./algTypes.ts";
 import { bodyBytes } from "./bytes.ts";
 import type { AlgConfig } from "./config.ts";
+import { configureOriginatingAnswer, reserveOriginating } from "./e2aeOriginating.ts";
 import {
   type AnchoredStream,
   type AnswerOutcome,
-  type E2aeFamily,
   E2aeSession,
   type IqFailure,
   type OfferOutcome,
 } from "./e2aeSession.ts";
-import { CLAUSE, complement, iqFingerprints, PLAIN, sdpFingerprint, TLS, tcpEstablishment } from "./e2aeSteps.ts";
+import { CLAUSE, legSdp, type StepContext } from "./e2aeSteps.ts";
+import { configureTerminatingAnswer, reserveTerminating } from "./e2aeTerminating.ts";
 import type { IqClient, IqClientEvent, IqConnectionPoint } from "./iq.ts";
-import { agwCodeOf, hostPort, IqProcedureError, IqTimeout } from "./iqProcedure.ts";
+import { agwCodeOf, failureOf, hostPort, IqProcedureError, withTimeout } from "./iqProcedure.ts";
 import { type AgwLegSdp, applyDecision, extractIqMedia, type IqMediaInfo } from "./rewrite.ts";
 
 export interface E2aeAnchorOptions {
@@ -122,11 +127,11 @@ export class E2aeAnchor {
       try {
         const stream =
           direction === "originating"
-            ? await this.reserveOriginating(session, info, family)
-            : await this.reserveTerminating(session, info, family);
+            ? await reserveOriginating(this.steps(session), info, family)
+            : await reserveTerminating(this.steps(session), info, family);
         session.streams.push(stream);
       } catch (e) {
-        const failure = this.failureOf(e, mline, CLAUSE[direction][family]);
+        const failure = failureOf(e, mline, CLAUSE[direction][family]);
         await this.release(session, `Iq failure: ${failure.procedure} ${failure.agwCode ?? failure.code}`);
         return { ok: false, failure };
       }
@@ -134,13 +139,13 @@ export class E2aeAnchor {
         await this.release(session, "P-CSCF closing");
         return {
           ok: false,
-          failure: this.failureOf(new Error("the P-CSCF is closing"), mline, CLAUSE[direction][family]),
+          failure: failureOf(new Error("the P-CSCF is closing"), mline, CLAUSE[direction][family]),
         };
       }
     }
     // step 8: the address information received from the IMS-AGW (and, toward the UE, its fingerprint)
     const legs = new Map<number, AgwLegSdp>();
-    for (const s of session.streams) legs.set(s.mline, this.legSdp(s, direction === "originating" ? "core" : "access"));
+    for (const s of session.streams) legs.set(s.mline, legSdp(s, direction === "originating" ? "core" : "access"));
     const r = applyDecision(body, decision, legs, this.config);
     if (!r.ok) {
       const p = r.problems[0];
@@ -154,136 +159,6 @@ export class E2aeAnchor {
     return { ok: true, session, body: bodyBytes(r.body), changes: r.changes };
   }
 
-  /** TR 29.828 §5.2.1.2.2 / §5.2.1.3.2 steps 2-7 (the originating UE's offer). */
-  private async reserveOriginating(
-    session: E2aeSession,
-    info: IqMediaInfo,
-    family: E2aeFamily,
-  ): Promise<AnchoredStream> {
-    const clause = CLAUSE.originating[family];
-    const agw = this.config.agw;
-    const address = info.address;
-    if (address === null) throw new IqProcedureError("reserve", clause, `m-line ${info.mline} has no address`);
-    // steps 2-4: "Reserve AGW Connection Point" for "TCP/MSRP" ("TCP/BFCP") media towards the core network; in
-    // delayed mode the termination ignores SYNs until the answer gives the remote address (TR 29.828 §4.4.2.2)
-    const core = await this.call(
-      session,
-      info.mline,
-      "reserveAgwConnectionPoint",
-      `${clause} steps 2-4`,
-      this.iq.reserveAgwConnectionPoint({
-        side: "core",
-        transport: PLAIN[family],
-        tcpEstablishment: tcpEstablishment(agw.tcpEstablishment.core),
-        tcpEstablishmentInterlinkage: agw.interlinkage, // TR 29.828 §4.4.2.1.2 indication 3
-      }),
-    );
-    // steps 5-7: "Reserve And Configure AGW Connection Point" for "TCP/TLS/MSRP" ("TCP/TLS/BFCP") towards the access
-    // network; the remote descriptor carries the UE's address, port and fingerprint (the AGW verifies the UE's
-    // certificate against it); the AGW communicates the fingerprint of its own certificate
-    const access = await this.call(
-      session,
-      info.mline,
-      "reserveAndConfigureAgwConnectionPoint",
-      `${clause} steps 5-7`,
-      this.iq.reserveAndConfigureAgwConnectionPoint({
-        contextId: core.contextId,
-        side: "access",
-        transport: TLS[family],
-        tcpEstablishment: tcpEstablishment(agw.tcpEstablishment.access),
-        localCertificateFingerprintRequest: true,
-        notifyTlsSessionEstablishmentFailureEvent: true,
-        // BFCP: the AGW stands in for the SDP answerer toward UE A, and the answerer is the TLS server whatever the
-        // TCP roles (RFC 8856 as docs/e2ae-ue.md applies it; UE A, the offerer, is TLS client); §5.2.1.3.2 has no
-        // TLS-direction step, so the role is given here
-        ...(family === "bfcp" ? { tlsRole: "server" as const } : {}),
-        remote: {
-          address,
-          port: info.port,
-          setup: info.effectiveSetup,
-          certificateFingerprints: iqFingerprints(info.fingerprints),
-        },
-      }),
-    );
-    return this.stream(info, family, core.contextId, access, core, `${clause} steps 5-7`);
-  }
-
-  /** TR 29.828 §5.2.1.2.3 / §5.2.1.3.3 steps 2-7 (the offer toward the terminating UE). */
-  private async reserveTerminating(
-    session: E2aeSession,
-    info: IqMediaInfo,
-    family: E2aeFamily,
-  ): Promise<AnchoredStream> {
-    const clause = CLAUSE.terminating[family];
-    const agw = this.config.agw;
-    const address = info.address;
-    if (address === null) throw new IqProcedureError("reserve", clause, `m-line ${info.mline} has no address`);
-    // steps 2-4: "Reserve AGW Connection Point" for "TCP/TLS/MSRP" ("TCP/TLS/BFCP") towards the access network; the
-    // AGW communicates its fingerprint; BFCP: "The IMS-ALG instructs the IMS-AGW to start the establishment of the
-    // TLS session" (IE Establish (D)TLS session: the AGW is TLS client, §5.2.1.3.3 step 12)
-    const access = await this.call(
-      session,
-      info.mline,
-      "reserveAgwConnectionPoint",
-      `${clause} steps 2-4`,
-      this.iq.reserveAgwConnectionPoint({
-        side: "access",
-        transport: TLS[family],
-        tcpEstablishment: tcpEstablishment(agw.tcpEstablishment.access),
-        tcpEstablishmentInterlinkage: agw.interlinkage, // TR 29.828 §4.4.2.1.2 indication 3
-        localCertificateFingerprintRequest: true,
-        notifyTlsSessionEstablishmentFailureEvent: true,
-        ...(family === "bfcp" ? { establishTlsSession: true } : {}),
-      }),
-    );
-    // steps 5-7: "Reserve And Configure AGW Connection Point" for "TCP/MSRP" ("TCP/BFCP") towards the core network,
-    // with the offerer's address, port and a=setup
-    const core = await this.call(
-      session,
-      info.mline,
-      "reserveAndConfigureAgwConnectionPoint",
-      `${clause} steps 5-7`,
-      this.iq.reserveAndConfigureAgwConnectionPoint({
-        contextId: access.contextId,
-        side: "core",
-        transport: PLAIN[family],
-        tcpEstablishment: tcpEstablishment(agw.tcpEstablishment.core),
-        remote: { address, port: info.port, setup: info.effectiveSetup },
-      }),
-    );
-    return this.stream(info, family, access.contextId, access, core, `${clause} steps 2-4`);
-  }
-
-  private stream(
-    info: IqMediaInfo,
-    family: E2aeFamily,
-    contextId: string,
-    access: IqConnectionPoint,
-    core: IqConnectionPoint,
-    fpClause: string,
-  ): AnchoredStream {
-    const fp = access.localCertificateFingerprint;
-    if (!fp || !sdpFingerprint(fp)) {
-      throw new IqProcedureError(
-        "reserve (access side)",
-        fpClause,
-        "the IMS-AGW answered the Local certificate fingerprint Request with no usable fingerprint",
-      );
-    }
-    return { mline: info.mline, family, contextId, access, core, agwFingerprint: fp, released: false };
-  }
-
-  /** The AGW leg whose data goes into a body: toward the core the core termination, toward the UE the access one. */
-  private legSdp(s: AnchoredStream, leg: "core" | "access"): AgwLegSdp {
-    const p = leg === "core" ? s.core : s.access;
-    const fp = sdpFingerprint(s.agwFingerprint);
-    return {
-      address: p.localAddress,
-      port: p.localPort,
-      ...(leg === "access" && fp ? { fingerprints: [fp] } : {}),
-    };
-  }
-
   // ---------------------------------------------------------------------------------------------------------------
   // the answer: the rewrite (steps 17/19) at once, the Configure procedures (13-18 / 14-16) in the background
 
@@ -294,8 +169,7 @@ export class E2aeAnchor {
   answer(session: E2aeSession, body: Uint8Array, decision: AlgDecision): AnswerOutcome {
     const originating = session.direction === "originating";
     const legs = new Map<number, AgwLegSdp>();
-    for (const s of session.streams)
-      if (!s.released) legs.set(s.mline, this.legSdp(s, originating ? "access" : "core"));
+    for (const s of session.streams) if (!s.released) legs.set(s.mline, legSdp(s, originating ? "access" : "core"));
     // every e2ae m-line of the answer must have a stream of the offer (same exchange, same m-line index)
     for (const p of decision.perMedia) {
       if (p.decision === "e2ae" && !session.stream(p.mline)) {
@@ -328,7 +202,6 @@ export class E2aeAnchor {
   }
 
   private async configureOnAnswer(session: E2aeSession, infos: IqMediaInfo[]): Promise<IqFailure | undefined> {
-    const interlinkage = this.config.agw.interlinkage;
     for (const s of session.streams) {
       if (s.released) continue;
       const info = infos[s.mline];
@@ -340,98 +213,13 @@ export class E2aeAnchor {
       }
       const setup = info.effectiveSetup; // RFC 4145 §4: an answer without a=setup is passive
       try {
-        if (session.direction === "originating") {
-          // steps 13-15: "Configure AGW Connection Point" toward the core with the answerer's address; in delayed
-          // mode this is also "accept TCP SYN only from the indicated remote transport address" (indication 5)
-          const agwCoreActive = complement(setup) === "active";
-          await this.call(
-            session,
-            s.mline,
-            "configureAgwConnectionPoint",
-            `${clause} steps ${s.family === "msrp" ? "13-15" : "14-16"}`,
-            this.iq.configureAgwConnectionPoint({
-              contextId: s.contextId,
-              terminationId: s.core.terminationId,
-              remote: { ...(info.address !== null ? { address: info.address } : {}), port: info.port, setup },
-              // without interlinkage the IMS-ALG requests the SYN itself (indication 2)
-              ...(!interlinkage && agwCoreActive ? { tcpConnect: true } : {}),
-            }),
-          );
-          // a=setup passes unchanged toward UE A: the answerer's role is the AGW access termination's role
-          const agwAccessActive = setup === "active";
-          const ueSetup = complement(setup);
-          if (s.family === "msrp") {
-            // steps 16-18: "configure the termination towards the access network with the TLS setup direction, in
-            // accordance with the information in the a=setup attribute in the SDP answer" (TCP-active ⇒ TLS client,
-            // RFC 4975 §5.4 / RFC 6135; step 21: the AGW starts TLS when it connects)
-            await this.call(
-              session,
-              s.mline,
-              "configureAgwConnectionPoint",
-              `${clause} steps 16-18`,
-              this.iq.configureAgwConnectionPoint({
-                contextId: s.contextId,
-                terminationId: s.access.terminationId,
-                tlsRole: agwAccessActive ? "client" : "server",
-                ...(ueSetup ? { remote: { setup: ueSetup } } : {}),
-                ...(!interlinkage && agwAccessActive ? { tcpConnect: true } : {}),
-              }),
-            );
-          } else if (!interlinkage && agwAccessActive) {
-            // BFCP (§5.2.1.3.2 has no TLS-direction step; the role was given at steps 5-7): only the SYN request
-            await this.call(
-              session,
-              s.mline,
-              "configureAgwConnectionPoint",
-              `${clause} step 11`,
-              this.iq.configureAgwConnectionPoint({
-                contextId: s.contextId,
-                terminationId: s.access.terminationId,
-                tcpConnect: true,
-              }),
-            );
-          }
-        } else {
-          // steps 14-16: "Configure AGW Connection Point" toward UE B with its address and the fingerprint from the
-          // answer: the AGW verifies UE B's certificate against it (and holds UE B's data until then, step 12)
-          const agwAccessActive = complement(setup) === "active";
-          await this.call(
-            session,
-            s.mline,
-            "configureAgwConnectionPoint",
-            `${clause} steps 14-16`,
-            this.iq.configureAgwConnectionPoint({
-              contextId: s.contextId,
-              terminationId: s.access.terminationId,
-              remote: {
-                ...(info.address !== null ? { address: info.address } : {}),
-                port: info.port,
-                setup,
-                certificateFingerprints: iqFingerprints(info.fingerprints),
-              },
-              ...(!interlinkage && agwAccessActive ? { tcpConnect: true } : {}),
-            }),
-          );
-          // the offerer takes the opposite of UE B's role (a=setup passes unchanged toward the core): when UE B is
-          // active the offerer is passive and the AGW core termination connects; without interlinkage it is asked to
-          if (!interlinkage && setup === "active") {
-            await this.call(
-              session,
-              s.mline,
-              "configureAgwConnectionPoint",
-              `${clause} step 11`,
-              this.iq.configureAgwConnectionPoint({
-                contextId: s.contextId,
-                terminationId: s.core.terminationId,
-                tcpConnect: true,
-              }),
-            );
-          }
-        }
+        const x = this.steps(session);
+        if (session.direction === "originating") await configureOriginatingAnswer(x, s, info, setup, clause);
+        else await configureTerminatingAnswer(x, s, info, setup, clause);
       } catch (e) {
         // released meanwhile (BYE, CANCEL, close): nothing left to report
         if (session.state === "released") return undefined;
-        return this.failureOf(e, s.mline, clause);
+        return failureOf(e, s.mline, clause);
       }
     }
     return undefined;
@@ -482,7 +270,7 @@ export class E2aeAnchor {
     let outcome = "released";
     let agwCode: string | undefined;
     try {
-      await this.withTimeout(this.iq.releaseAgwContext({ contextId }), () => undefined);
+      await withTimeout(this.config.agw.iqTimeoutMs, this.iq.releaseAgwContext({ contextId }), () => undefined);
     } catch (e) {
       // E_AGW_UNKNOWN_CONTEXT: the AGW has already dropped it (released on its side, or restarted)
       agwCode = agwCodeOf(e);
@@ -521,6 +309,15 @@ export class E2aeAnchor {
   // ---------------------------------------------------------------------------------------------------------------
   // Iq calls
 
+  /** The step tables' view of a session: its Iq procedures run through `call`. */
+  private steps(session: E2aeSession): StepContext {
+    return {
+      iq: this.iq,
+      agw: this.config.agw,
+      call: (mline, procedure, clause, p) => this.call(session, mline, procedure, clause, p),
+    };
+  }
+
   /** One Iq procedure, bounded by `agw.iqTimeoutMs`, recorded in the audit log; a created context is remembered. */
   private async call(
     session: E2aeSession,
@@ -531,7 +328,7 @@ export class E2aeAnchor {
   ): Promise<IqConnectionPoint> {
     let cp: IqConnectionPoint;
     try {
-      cp = await this.withTimeout(p, (late) => {
+      cp = await withTimeout(this.config.agw.iqTimeoutMs, p, (late) => {
         // the AGW answered after we gave up: what it reserved must not leak
         if (!session.contexts.has(late.contextId) || session.state === "released") {
           void this.iq.releaseAgwContext({ contextId: late.contextId }).catch(() => undefined);
@@ -580,45 +377,6 @@ export class E2aeAnchor {
       ...(fp ? { agwFingerprint: `${fp.algorithm} ${fp.value}` } : {}),
     });
     return cp;
-  }
-
-  private withTimeout<T>(p: Promise<T>, onLate: (v: T) => void): Promise<T> {
-    const ms = this.config.agw.iqTimeoutMs;
-    return new Promise<T>((resolve, reject) => {
-      let done = false;
-      const t = setTimeout(() => {
-        done = true;
-        reject(new IqTimeout(`no answer from the IMS-AGW within ${ms} ms`));
-      }, ms);
-      p.then(
-        (v) => {
-          if (done) onLate(v);
-          else {
-            done = true;
-            clearTimeout(t);
-            resolve(v);
-          }
-        },
-        (e: unknown) => {
-          if (done) return;
-          done = true;
-          clearTimeout(t);
-          reject(e);
-        },
-      );
-    });
-  }
-
-  private failureOf(e: unknown, mline: number, clause: string): IqFailure {
-    const err = e instanceof IqProcedureError ? e : new IqProcedureError("Iq", clause, e);
-    return {
-      code: err.timeout ? "E_ALG_IQ_TIMEOUT" : "E_ALG_IQ_FAILED",
-      procedure: err.procedure,
-      mline,
-      agwCode: err.agwCode,
-      message: err.message,
-      clause: err.clause,
-    };
   }
 
   /** The AGW came back without our contexts: every anchored session has lost its media. */
