@@ -80,8 +80,10 @@ export interface PcscfOptions {
   logger?: Logger;
 }
 
+/** A side of the P-CSCF: access (Gm, toward the UEs) or core (Mw, toward the S-CSCF). */
 export type Side = "access" | "core";
 
+/** What the 200 OK to a REGISTER needs from its request (register.ts). */
 export interface RegisterData {
   aor: string;
   contacts: NameAddr[] | "*";
