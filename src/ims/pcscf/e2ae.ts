@@ -5,7 +5,8 @@
  *
  * One `E2aeSession` per offer/answer exchange that anchors at least one m-line; one AGW context (two terminations:
  * access toward the UE, core toward the IMS core) per anchored m-line. The SIP side (which message, which dialog,
- * when to release) is the node's business (node.ts); this module runs the Iq procedures and the SDP rewrites.
+ * when to release) is the node's business (offerAnswer.ts, offerAnchoring.ts, sessionControl.ts); this module runs
+ * the Iq procedures and the SDP rewrites.
  *
  * | exchange            | Iq on the offer                                             | Iq on the answer                         |
  * |---------------------|-------------------------------------------------------------|------------------------------------------|
@@ -13,111 +14,28 @@
  * | terminating (UE B)  | R access TCP/TLS/…, fp request, BFCP Establish TLS (2-4); RC core remote = offerer (5-7) | C access remote = UE B + fp(UE B) (14-16) |
  *
  * The IMS-AGW is injected (`IqClient`): this module never imports the AGW (DESIGN rule 1).
+ *
+ * The step tables themselves are e2aeOriginating.ts and e2aeTerminating.ts (on e2aeSteps.ts); the exchange's state
+ * is e2aeSession.ts, the bounds and failures of one Iq procedure iqProcedure.ts, the AGW's events agwEvents.ts.
  */
 import type { AuditEvent, Logger } from "../../log.ts";
-import { type Fingerprint, isHashFunc } from "../../sdp/index.ts";
-import type { AlgDecision, Direction } from "./alg.ts";
+import { AUDITED_EVENTS, isMediaFault } from "./agwEvents.ts";
+import type { AlgDecision } from "./algTypes.ts";
 import { bodyBytes } from "./bytes.ts";
-import type { AgwTcpMode, AlgConfig } from "./config.ts";
-import type {
-  IqClient,
-  IqClientEvent,
-  IqConnectionPoint,
-  IqFingerprint,
-  IqTcpEstablishment,
-  IqTransport,
-} from "./iq.ts";
-import { type AgwLegSdp, applyDecision, extractIqMedia, type IqMediaInfo, type MediaChange } from "./rewrite.ts";
-
-export type E2aeFamily = "msrp" | "bfcp";
-
-const PLAIN: Readonly<Record<E2aeFamily, IqTransport>> = { msrp: "TCP/MSRP", bfcp: "TCP/BFCP" };
-const TLS: Readonly<Record<E2aeFamily, IqTransport>> = { msrp: "TCP/TLS/MSRP", bfcp: "TCP/TLS/BFCP" };
-
-const CLAUSE: Readonly<Record<Direction, Readonly<Record<E2aeFamily, string>>>> = {
-  originating: { msrp: "TR 29.828 §5.2.1.2.2", bfcp: "TR 29.828 §5.2.1.3.2" },
-  terminating: { msrp: "TR 29.828 §5.2.1.2.3", bfcp: "TR 29.828 §5.2.1.3.3" },
-};
-
-/** One anchored m-line: its AGW context and the two terminations. */
-export interface AnchoredStream {
-  readonly mline: number;
-  readonly family: E2aeFamily;
-  readonly contextId: string;
-  /** the termination toward the UE (TCP/TLS/…) */
-  readonly access: IqConnectionPoint;
-  /** the termination toward the IMS core (TCP/…) */
-  readonly core: IqConnectionPoint;
-  /** the AGW's certificate fingerprint on the access termination (answer to the Local certificate fingerprint Request) */
-  readonly agwFingerprint: IqFingerprint;
-  released: boolean;
-}
-
-export type E2aeSessionState = "reserving" | "offered" | "answered" | "released";
-
-/** The AGW resources of one offer/answer exchange (TR 29.828 §5.2.1: "allocates the required resources"). */
-export class E2aeSession {
-  readonly streams: AnchoredStream[] = [];
-  /** every context created for this exchange (also half-built ones), for the release */
-  readonly contexts = new Set<string>();
-  state: E2aeSessionState = "reserving";
-  /** the To tag of the dialog, once a response carried it */
-  toTag: string | undefined;
-  /** the answer has been processed (Configure sent once, even when an 18x and the 2xx both carry it) */
-  answered = false;
-  /** the 2xx arrived: the streams belong to the dialog until BYE */
-  established = false;
-
-  constructor(
-    readonly id: string,
-    readonly callId: string,
-    readonly direction: Direction,
-    /** From tag of the request that carried the offer */
-    readonly fromTag: string | undefined,
-    /** To tag of that request (in-dialog offers) */
-    toTag: string | undefined,
-  ) {
-    this.toTag = toTag;
-  }
-
-  /** True when the tags name this session's dialog (in either order: a BYE may come from either end). */
-  inDialog(tagA: string | undefined, tagB: string | undefined): boolean {
-    const mine = [this.fromTag, this.toTag];
-    if (this.toTag === undefined) return tagA === this.fromTag || tagB === this.fromTag;
-    return (tagA === mine[0] && tagB === mine[1]) || (tagA === mine[1] && tagB === mine[0]);
-  }
-
-  stream(mline: number): AnchoredStream | undefined {
-    return this.streams.find((s) => s.mline === mline);
-  }
-}
-
-/** An Iq procedure that failed (AGW error or no answer in time). */
-export interface IqFailure {
-  /** E_ALG_IQ_FAILED (the AGW answered with an error) or E_ALG_IQ_TIMEOUT (no answer within `agw.iqTimeoutMs`) */
-  code: "E_ALG_IQ_FAILED" | "E_ALG_IQ_TIMEOUT";
-  procedure: string;
-  mline: number;
-  /** the AGW's error code (E_AGW_LIMIT, E_AGW_BIND, …) when it gave one */
-  agwCode: string | undefined;
-  message: string;
-  clause: string;
-}
-
-export type OfferOutcome =
-  | { ok: true; session: E2aeSession; body: Uint8Array; changes: MediaChange[] }
-  | { ok: false; failure: IqFailure }
-  | { ok: false; rewrite: { code: string; mline: number; message: string } };
-
-export type AnswerOutcome =
-  | {
-      ok: true;
-      body: Uint8Array;
-      changes: MediaChange[];
-      /** resolves once the Configure procedures of the answer are done: undefined, or what failed */
-      configured: Promise<IqFailure | undefined>;
-    }
-  | { ok: false; rewrite: { code: string; mline: number; message: string } };
+import type { AlgConfig } from "./config.ts";
+import { configureOriginatingAnswer, reserveOriginating } from "./e2aeOriginating.ts";
+import {
+  type AnchoredStream,
+  type AnswerOutcome,
+  E2aeSession,
+  type IqFailure,
+  type OfferOutcome,
+} from "./e2aeSession.ts";
+import { CLAUSE, legSdp, type StepContext } from "./e2aeSteps.ts";
+import { configureTerminatingAnswer, reserveTerminating } from "./e2aeTerminating.ts";
+import type { IqClient, IqClientEvent, IqConnectionPoint } from "./iq.ts";
+import { agwCodeOf, failureOf, hostPort, IqProcedureError, withTimeout } from "./iqProcedure.ts";
+import { type AgwLegSdp, applyDecision, extractIqMedia, type IqMediaInfo } from "./rewrite.ts";
 
 export interface E2aeAnchorOptions {
   iq: IqClient;
@@ -131,80 +49,6 @@ export interface E2aeAnchorOptions {
    * The P-CSCF then releases the session (TS 24.229 §5.2.8).
    */
   onMediaFault?(session: E2aeSession, event: IqClientEvent): void;
-}
-
-/** An Iq procedure that got no answer in time (its late answer is released when it arrives). */
-class IqTimeout extends Error {}
-
-/** A failed Iq procedure: which one, the clause it serves, and the AGW's error code. */
-class IqProcedureError extends Error {
-  readonly agwCode: string | undefined;
-  readonly timeout: boolean;
-  constructor(
-    readonly procedure: string,
-    readonly clause: string,
-    cause: unknown,
-  ) {
-    super(
-      typeof cause === "string" ? cause : cause instanceof Error ? cause.message : String(cause),
-      typeof cause === "string" ? undefined : { cause },
-    );
-    this.agwCode = agwCodeOf(cause);
-    this.timeout = cause instanceof IqTimeout;
-  }
-}
-
-function agwCodeOf(e: unknown): string | undefined {
-  const c = typeof e === "object" && e !== null ? (e as { code?: unknown }).code : undefined;
-  return typeof c === "string" && /^E_[A-Z0-9_]{1,40}$/.test(c) ? c : undefined;
-}
-
-function tcpEstablishment(m: AgwTcpMode): IqTcpEstablishment {
-  return m === "immediate"
-    ? { mode: "immediate" }
-    : { mode: "delayed", policy: m === "delayed-drop" ? "drop" : "hold" };
-}
-
-function iqFingerprints(fps: readonly Fingerprint[]): IqFingerprint[] {
-  return fps.map((f) => ({ algorithm: f.hash, value: f.value }));
-}
-
-function sdpFingerprint(f: IqFingerprint): Fingerprint | undefined {
-  const hash = f.algorithm.toLowerCase();
-  return isHashFunc(hash) ? { hash, value: f.value.toUpperCase() } : undefined;
-}
-
-/** RFC 4145 §4: the other end of a TCP connection takes the opposite role. */
-function complement(setup: string): "active" | "passive" | undefined {
-  return setup === "active" ? "passive" : setup === "passive" ? "active" : undefined;
-}
-
-/** "127.0.0.1:40123" / "[::1]:40123" */
-function hostPort(p: IqConnectionPoint): string {
-  return p.localAddress.includes(":") ? `[${p.localAddress}]:${p.localPort}` : `${p.localAddress}:${p.localPort}`;
-}
-
-/** The IMS-AGW events the P-CSCF records (informative: the AGW audits its own decisions). */
-const AUDITED_EVENTS: ReadonlySet<string> = new Set([
-  "tlsSessionEstablished",
-  "tlsSessionEstablishmentFailure",
-  "tcpConnectionRefused",
-  "tcpEstablishmentTimeout",
-  "relayStarted",
-  "relayEnded",
-  "idleTimeout",
-]);
-
-/**
- * IMS-AGW events that mean the media of an anchored stream is gone or never came. A failed TLS handshake is not one:
- * anyone reaching the AGW port can fail a handshake, and must not be able to end a call by doing so.
- */
-function isMediaFault(e: IqClientEvent): boolean {
-  if (e.event === "tcpEstablishmentTimeout" || e.event === "idleTimeout") return true;
-  const reason = (e as { reason?: unknown }).reason;
-  return (
-    e.event === "relayEnded" && (reason === "error" || reason === "idle-timeout" || reason === "half-close-timeout")
-  );
 }
 
 export class E2aeAnchor {
@@ -283,11 +127,11 @@ export class E2aeAnchor {
       try {
         const stream =
           direction === "originating"
-            ? await this.reserveOriginating(session, info, family)
-            : await this.reserveTerminating(session, info, family);
+            ? await reserveOriginating(this.steps(session), info, family)
+            : await reserveTerminating(this.steps(session), info, family);
         session.streams.push(stream);
       } catch (e) {
-        const failure = this.failureOf(e, mline, CLAUSE[direction][family]);
+        const failure = failureOf(e, mline, CLAUSE[direction][family]);
         await this.release(session, `Iq failure: ${failure.procedure} ${failure.agwCode ?? failure.code}`);
         return { ok: false, failure };
       }
@@ -295,13 +139,13 @@ export class E2aeAnchor {
         await this.release(session, "P-CSCF closing");
         return {
           ok: false,
-          failure: this.failureOf(new Error("the P-CSCF is closing"), mline, CLAUSE[direction][family]),
+          failure: failureOf(new Error("the P-CSCF is closing"), mline, CLAUSE[direction][family]),
         };
       }
     }
     // step 8: the address information received from the IMS-AGW (and, toward the UE, its fingerprint)
     const legs = new Map<number, AgwLegSdp>();
-    for (const s of session.streams) legs.set(s.mline, this.legSdp(s, direction === "originating" ? "core" : "access"));
+    for (const s of session.streams) legs.set(s.mline, legSdp(s, direction === "originating" ? "core" : "access"));
     const r = applyDecision(body, decision, legs, this.config);
     if (!r.ok) {
       const p = r.problems[0];
@@ -315,136 +159,6 @@ export class E2aeAnchor {
     return { ok: true, session, body: bodyBytes(r.body), changes: r.changes };
   }
 
-  /** TR 29.828 §5.2.1.2.2 / §5.2.1.3.2 steps 2-7 (the originating UE's offer). */
-  private async reserveOriginating(
-    session: E2aeSession,
-    info: IqMediaInfo,
-    family: E2aeFamily,
-  ): Promise<AnchoredStream> {
-    const clause = CLAUSE.originating[family];
-    const agw = this.config.agw;
-    const address = info.address;
-    if (address === null) throw new IqProcedureError("reserve", clause, `m-line ${info.mline} has no address`);
-    // steps 2-4: "Reserve AGW Connection Point" for "TCP/MSRP" ("TCP/BFCP") media towards the core network; in
-    // delayed mode the termination ignores SYNs until the answer gives the remote address (TR 29.828 §4.4.2.2)
-    const core = await this.call(
-      session,
-      info.mline,
-      "reserveAgwConnectionPoint",
-      `${clause} steps 2-4`,
-      this.iq.reserveAgwConnectionPoint({
-        side: "core",
-        transport: PLAIN[family],
-        tcpEstablishment: tcpEstablishment(agw.tcpEstablishment.core),
-        tcpEstablishmentInterlinkage: agw.interlinkage, // TR 29.828 §4.4.2.1.2 indication 3
-      }),
-    );
-    // steps 5-7: "Reserve And Configure AGW Connection Point" for "TCP/TLS/MSRP" ("TCP/TLS/BFCP") towards the access
-    // network; the remote descriptor carries the UE's address, port and fingerprint (the AGW verifies the UE's
-    // certificate against it); the AGW communicates the fingerprint of its own certificate
-    const access = await this.call(
-      session,
-      info.mline,
-      "reserveAndConfigureAgwConnectionPoint",
-      `${clause} steps 5-7`,
-      this.iq.reserveAndConfigureAgwConnectionPoint({
-        contextId: core.contextId,
-        side: "access",
-        transport: TLS[family],
-        tcpEstablishment: tcpEstablishment(agw.tcpEstablishment.access),
-        localCertificateFingerprintRequest: true,
-        notifyTlsSessionEstablishmentFailureEvent: true,
-        // BFCP: the AGW stands in for the SDP answerer toward UE A, and the answerer is the TLS server whatever the
-        // TCP roles (RFC 8856 as docs/e2ae-ue.md applies it; UE A, the offerer, is TLS client); §5.2.1.3.2 has no
-        // TLS-direction step, so the role is given here
-        ...(family === "bfcp" ? { tlsRole: "server" as const } : {}),
-        remote: {
-          address,
-          port: info.port,
-          setup: info.effectiveSetup,
-          certificateFingerprints: iqFingerprints(info.fingerprints),
-        },
-      }),
-    );
-    return this.stream(info, family, core.contextId, access, core, `${clause} steps 5-7`);
-  }
-
-  /** TR 29.828 §5.2.1.2.3 / §5.2.1.3.3 steps 2-7 (the offer toward the terminating UE). */
-  private async reserveTerminating(
-    session: E2aeSession,
-    info: IqMediaInfo,
-    family: E2aeFamily,
-  ): Promise<AnchoredStream> {
-    const clause = CLAUSE.terminating[family];
-    const agw = this.config.agw;
-    const address = info.address;
-    if (address === null) throw new IqProcedureError("reserve", clause, `m-line ${info.mline} has no address`);
-    // steps 2-4: "Reserve AGW Connection Point" for "TCP/TLS/MSRP" ("TCP/TLS/BFCP") towards the access network; the
-    // AGW communicates its fingerprint; BFCP: "The IMS-ALG instructs the IMS-AGW to start the establishment of the
-    // TLS session" (IE Establish (D)TLS session: the AGW is TLS client, §5.2.1.3.3 step 12)
-    const access = await this.call(
-      session,
-      info.mline,
-      "reserveAgwConnectionPoint",
-      `${clause} steps 2-4`,
-      this.iq.reserveAgwConnectionPoint({
-        side: "access",
-        transport: TLS[family],
-        tcpEstablishment: tcpEstablishment(agw.tcpEstablishment.access),
-        tcpEstablishmentInterlinkage: agw.interlinkage, // TR 29.828 §4.4.2.1.2 indication 3
-        localCertificateFingerprintRequest: true,
-        notifyTlsSessionEstablishmentFailureEvent: true,
-        ...(family === "bfcp" ? { establishTlsSession: true } : {}),
-      }),
-    );
-    // steps 5-7: "Reserve And Configure AGW Connection Point" for "TCP/MSRP" ("TCP/BFCP") towards the core network,
-    // with the offerer's address, port and a=setup
-    const core = await this.call(
-      session,
-      info.mline,
-      "reserveAndConfigureAgwConnectionPoint",
-      `${clause} steps 5-7`,
-      this.iq.reserveAndConfigureAgwConnectionPoint({
-        contextId: access.contextId,
-        side: "core",
-        transport: PLAIN[family],
-        tcpEstablishment: tcpEstablishment(agw.tcpEstablishment.core),
-        remote: { address, port: info.port, setup: info.effectiveSetup },
-      }),
-    );
-    return this.stream(info, family, access.contextId, access, core, `${clause} steps 2-4`);
-  }
-
-  private stream(
-    info: IqMediaInfo,
-    family: E2aeFamily,
-    contextId: string,
-    access: IqConnectionPoint,
-    core: IqConnectionPoint,
-    fpClause: string,
-  ): AnchoredStream {
-    const fp = access.localCertificateFingerprint;
-    if (!fp || !sdpFingerprint(fp)) {
-      throw new IqProcedureError(
-        "reserve (access side)",
-        fpClause,
-        "the IMS-AGW answered the Local certificate fingerprint Request with no usable fingerprint",
-      );
-    }
-    return { mline: info.mline, family, contextId, access, core, agwFingerprint: fp, released: false };
-  }
-
-  /** The AGW leg whose data goes into a body: toward the core the core termination, toward the UE the access one. */
-  private legSdp(s: AnchoredStream, leg: "core" | "access"): AgwLegSdp {
-    const p = leg === "core" ? s.core : s.access;
-    const fp = sdpFingerprint(s.agwFingerprint);
-    return {
-      address: p.localAddress,
-      port: p.localPort,
-      ...(leg === "access" && fp ? { fingerprints: [fp] } : {}),
-    };
-  }
-
   // ---------------------------------------------------------------------------------------------------------------
   // the answer: the rewrite (steps 17/19) at once, the Configure procedures (13-18 / 14-16) in the background
 
@@ -455,8 +169,7 @@ export class E2aeAnchor {
   answer(session: E2aeSession, body: Uint8Array, decision: AlgDecision): AnswerOutcome {
     const originating = session.direction === "originating";
     const legs = new Map<number, AgwLegSdp>();
-    for (const s of session.streams)
-      if (!s.released) legs.set(s.mline, this.legSdp(s, originating ? "access" : "core"));
+    for (const s of session.streams) if (!s.released) legs.set(s.mline, legSdp(s, originating ? "access" : "core"));
     // every e2ae m-line of the answer must have a stream of the offer (same exchange, same m-line index)
     for (const p of decision.perMedia) {
       if (p.decision === "e2ae" && !session.stream(p.mline)) {
@@ -489,7 +202,6 @@ export class E2aeAnchor {
   }
 
   private async configureOnAnswer(session: E2aeSession, infos: IqMediaInfo[]): Promise<IqFailure | undefined> {
-    const interlinkage = this.config.agw.interlinkage;
     for (const s of session.streams) {
       if (s.released) continue;
       const info = infos[s.mline];
@@ -501,98 +213,13 @@ export class E2aeAnchor {
       }
       const setup = info.effectiveSetup; // RFC 4145 §4: an answer without a=setup is passive
       try {
-        if (session.direction === "originating") {
-          // steps 13-15: "Configure AGW Connection Point" toward the core with the answerer's address; in delayed
-          // mode this is also "accept TCP SYN only from the indicated remote transport address" (indication 5)
-          const agwCoreActive = complement(setup) === "active";
-          await this.call(
-            session,
-            s.mline,
-            "configureAgwConnectionPoint",
-            `${clause} steps ${s.family === "msrp" ? "13-15" : "14-16"}`,
-            this.iq.configureAgwConnectionPoint({
-              contextId: s.contextId,
-              terminationId: s.core.terminationId,
-              remote: { ...(info.address !== null ? { address: info.address } : {}), port: info.port, setup },
-              // without interlinkage the IMS-ALG requests the SYN itself (indication 2)
-              ...(!interlinkage && agwCoreActive ? { tcpConnect: true } : {}),
-            }),
-          );
-          // a=setup passes unchanged toward UE A: the answerer's role is the AGW access termination's role
-          const agwAccessActive = setup === "active";
-          const ueSetup = complement(setup);
-          if (s.family === "msrp") {
-            // steps 16-18: "configure the termination towards the access network with the TLS setup direction, in
-            // accordance with the information in the a=setup attribute in the SDP answer" (TCP-active ⇒ TLS client,
-            // RFC 4975 §5.4 / RFC 6135; step 21: the AGW starts TLS when it connects)
-            await this.call(
-              session,
-              s.mline,
-              "configureAgwConnectionPoint",
-              `${clause} steps 16-18`,
-              this.iq.configureAgwConnectionPoint({
-                contextId: s.contextId,
-                terminationId: s.access.terminationId,
-                tlsRole: agwAccessActive ? "client" : "server",
-                ...(ueSetup ? { remote: { setup: ueSetup } } : {}),
-                ...(!interlinkage && agwAccessActive ? { tcpConnect: true } : {}),
-              }),
-            );
-          } else if (!interlinkage && agwAccessActive) {
-            // BFCP (§5.2.1.3.2 has no TLS-direction step; the role was given at steps 5-7): only the SYN request
-            await this.call(
-              session,
-              s.mline,
-              "configureAgwConnectionPoint",
-              `${clause} step 11`,
-              this.iq.configureAgwConnectionPoint({
-                contextId: s.contextId,
-                terminationId: s.access.terminationId,
-                tcpConnect: true,
-              }),
-            );
-          }
-        } else {
-          // steps 14-16: "Configure AGW Connection Point" toward UE B with its address and the fingerprint from the
-          // answer: the AGW verifies UE B's certificate against it (and holds UE B's data until then, step 12)
-          const agwAccessActive = complement(setup) === "active";
-          await this.call(
-            session,
-            s.mline,
-            "configureAgwConnectionPoint",
-            `${clause} steps 14-16`,
-            this.iq.configureAgwConnectionPoint({
-              contextId: s.contextId,
-              terminationId: s.access.terminationId,
-              remote: {
-                ...(info.address !== null ? { address: info.address } : {}),
-                port: info.port,
-                setup,
-                certificateFingerprints: iqFingerprints(info.fingerprints),
-              },
-              ...(!interlinkage && agwAccessActive ? { tcpConnect: true } : {}),
-            }),
-          );
-          // the offerer takes the opposite of UE B's role (a=setup passes unchanged toward the core): when UE B is
-          // active the offerer is passive and the AGW core termination connects; without interlinkage it is asked to
-          if (!interlinkage && setup === "active") {
-            await this.call(
-              session,
-              s.mline,
-              "configureAgwConnectionPoint",
-              `${clause} step 11`,
-              this.iq.configureAgwConnectionPoint({
-                contextId: s.contextId,
-                terminationId: s.core.terminationId,
-                tcpConnect: true,
-              }),
-            );
-          }
-        }
+        const x = this.steps(session);
+        if (session.direction === "originating") await configureOriginatingAnswer(x, s, info, setup, clause);
+        else await configureTerminatingAnswer(x, s, info, setup, clause);
       } catch (e) {
         // released meanwhile (BYE, CANCEL, close): nothing left to report
         if (session.state === "released") return undefined;
-        return this.failureOf(e, s.mline, clause);
+        return failureOf(e, s.mline, clause);
       }
     }
     return undefined;
@@ -643,7 +270,7 @@ export class E2aeAnchor {
     let outcome = "released";
     let agwCode: string | undefined;
     try {
-      await this.withTimeout(this.iq.releaseAgwContext({ contextId }), () => undefined);
+      await withTimeout(this.config.agw.iqTimeoutMs, this.iq.releaseAgwContext({ contextId }), () => undefined);
     } catch (e) {
       // E_AGW_UNKNOWN_CONTEXT: the AGW has already dropped it (released on its side, or restarted)
       agwCode = agwCodeOf(e);
@@ -682,6 +309,15 @@ export class E2aeAnchor {
   // ---------------------------------------------------------------------------------------------------------------
   // Iq calls
 
+  /** The step tables' view of a session: its Iq procedures run through `call`. */
+  private steps(session: E2aeSession): StepContext {
+    return {
+      iq: this.iq,
+      agw: this.config.agw,
+      call: (mline, procedure, clause, p) => this.call(session, mline, procedure, clause, p),
+    };
+  }
+
   /** One Iq procedure, bounded by `agw.iqTimeoutMs`, recorded in the audit log; a created context is remembered. */
   private async call(
     session: E2aeSession,
@@ -692,7 +328,7 @@ export class E2aeAnchor {
   ): Promise<IqConnectionPoint> {
     let cp: IqConnectionPoint;
     try {
-      cp = await this.withTimeout(p, (late) => {
+      cp = await withTimeout(this.config.agw.iqTimeoutMs, p, (late) => {
         // the AGW answered after we gave up: what it reserved must not leak
         if (!session.contexts.has(late.contextId) || session.state === "released") {
           void this.iq.releaseAgwContext({ contextId: late.contextId }).catch(() => undefined);
@@ -741,45 +377,6 @@ export class E2aeAnchor {
       ...(fp ? { agwFingerprint: `${fp.algorithm} ${fp.value}` } : {}),
     });
     return cp;
-  }
-
-  private withTimeout<T>(p: Promise<T>, onLate: (v: T) => void): Promise<T> {
-    const ms = this.config.agw.iqTimeoutMs;
-    return new Promise<T>((resolve, reject) => {
-      let done = false;
-      const t = setTimeout(() => {
-        done = true;
-        reject(new IqTimeout(`no answer from the IMS-AGW within ${ms} ms`));
-      }, ms);
-      p.then(
-        (v) => {
-          if (done) onLate(v);
-          else {
-            done = true;
-            clearTimeout(t);
-            resolve(v);
-          }
-        },
-        (e: unknown) => {
-          if (done) return;
-          done = true;
-          clearTimeout(t);
-          reject(e);
-        },
-      );
-    });
-  }
-
-  private failureOf(e: unknown, mline: number, clause: string): IqFailure {
-    const err = e instanceof IqProcedureError ? e : new IqProcedureError("Iq", clause, e);
-    return {
-      code: err.timeout ? "E_ALG_IQ_TIMEOUT" : "E_ALG_IQ_FAILED",
-      procedure: err.procedure,
-      mline,
-      agwCode: err.agwCode,
-      message: err.message,
-      clause: err.clause,
-    };
   }
 
   /** The AGW came back without our contexts: every anchored session has lost its media. */

@@ -19,18 +19,19 @@ export {
   type RouteOutcome,
 } from "../../sip/proxy.ts";
 export * from "./alg.ts";
+export * from "./algAudit.ts";
+export * from "./algTypes.ts";
 export * from "./bytes.ts";
 export * from "./capabilities.ts";
 export * from "./config.ts";
 export * from "./e2ae.ts";
+export * from "./e2aeSession.ts";
 export * from "./errors.ts";
 export * from "./flow.ts";
 export * from "./iq.ts";
-export {
-  type AuditRecorder,
-  Pcscf,
-  type PcscfInterfaceConfig,
-  type PcscfOptions,
-} from "./node.ts";
+export { e2aeStepFor, mechanismFor } from "./mediaFacts.ts";
+export { Pcscf } from "./node.ts";
+export type { AuditRecorder, PcscfInterfaceConfig, PcscfOptions } from "./nodeTypes.ts";
 export * from "./registrations.ts";
 export * from "./rewrite.ts";
+export { formatWarningValue, warnText } from "./warning.ts";

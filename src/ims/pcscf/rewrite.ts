@@ -42,7 +42,7 @@ import {
   setMediaProto,
   splitSections,
 } from "../../sdp/index.ts";
-import type { AlgDecision, E2aeStep, SdpKind } from "./alg.ts";
+import type { AlgDecision, E2aeStep, SdpKind } from "./algTypes.ts";
 import { bodyText } from "./bytes.ts";
 import type { AlgConfig, MsrpPathMode } from "./config.ts";
 import { PcscfError } from "./errors.ts";
