@@ -1,0 +1,726 @@
+/**
+ * A call of the user agent (RFC 3261 §12–§15): outgoing and incoming INVITE (100 / 180 / 200 / ACK), re-INVITE both
+ * ways, BYE, CANCEL. The call does not read SDP: the application's `SipSdpHandler` makes offers and answers.
+ */
+import { Dialog } from "./dialog.ts";
+import { TypedEmitter } from "./emitter.ts";
+import { SipError, SipRequestError } from "./errors.ts";
+import {
+  createRequest,
+  createResponse,
+  generateTag,
+  type SipHeader,
+  type SipRequest,
+  type SipResponse,
+} from "./message.ts";
+import type { ClientTransaction } from "./transaction/client.ts";
+import type { InviteServerTransaction, ServerTransaction } from "./transaction/server.ts";
+import { TimerBag } from "./transaction/timers.ts";
+import type { SipSource, SipTarget } from "./transport/types.ts";
+import {
+  type CallEvents,
+  type CallState,
+  RECOGNISED,
+  type SdpReject,
+  type TerminatedInfo,
+  type TerminationReason,
+  UA_ALLOW,
+  type UaContext,
+} from "./uaTypes.ts";
+
+function isReject(x: Uint8Array | SdpReject): x is SdpReject {
+  return !(x instanceof Uint8Array);
+}
+
+async function runHook<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw new SipError("E_SIP_SDP", `SDP hook failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+interface Pending2xx {
+  cseq: number;
+  res: SipResponse;
+  source: SipSource;
+  offerInResponse: boolean;
+  kind: "initial" | "reinvite";
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// calls
+
+export class SipCall extends TypedEmitter<CallEvents> {
+  state: CallState;
+  readonly direction: "outgoing" | "incoming";
+  readonly callId: string;
+  readonly localTag: string;
+  /** the initial INVITE (sent or received); undefined until an outgoing INVITE is built */
+  request: SipRequest | undefined;
+  dialog: Dialog | undefined;
+  /** our latest offer or answer */
+  localSdp: Uint8Array | undefined;
+  /** the peer's latest offer or answer */
+  remoteSdp: Uint8Array | undefined;
+  terminatedInfo: TerminatedInfo | undefined;
+
+  private readonly timers = new TimerBag();
+  private inviteTxn: ClientTransaction | undefined;
+  private inviteTarget: SipTarget | undefined;
+  private readonly serverTxn: InviteServerTransaction | undefined;
+  private readonly earlyDialogs = new Map<string, Dialog>();
+  private cancelRequested = false;
+  private cancelSent = false;
+  private answered = false;
+  private byeAfterAck = false;
+  private outgoingReinvite = false;
+  private incomingReinvite = false;
+  private lastAck: { cseq: number; ack: SipRequest; target: SipTarget } | undefined;
+  private pending2xx: Pending2xx | undefined;
+  private readonly terminatedPromise: Promise<TerminatedInfo>;
+  private resolveTerminated: (i: TerminatedInfo) => void = () => undefined;
+
+  /** @internal use SipUserAgent.call() or the incomingCall event */
+  constructor(
+    private readonly ctx: UaContext,
+    direction: "outgoing" | "incoming",
+    init: { callId: string; txn?: InviteServerTransaction },
+  ) {
+    super();
+    this.direction = direction;
+    this.callId = init.callId;
+    this.localTag = generateTag();
+    this.serverTxn = init.txn;
+    this.request = init.txn?.request;
+    this.state = direction === "outgoing" ? "calling" : "incoming";
+    this.onListenerError = (e, ev) => ctx.log.error({ err: e, event: ev }, "sip ua: call listener failed");
+    this.terminatedPromise = new Promise((r) => {
+      this.resolveTerminated = r;
+    });
+  }
+
+  /** The peer's identity (From of an incoming call, To of an outgoing one). */
+  get remoteIdentity(): string {
+    if (!this.request) return "";
+    return (this.direction === "incoming" ? this.request.getHeader("From") : this.request.getHeader("To")) ?? "";
+  }
+
+  /** Resolves when the call is established; rejects if it ends first. */
+  established(): Promise<void> {
+    if (this.state === "established") return Promise.resolve();
+    if (this.terminatedInfo) return Promise.reject(this.endError(this.terminatedInfo));
+    return new Promise((resolve, reject) => {
+      const offA = this.once("established", () => {
+        offB();
+        resolve();
+      });
+      const offB = this.once("terminated", (info) => {
+        offA();
+        reject(this.endError(info));
+      });
+    });
+  }
+
+  /** Resolves with how the call ended. */
+  terminated(): Promise<TerminatedInfo> {
+    return this.terminatedPromise;
+  }
+
+  private endError(info: TerminatedInfo): SipError {
+    return info.status !== undefined
+      ? new SipRequestError(info.status, `call ended: ${info.reason}`, info.response)
+      : new SipError("E_SIP_STATE", `call ended: ${info.reason}`);
+  }
+
+  /** @internal whether the call's signalling used this connection (its dialog, INVITE or incoming INVITE). */
+  usesConnection(id: string): boolean {
+    return (
+      this.dialog?.flow?.connectionId === id ||
+      this.inviteTxn?.flow?.connectionId === id ||
+      this.serverTxn?.source.connectionId === id
+    );
+  }
+
+  /** True once terminated (a method, so that checks after an await are not narrowed away). */
+  ended(): boolean {
+    return this.state === "terminated";
+  }
+
+  private setState(s: CallState): void {
+    if (this.state === s || this.state === "terminated") return;
+    this.state = s;
+    this.emit("state", s);
+  }
+
+  /** @internal */
+  terminate(info: TerminatedInfo): void {
+    if (this.state === "terminated") return;
+    this.timers.clearAll();
+    this.pending2xx = undefined;
+    this.dialog?.terminate();
+    this.terminatedInfo = info;
+    this.state = "terminated";
+    this.ctx.unbind(this);
+    this.ctx.log.debug({ callId: this.callId, ...info, response: undefined }, "sip ua: call terminated");
+    this.emit("state", "terminated");
+    this.emit("terminated", info);
+    this.resolveTerminated(info);
+  }
+
+  // ------------------------------------------------------------------------------------------------ outgoing (UAC)
+
+  /** @internal */
+  async startOutgoing(target: string, extraHeaders: readonly SipHeader[]): Promise<void> {
+    try {
+      const offer = await runHook(() => this.ctx.sdp.createOffer({ call: this, kind: "initial" }));
+      if (this.state === "terminated") return;
+      this.localSdp = offer;
+      const invite = createRequest({
+        method: "INVITE",
+        uri: target,
+        from: `${this.ctx.localParty()};tag=${this.localTag}`,
+        to: `<${target}>`,
+        callId: this.callId,
+        cseq: 1,
+        route: this.ctx.initialRoute(),
+        contact: this.ctx.contact(this.ctx.preferred),
+        headers: [...this.ctx.commonHeaders(), ...extraHeaders],
+        body: offer,
+        contentType: this.ctx.contentType,
+      });
+      this.request = invite;
+      const dest = this.ctx.targetForUri(target);
+      // the Contact must name the transport the request leaves on
+      invite.setHeader("Contact", this.ctx.contact(dest.transport));
+      this.inviteTarget = dest;
+      this.inviteTxn = this.ctx.txm.sendRequest(invite, dest, {
+        onResponse: (res, txn) => this.onInviteResponse(res, txn),
+      });
+    } catch (e) {
+      this.ctx.log.info({ err: e, callId: this.callId }, "sip ua: outgoing call failed");
+      this.terminate({ reason: "failed", error: e });
+    }
+  }
+
+  private onInviteResponse(res: SipResponse, txn: ClientTransaction): void {
+    try {
+      const s = res.status;
+      if (s >= 200 && s < 300) {
+        void this.on2xx(res, txn);
+        return;
+      }
+      if (this.state === "terminated") return;
+      if (txn.localFailure) {
+        this.terminate({
+          reason:
+            txn.localFailure === "timeout" ? (this.cancelRequested ? "local-cancel" : "timeout") : "transport-error",
+          status: s,
+          response: res,
+        });
+        return;
+      }
+      if (s < 200) {
+        if (s === 100) {
+          this.setState("trying");
+          this.emit("trying", res);
+        } else {
+          // RFC 3261 §12.1.2: a 1xx with a To tag creates an early dialog
+          const tag = res.toTag();
+          if (tag !== undefined && !this.earlyDialogs.has(tag) && this.request) {
+            try {
+              this.earlyDialogs.set(tag, Dialog.uac(this.request, res, txn.flow));
+            } catch (e) {
+              this.ctx.log.debug({ err: e }, "sip ua: no early dialog from provisional");
+            }
+          }
+          if (s === 180) {
+            this.setState("ringing");
+            this.emit("ringing", res);
+          } else {
+            this.setState("early");
+          }
+          this.emit("progress", res);
+        }
+        // RFC 3261 §9.1: a CANCEL waits for a provisional response
+        if (this.cancelRequested && !this.cancelSent) this.sendCancel();
+        return;
+      }
+      this.terminate({
+        reason: this.cancelRequested && s === 487 ? "local-cancel" : "rejected",
+        status: s,
+        response: res,
+      });
+    } catch (e) {
+      this.ctx.log.error({ err: e }, "sip ua: INVITE response handling failed");
+    }
+  }
+
+  private async on2xx(res: SipResponse, txn: ClientTransaction): Promise<void> {
+    const invite = this.request;
+    if (!invite) return;
+    try {
+      const remoteTag = res.toTag();
+      if (remoteTag === undefined) throw new SipError("E_SIP_DIALOG", "2xx without To tag");
+      if (this.dialog) {
+        if (this.dialog.remoteTag === remoteTag) {
+          // RFC 3261 §13.2.2.4: each 2xx retransmission is acknowledged again
+          this.resendAck(res.cseq().seq);
+          return;
+        }
+        // RFC 3261 §13.2.2.4: a 2xx from another fork: acknowledge it and end that dialog with BYE
+        const extra = Dialog.uac(invite, res, txn.flow);
+        const target = this.ctx.targetForDialog(extra);
+        await this.ctx.txm.sendAck(extra.createAck(invite), target);
+        this.ctx.txm.sendRequest(extra.createRequest("BYE", { headers: this.ctx.commonHeaders() }), target, {
+          onResponse: () => undefined,
+        });
+        return;
+      }
+      if (this.state === "terminated" && this.terminatedInfo?.reason !== "local-cancel") return;
+      let d = this.earlyDialogs.get(remoteTag);
+      if (d) d.confirm(res);
+      else d = Dialog.uac(invite, res, txn.flow);
+      this.earlyDialogs.clear();
+      this.dialog = d;
+      this.ctx.bindDialog(this, d);
+      const target = this.ctx.targetForDialog(d);
+      const ack = d.createAck(invite);
+      this.lastAck = { cseq: invite.cseq().seq, ack, target };
+      await this.ctx.txm.sendAck(ack, target);
+      if (this.cancelRequested || this.state === "terminated") {
+        // RFC 3261 §9.1 / §15: the 2xx crossed our CANCEL: the call is up, so it is ended with BYE
+        this.state = "established";
+        this.sendBye("local-cancel");
+        return;
+      }
+      this.timers.clear("cancel");
+      if (res.body.byteLength === 0) {
+        // RFC 3264 §2 / RFC 3261 §13.2.1: our offer was in the INVITE, the 2xx must carry the answer
+        this.ctx.log.info({ callId: this.callId }, "sip ua: 2xx without answer, ending the call");
+        this.setState("established");
+        this.sendBye("failed");
+        return;
+      }
+      this.remoteSdp = res.body;
+      this.emit("remoteAnswer", res.body);
+      try {
+        await runHook(() => this.ctx.sdp.onAnswer?.(res.body, { call: this, kind: "initial" }));
+      } catch (e) {
+        this.setState("established");
+        this.sendBye("failed", e);
+        return;
+      }
+      this.setState("established");
+      this.emit("established");
+    } catch (e) {
+      this.ctx.log.info({ err: e, callId: this.callId }, "sip ua: 2xx handling failed");
+      if (this.dialog) this.sendBye("failed", e);
+      else this.terminate({ reason: "failed", error: e, status: res.status, response: res });
+    }
+  }
+
+  /** @internal RFC 3261 §13.2.2.4: a retransmitted 2xx gets the same ACK again. */
+  resendAck(cseq: number): void {
+    const a = this.lastAck;
+    if (!a || a.cseq !== cseq) return;
+    this.ctx.txm
+      .sendAck(a.ack, a.target)
+      .catch((e: unknown) => this.ctx.log.info({ err: e }, "sip ua: ACK resend failed"));
+  }
+
+  /** CANCEL an outgoing call before its final response (RFC 3261 §9.1). */
+  cancel(): void {
+    if (this.direction !== "outgoing") throw new SipError("E_SIP_STATE", "only an outgoing call can be cancelled");
+    if (!["calling", "trying", "ringing", "early"].includes(this.state)) {
+      throw new SipError("E_SIP_STATE", `cannot cancel in state ${this.state}`);
+    }
+    if (this.cancelRequested) return;
+    this.cancelRequested = true;
+    if (!this.inviteTxn) {
+      // the INVITE has not left yet (offer still being built)
+      this.terminate({ reason: "local-cancel" });
+      return;
+    }
+    if (this.state !== "calling") this.sendCancel();
+    // RFC 3261 §9.1: if no final response arrives after the CANCEL, the UAC gives up after 64*T1
+    this.timers.set("cancel", 64 * this.ctx.timers.T1, () => {
+      this.inviteTxn?.terminate();
+      this.terminate({ reason: "local-cancel" });
+    });
+  }
+
+  private sendCancel(): void {
+    const invite = this.request;
+    const txn = this.inviteTxn;
+    if (!invite || !txn || !this.inviteTarget) return;
+    this.cancelSent = true;
+    const cancel = this.ctx.txm.createCancel(invite);
+    // RFC 3261 §9.1: the CANCEL goes where the INVITE went
+    const target: SipTarget = { ...this.inviteTarget, connectionId: txn.flow?.connectionId };
+    try {
+      this.ctx.txm.sendRequest(cancel, target, { onResponse: () => undefined }, { via: "keep" });
+    } catch (e) {
+      this.ctx.log.info({ err: e }, "sip ua: CANCEL not sent");
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ incoming (UAS)
+
+  /** @internal sends 180 Ringing (RFC 3261 §13.3.1.1). */
+  ring(): void {
+    const txn = this.serverTxn;
+    if (!txn || txn.finalSent || this.state !== "incoming") return;
+    txn.respond(this.responseFor(txn.request, 180));
+    this.setState("ringing");
+  }
+
+  /** A response with our To tag, Contact and (for dialog-creating responses) the Record-Route copy (RFC 3261 §12.1.1). */
+  private responseFor(req: SipRequest, status: number, body?: Uint8Array): SipResponse {
+    const src = this.serverTxn?.source;
+    const headers: SipHeader[] = [];
+    if (status > 100 && status < 300) {
+      for (const rr of req.getHeaders("Record-Route")) headers.push({ name: "Record-Route", value: rr });
+      headers.push({ name: "Contact", value: this.ctx.contact(src?.transport ?? this.ctx.preferred) });
+    }
+    headers.push(...this.ctx.commonHeaders());
+    return createResponse(req, status, undefined, {
+      toTag: this.localTag,
+      headers,
+      body,
+      contentType: body !== undefined ? this.ctx.contentType : undefined,
+    });
+  }
+
+  /**
+   * Answers an incoming call with 200 (RFC 3261 §13.3.1.4): the remote offer goes to `onOffer`, its answer into the
+   * 200; without an offer in the INVITE, `createOffer` fills the 200 and the answer is expected in the ACK.
+   */
+  async answer(): Promise<void> {
+    const txn = this.serverTxn;
+    const req = this.request;
+    if (this.direction !== "incoming" || !txn || !req) throw new SipError("E_SIP_STATE", "not an incoming call");
+    if (this.answered || (this.state !== "incoming" && this.state !== "ringing")) {
+      throw new SipError("E_SIP_STATE", `cannot answer in state ${this.state}`);
+    }
+    this.answered = true;
+    this.setState("answering");
+    let body: Uint8Array;
+    let offerInResponse = false;
+    try {
+      if (req.body.byteLength > 0) {
+        this.remoteSdp = req.body;
+        this.emit("remoteOffer", req.body);
+        const r = await runHook(() => this.ctx.sdp.onOffer(req.body, { call: this, kind: "initial" }));
+        if (isReject(r)) {
+          if (!txn.finalSent && !this.ended()) txn.respond(this.responseFor(req, r.reject));
+          this.terminate({ reason: "declined", status: r.reject });
+          return;
+        }
+        body = r;
+      } else {
+        body = await runHook(() => this.ctx.sdp.createOffer({ call: this, kind: "initial" }));
+        offerInResponse = true;
+      }
+    } catch (e) {
+      if (!txn.finalSent && !this.ended()) txn.respond(this.responseFor(req, 500));
+      this.terminate({ reason: "failed", error: e, status: 500 });
+      throw e;
+    }
+    if (this.ended() || txn.finalSent) throw new SipError("E_SIP_STATE", "the call ended before the answer");
+    this.localSdp = body;
+    const res = this.responseFor(req, 200, body);
+    const d = Dialog.uas(req, res, txn.source);
+    this.dialog = d;
+    this.ctx.bindDialog(this, d);
+    txn.respond(res);
+    this.await2xxAck({ cseq: req.cseq().seq, res, source: txn.source, offerInResponse, kind: "initial" });
+  }
+
+  /** Refuses an incoming call (default 486 Busy Here). */
+  reject(status = 486, reason?: string): void {
+    const txn = this.serverTxn;
+    if (this.direction !== "incoming" || !txn || !this.request)
+      throw new SipError("E_SIP_STATE", "not an incoming call");
+    if (txn.finalSent || this.state === "terminated") throw new SipError("E_SIP_STATE", "already answered");
+    const res = this.responseFor(this.request, status);
+    if (reason !== undefined) res.reason = reason;
+    txn.respond(res);
+    this.terminate({ reason: "declined", status });
+  }
+
+  /**
+   * RFC 3261 §13.3.1.4: the UAS core retransmits the 2xx (T1 doubling to T2, over unreliable transports) until the
+   * ACK; without ACK after 64*T1 the dialog is confirmed but the session is ended with BYE.
+   */
+  private await2xxAck(p: Pending2xx): void {
+    this.pending2xx = p;
+    const T = this.ctx.timers;
+    if (!this.ctx.isReliable(p.source.transport)) {
+      let interval = T.T1;
+      const tick = () => {
+        if (this.pending2xx !== p) return;
+        this.ctx
+          .sendResponse(p.res, p.source)
+          .catch((e: unknown) => this.ctx.log.info({ err: e }, "sip ua: 2xx resend failed"));
+        interval = Math.min(2 * interval, T.T2);
+        this.timers.set("2xx", interval, tick);
+      };
+      this.timers.set("2xx", interval, tick);
+    }
+    this.timers.set("noack", 64 * T.T1, () => {
+      if (this.pending2xx !== p) return;
+      this.pending2xx = undefined;
+      this.timers.clear("2xx");
+      this.ctx.log.info({ callId: this.callId }, "sip ua: no ACK for 2xx, ending the session");
+      this.setState("established");
+      this.sendBye("no-ack");
+    });
+  }
+
+  /** @internal an ACK within our dialog (RFC 3261 §13.3.1.4 / §17.2.3: end-to-end ACK of a 2xx). */
+  onAck(ack: SipRequest): void {
+    const p = this.pending2xx;
+    if (!p || ack.cseq().seq !== p.cseq) return;
+    this.pending2xx = undefined;
+    this.timers.clear("2xx");
+    this.timers.clear("noack");
+    void this.afterAck(p, ack);
+  }
+
+  private async afterAck(p: Pending2xx, ack: SipRequest): Promise<void> {
+    if (p.offerInResponse) {
+      if (ack.body.byteLength === 0) {
+        // RFC 3264 §2: an offer in a 2xx must be answered in the ACK
+        this.ctx.log.info({ callId: this.callId }, "sip ua: ACK without answer");
+        this.setState("established");
+        this.sendBye("failed");
+        return;
+      }
+      this.remoteSdp = ack.body;
+      this.emit("remoteAnswer", ack.body);
+      try {
+        await runHook(() => this.ctx.sdp.onAnswer?.(ack.body, { call: this, kind: p.kind }));
+      } catch (e) {
+        this.setState("established");
+        this.sendBye("failed", e);
+        return;
+      }
+    }
+    if (this.state === "terminated") return;
+    if (p.kind === "initial") {
+      this.setState("established");
+      this.emit("established");
+    } else {
+      this.incomingReinvite = false;
+      this.emit("reinvite", { direction: "incoming", status: p.res.status });
+    }
+    if (this.byeAfterAck) this.sendBye("local-bye");
+  }
+
+  /** @internal a CANCEL matched to our INVITE (RFC 3261 §9.2): 487 to the INVITE when no final was sent. */
+  onCancel(): void {
+    const txn = this.serverTxn;
+    if (!txn || !this.request || txn.finalSent) return;
+    txn.respond(this.responseFor(this.request, 487));
+    this.terminate({ reason: "remote-cancel", status: 487 });
+  }
+
+  // ------------------------------------------------------------------------------------------------ in dialog
+
+  /** @internal an in-dialog request other than ACK. */
+  onInDialogRequest(txn: ServerTransaction): void {
+    const req = txn.request;
+    if (req.method === "BYE") {
+      // RFC 3261 §15.1.2: 200 to the BYE, the session ends
+      txn.reply(200, undefined, { headers: this.ctx.commonHeaders() });
+      this.terminate({ reason: "remote-bye" });
+      return;
+    }
+    if (req.method === "INVITE") {
+      void this.onReinvite(txn);
+      return;
+    }
+    if (req.method === "OPTIONS") {
+      txn.reply(200, undefined, {
+        headers: [{ name: "Allow", value: UA_ALLOW.join(", ") }, ...this.ctx.commonHeaders()],
+      });
+      return;
+    }
+    // RFC 3261 §8.2.1: a recognised but unimplemented method gets 405 with Allow
+    txn.reply(RECOGNISED.has(req.method) ? 405 : 501, undefined, {
+      headers: [{ name: "Allow", value: UA_ALLOW.join(", ") }],
+    });
+  }
+
+  private async onReinvite(txn: ServerTransaction): Promise<void> {
+    const req = txn.request;
+    if (this.state === "answering") {
+      // RFC 3261 §14.2: a second INVITE before our 2xx to the first is acknowledged → 500 with Retry-After
+      txn.reply(500, undefined, { headers: [{ name: "Retry-After", value: String(Math.floor(Math.random() * 11)) }] });
+      return;
+    }
+    if (this.state !== "established" || !this.dialog) {
+      txn.reply(481);
+      return;
+    }
+    // RFC 3261 §14.2: a re-INVITE while ours is pending gets 491
+    if (this.outgoingReinvite) {
+      txn.reply(491);
+      return;
+    }
+    // RFC 3261 §14.2: a re-INVITE while another incoming one is unfinished gets 500 with Retry-After (0..10 s)
+    if (this.incomingReinvite || this.pending2xx) {
+      txn.reply(500, undefined, { headers: [{ name: "Retry-After", value: String(Math.floor(Math.random() * 11)) }] });
+      return;
+    }
+    this.incomingReinvite = true;
+    try {
+      let body: Uint8Array;
+      let offerInResponse = false;
+      if (req.body.byteLength > 0) {
+        this.remoteSdp = req.body;
+        this.emit("remoteOffer", req.body);
+        const r = await runHook(() => this.ctx.sdp.onOffer(req.body, { call: this, kind: "reinvite" }));
+        if (isReject(r)) {
+          // RFC 3261 §14.2: a refused re-INVITE leaves the session as it was
+          txn.reply(r.reject, r.reason, { headers: this.ctx.commonHeaders() });
+          this.incomingReinvite = false;
+          this.emit("reinvite", { direction: "incoming", status: r.reject });
+          return;
+        }
+        body = r;
+      } else {
+        body = await runHook(() => this.ctx.sdp.createOffer({ call: this, kind: "reinvite" }));
+        offerInResponse = true;
+      }
+      if (this.ended()) return;
+      this.localSdp = body;
+      const res = createResponse(req, 200, undefined, {
+        headers: [{ name: "Contact", value: this.ctx.contact(txn.source.transport) }, ...this.ctx.commonHeaders()],
+        body,
+        contentType: this.ctx.contentType,
+      });
+      txn.respond(res);
+      this.await2xxAck({ cseq: req.cseq().seq, res, source: txn.source, offerInResponse, kind: "reinvite" });
+    } catch (e) {
+      this.ctx.log.info({ err: e }, "sip ua: re-INVITE handling failed");
+      this.incomingReinvite = false;
+      if (!txn.finalSent && txn.state !== "terminated") txn.reply(500);
+    }
+  }
+
+  /**
+   * Sends a re-INVITE with a new offer (RFC 3261 §14.1); resolves with the final status when it is 2xx, rejects with
+   * SipRequestError otherwise (491: glare, try again later; 481/408 end the call, §12.2.1.2).
+   */
+  async reinvite(extraHeaders: readonly SipHeader[] = []): Promise<{ status: number }> {
+    const d = this.dialog;
+    if (this.state !== "established" || !d)
+      throw new SipError("E_SIP_STATE", `cannot re-INVITE in state ${this.state}`);
+    // RFC 3261 §14.1: no re-INVITE while another INVITE transaction is in progress
+    if (this.outgoingReinvite || this.incomingReinvite || this.pending2xx) {
+      throw new SipError("E_SIP_STATE", "an INVITE transaction is already in progress");
+    }
+    this.outgoingReinvite = true;
+    try {
+      const offer = await runHook(() => this.ctx.sdp.createOffer({ call: this, kind: "reinvite" }));
+      this.localSdp = offer;
+      const target = this.ctx.targetForDialog(d);
+      const req = d.createRequest("INVITE", {
+        contact: this.ctx.contact(target.transport),
+        headers: [...this.ctx.commonHeaders(), ...extraHeaders],
+        body: offer,
+        contentType: this.ctx.contentType,
+      });
+      const res = await new Promise<SipResponse>((resolve) => {
+        let ack: SipRequest | undefined;
+        this.ctx.txm.sendRequest(req, target, {
+          onResponse: (r) => {
+            if (r.status < 200) return;
+            if (r.status < 300) {
+              // RFC 3261 §14.1 / §13.2.2.4: every 2xx is acknowledged
+              if (!ack) {
+                d.refreshTarget(r);
+                ack = d.createAck(req);
+                this.lastAck = { cseq: req.cseq().seq, ack, target };
+              }
+              this.ctx.txm
+                .sendAck(ack, target)
+                .catch((e: unknown) => this.ctx.log.info({ err: e }, "sip ua: ACK failed"));
+            }
+            resolve(r);
+          },
+        });
+      });
+      if (res.status >= 300) {
+        // RFC 3261 §12.2.1.2 / §14.1: 481 and 408 end the dialog
+        if (res.status === 481) this.terminate({ reason: "failed", status: 481, response: res });
+        else if (res.status === 408) this.sendBye("timeout");
+        this.emit("reinvite", { direction: "outgoing", status: res.status });
+        throw new SipRequestError(res.status, res.reason, res);
+      }
+      if (res.body.byteLength > 0) {
+        this.remoteSdp = res.body;
+        this.emit("remoteAnswer", res.body);
+        await runHook(() => this.ctx.sdp.onAnswer?.(res.body, { call: this, kind: "reinvite" }));
+      }
+      this.emit("reinvite", { direction: "outgoing", status: res.status });
+      return { status: res.status };
+    } finally {
+      this.outgoingReinvite = false;
+    }
+  }
+
+  /**
+   * Ends the call: BYE when established (RFC 3261 §15.1.1), CANCEL while an outgoing call is unanswered,
+   * 603 Decline for an unanswered incoming call. Resolves when the call is terminated.
+   */
+  async hangup(): Promise<TerminatedInfo> {
+    switch (this.state) {
+      case "terminated":
+      case "terminating":
+        break;
+      case "calling":
+      case "trying":
+      case "ringing":
+      case "early":
+        if (this.direction === "outgoing") this.cancel();
+        else this.reject(603);
+        break;
+      case "incoming":
+        this.reject(603);
+        break;
+      case "answering":
+        // RFC 3261 §15: the callee may not send BYE before the ACK (or its timeout)
+        if (this.pending2xx) this.byeAfterAck = true;
+        else if (this.dialog) this.sendBye("local-bye");
+        else this.byeAfterAck = true;
+        break;
+      case "established":
+        if (this.pending2xx) this.byeAfterAck = true;
+        else this.sendBye("local-bye");
+        break;
+    }
+    return this.terminatedPromise;
+  }
+
+  private sendBye(reason: TerminationReason, error?: unknown): void {
+    const d = this.dialog;
+    if (!d || d.state === "terminated") {
+      this.terminate({ reason, error });
+      return;
+    }
+    this.setState("terminating");
+    try {
+      const bye = d.createRequest("BYE", { headers: this.ctx.commonHeaders() });
+      this.ctx.txm.sendRequest(bye, this.ctx.targetForDialog(d), {
+        onResponse: (r) => {
+          if (r.status >= 200) this.terminate({ reason, status: r.status, response: r, error });
+        },
+      });
+    } catch (e) {
+      this.terminate({ reason, error: e });
+    }
+  }
+}
