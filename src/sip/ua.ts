@@ -1,38 +1,27 @@
 /**
- * User-agent core (RFC 3261 §8, §10, §12–§15): REGISTER with the data channel feature tag (RFC 5688, TS 24.186 §9.2)
- * and, when configured, the mediasec mechanisms in Security-Client (TS 24.229 §7.2A.7); outgoing and incoming calls
- * (INVITE / 100 / 180 / 200 / ACK), re-INVITE both ways, BYE, CANCEL; flow recovery (RFC 5626 §4.4 / §4.5, TS 24.229
- * §5.1.1.4): when the TCP/WS connection it registered over closes, it re-registers over a new one, with back-off.
- * The UA does not read SDP: the application's `SipSdpHandler` makes offers and answers, and receives the remote
- * answer.
+ * User-agent core (RFC 3261 §8, §10, §12–§15), split as JsSIP does: this file holds `SipUserAgent` (wiring, request
+ * dispatch, the UAS rules of §8.2, target selection); the call (INVITE / 100 / 180 / 200 / ACK, re-INVITE both ways,
+ * BYE, CANCEL) is `SipCall` in call.ts; REGISTER with the data channel feature tag (RFC 5688, TS 24.186 §9.2), the
+ * mediasec mechanisms (TS 24.229 §7.2A.7) and flow recovery (RFC 5626 §4.4 / §4.5) is `Registrator` in registrator.ts;
+ * options, events and shared types are in uaTypes.ts (re-exported here). The UA does not read SDP: the application's
+ * `SipSdpHandler` makes offers and answers, and receives the remote answer. None of these files imports anything
+ * Node-only: the browser page runs the UA.
  */
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { SipCall } from "./call.ts";
 import { type Dialog, dialogId, dialogIdOfRequest } from "./dialog.ts";
 import { TypedEmitter } from "./emitter.ts";
-import { SipError, type SipErrorCode, SipRequestError } from "./errors.ts";
-import { getParam } from "./grammar.ts";
-import {
-  createRequest,
-  generateCallId,
-  generateTag,
-  type SipHeader,
-  type SipRequest,
-  type SipResponse,
-} from "./message.ts";
-import { FLOW_RECOVERY_DEFAULTS, flowRecoveryDelay } from "./registrator.ts";
-import type { ClientTransaction } from "./transaction/client.ts";
-import { type SendRequestOptions, TransactionManager } from "./transaction/manager.ts";
+import { SipError } from "./errors.ts";
+import { generateCallId, generateTag, type SipHeader, type SipRequest, type SipResponse } from "./message.ts";
+import { Registrator } from "./registrator.ts";
+import { TransactionManager } from "./transaction/manager.ts";
 import { InviteServerTransaction, type ServerTransaction } from "./transaction/server.ts";
-import { TimerBag } from "./transaction/timers.ts";
 import { uriTarget } from "./transport/route.ts";
-import type { ConnectionClosedInfo, SipTarget, SipTransportProtocol } from "./transport/types.ts";
+import type { SipTarget, SipTransportProtocol } from "./transport/types.ts";
 import {
-  type FlowFailedInfo,
   type FlowRecoveryOptions,
   RECOGNISED,
-  type RegistrationFailedInfo,
   type RegistrationInfo,
   type SipUserAgentOptions,
   UA_ALLOW,
@@ -40,7 +29,7 @@ import {
   type UaTransport,
   type UserAgentEvents,
 } from "./uaTypes.ts";
-import { isSipUri, parseSipUri, parseUri, type SipUri, sipUriEquals } from "./uri.ts";
+import { parseSipUri, parseUri, type SipUri } from "./uri.ts";
 
 export { SipCall } from "./call.ts";
 export { FLOW_RECOVERY_DEFAULTS, flowRecoveryDelay } from "./registrator.ts";
@@ -77,23 +66,10 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
   private readonly byInvite = new Map<InviteServerTransaction, SipCall>();
   /** RFC 3261 §8.2.2.2: requests without To tag in progress (Call-ID, From tag, CSeq) → transaction key */
   private readonly merged = new Map<string, string>();
-  private readonly timers = new TimerBag();
-  private readonly regCallId: string;
-  private regSeq = 0;
-  private serviceRoute: string[] = [];
-  private registration: RegistrationInfo | undefined;
+  private readonly registrator: Registrator;
   private unsubscribe: (() => void) | undefined;
   private unsubscribeClosed: (() => void) | undefined;
   private closed = false;
-  private recovery: Required<FlowRecoveryOptions> | undefined;
-  /** the connection of the current registration (TCP/WS), and when it was registered over */
-  private regFlow: { transport: SipTransportProtocol; connectionId: string; since: number } | undefined;
-  /** the options of the last register() with a non-zero expiry: a recovery repeats it */
-  private regOpts: { expires?: number } = {};
-  /** RFC 5626 §4.5 consecutive-failures */
-  private failures = 0;
-  private unregistering = false;
-  private inRecovery = false;
 
   constructor(private readonly opts: SipUserAgentOptions) {
     super();
@@ -111,7 +87,6 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
       ...(opts.timers ? { timers: opts.timers } : {}),
       logger: this.log,
     });
-    this.regCallId = generateCallId();
     const self = this;
     this.ctx = {
       txm: this.txm,
@@ -125,7 +100,7 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
       commonHeaders: () => [{ name: "User-Agent", value: opts.userAgent ?? "imsdc" }],
       initialRoute: () => [
         ...(opts.preloadedRoute ?? []),
-        ...(opts.useServiceRoute === false ? [] : this.serviceRoute),
+        ...(opts.useServiceRoute === false ? [] : this.registrator.serviceRoute),
       ],
       targetForUri: (uri) => this.targetForUri(uri),
       targetForDialog: (d) => this.targetForDialog(d),
@@ -140,6 +115,15 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
         for (const [k, c] of self.byInvite) if (c === call) self.byInvite.delete(k);
       },
     };
+    this.registrator = new Registrator({
+      ctx: this.ctx,
+      opts,
+      aor: this.aor,
+      contactUri: (t) => this.contactUri(t),
+      calls: () => [...this.calls],
+      closed: () => this.closed,
+      emit: (event, ...args) => this.emit(event, ...args),
+    });
     this.txm.setUser({
       onRequest: (txn) => this.onRequest(txn),
       onAck: (ack) => this.onAck(ack),
@@ -147,27 +131,17 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
     });
     this.unsubscribe = this.layer.onMessage((msg, source) => this.txm.receive(msg, source));
     this.setFlowRecovery(opts.flowRecovery ?? {});
-    this.unsubscribeClosed = this.layer.onConnectionClosed?.((info) => this.onConnectionClosed(info));
+    this.unsubscribeClosed = this.layer.onConnectionClosed?.((info) => this.registrator.onConnectionClosed(info));
   }
 
   /** Turns flow recovery on (RFC 5626 §4.5 back-off, defaults base 30 s / max 1800 s) or off (false). */
   setFlowRecovery(cfg: FlowRecoveryOptions | false): void {
-    if (cfg === false) {
-      this.recovery = undefined;
-      this.inRecovery = false;
-      this.timers.clear("recover");
-      return;
-    }
-    const r = { ...FLOW_RECOVERY_DEFAULTS, ...cfg };
-    if (!(Number.isFinite(r.baseMs) && r.baseMs > 0 && Number.isFinite(r.maxMs) && r.maxMs >= r.baseMs)) {
-      throw new SipError("E_SIP_CONFIG", `flowRecovery needs 0 < baseMs <= maxMs (got ${r.baseMs}, ${r.maxMs})`);
-    }
-    this.recovery = r;
+    this.registrator.setFlowRecovery(cfg);
   }
 
   /** Current registration, if any. */
   get registered(): RegistrationInfo | undefined {
-    return this.registration;
+    return this.registrator.registered;
   }
 
   /** Calls in progress. */
@@ -228,241 +202,23 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
 
   // ------------------------------------------------------------------------------------------------ registration
 
-  private requestOnce(
-    req: SipRequest,
-    target: SipTarget,
-    opts?: SendRequestOptions,
-  ): Promise<{ res: SipResponse; txn: ClientTransaction }> {
-    return new Promise((resolve, reject) => {
-      try {
-        this.txm.sendRequest(
-          req,
-          target,
-          {
-            onResponse: (res, txn) => {
-              if (res.status >= 200) resolve({ res, txn });
-            },
-          },
-          opts,
-        );
-      } catch (e) {
-        reject(e);
-      }
-    });
-  }
-
   /**
    * REGISTER (RFC 3261 §10.2) with the DC feature tag in Contact and, when configured, Security-Client with the
    * mediasec mechanisms (TS 24.229 §7.2A.7). A 423 is retried once with Min-Expires (§10.2.8). A failure emits
    * `registrationFailed` with a code and rejects.
    */
   register(opts: { expires?: number } = {}): Promise<RegistrationInfo> {
-    if (opts.expires === 0) {
-      this.unregistering = true;
-      this.inRecovery = false;
-      this.timers.clear("recover");
-    } else {
-      this.unregistering = false;
-      this.regOpts = opts;
-    }
-    return this.registerOnce(opts, undefined);
-  }
-
-  private async registerOnce(opts: { expires?: number }, retryInMs: number | undefined): Promise<RegistrationInfo> {
-    const failed = (info: Omit<RegistrationFailedInfo, "retryInMs">) =>
-      this.emit("registrationFailed", { ...info, ...(retryInMs !== undefined ? { retryInMs } : {}) });
-    let res: SipResponse;
-    let txn: ClientTransaction;
-    try {
-      if (this.closed) throw new SipError("E_SIP_CLOSED", "user agent closed");
-      ({ res, txn } = await this.sendRegister(opts));
-    } catch (e) {
-      const code = e instanceof SipError ? e.code : "E_SIP_TRANSPORT";
-      if (!this.closed) failed({ status: 0, reason: e instanceof Error ? e.message : String(e), code });
-      throw e;
-    }
-    const requested = opts.expires ?? this.opts.expires ?? 600;
-    if (res.status < 200 || res.status >= 300) {
-      const code: SipErrorCode =
-        txn.localFailure === "transport-error"
-          ? "E_SIP_TRANSPORT"
-          : txn.localFailure === "timeout"
-            ? "E_SIP_TIMEOUT"
-            : "E_SIP_REJECTED";
-      failed({ status: res.status, reason: res.reason, response: res, code });
-      throw new SipRequestError(res.status, res.reason, res);
-    }
-    const registrar = this.registrarUri();
-    const contacts = res.contact();
-    const list = contacts === "*" ? [] : contacts;
-    const mine = parseSipUri(this.contactUri(this.targetForUri(registrar).transport));
-    const ours = list.find((c) => isSipUri(c.uri) && sipUriEquals(c.uri, mine));
-    const fromContact = ours ? getParam(ours.params, "expires") : undefined;
-    // RFC 3261 §10.2.4: the granted expiry is the contact's expires parameter, else Expires
-    const granted =
-      typeof fromContact === "string" ? Number(fromContact) : (res.expires() ?? (list.length > 0 ? requested : 0));
-    if (requested === 0 || granted === 0) {
-      this.registration = undefined;
-      this.regFlow = undefined;
-      this.timers.clear("refresh");
-      this.emit("unregistered");
-      return { expires: 0, contacts: list, serviceRoute: [], response: res };
-    }
-    // RFC 3608 §6: Service-Route becomes the preloaded route of later initial requests
-    this.serviceRoute = res.getValues("Service-Route");
-    const info: RegistrationInfo = { expires: granted, contacts: list, serviceRoute: this.serviceRoute, response: res };
-    this.registration = info;
-    this.inRecovery = false;
-    this.timers.clear("recover");
-    // RFC 5626 §4.4: the registration now lives on this flow (a TCP/WS connection); its close is a flow failure
-    const f = txn.flow;
-    this.regFlow =
-      f?.connectionId !== undefined && this.layer.isReliable(f.transport)
-        ? { transport: f.transport, connectionId: f.connectionId, since: Date.now() }
-        : undefined;
-    if (this.opts.autoRefresh) {
-      this.timers.set("refresh", Math.max(1000, (granted * 1000) / 2), () => {
-        this.register(opts).catch((e: unknown) => {
-          this.log.info({ err: e }, "sip ua: registration refresh failed");
-          // RFC 5626 §4.5: a failed refresh means the flow is gone too (e.g. a peer that vanished without FIN)
-          this.flowLost(undefined, "refresh-failed");
-        });
-      });
-    }
-    this.emit("registered", info);
-    return info;
-  }
-
-  private registrarUri(): string {
-    return this.opts.registrar ?? `sip:${this.aor.host}${this.aor.port !== undefined ? `:${this.aor.port}` : ""}`;
-  }
-
-  private async sendRegister(opts: { expires?: number }): Promise<{ res: SipResponse; txn: ClientTransaction }> {
-    const registrar = this.registrarUri();
-    const requested = opts.expires ?? this.opts.expires ?? 600;
-    const attempt = (expires: number) => {
-      const target = this.targetForUri(registrar);
-      const headers: SipHeader[] = [
-        { name: "Expires", value: String(expires) },
-        // RFC 3327 §5: a UA supporting Path says so
-        { name: "Supported", value: "path" },
-        { name: "Allow", value: UA_ALLOW.join(", ") },
-        ...this.ctx.commonHeaders(),
-      ];
-      const ms = this.opts.mediasec === true ? ["msrp-tls", "bfcp-tls"] : this.opts.mediasec || [];
-      // TS 24.229 §7.2A.7: mediasec-labelled media security mechanisms (RFC 3329 §2.2 syntax)
-      if (ms.length > 0) headers.push({ name: "Security-Client", value: ms.map((m) => `${m};mediasec`).join(", ") });
-      const req = createRequest({
-        method: "REGISTER",
-        uri: registrar,
-        from: `${this.localParty()};tag=${generateTag()}`,
-        to: this.localParty(),
-        // RFC 3261 §10.2.4: the same Call-ID for every registration to a registrar, CSeq incremented
-        callId: this.regCallId,
-        cseq: ++this.regSeq,
-        route: this.opts.preloadedRoute ?? [],
-        contact: this.contactValue(target.transport),
-        headers,
-      });
-      return this.requestOnce(req, target);
-    };
-    let r = await attempt(requested);
-    const min = r.res.status === 423 ? r.res.minExpires() : undefined;
-    if (min !== undefined) r = await attempt(min);
-    return r;
-  }
-
-  // ------------------------------------------------------------------------------------------------ flow recovery
-
-  /** A TCP/WS connection closed: if it carried our registration, the flow has failed (RFC 5626 §4.4). */
-  private onConnectionClosed(info: ConnectionClosedInfo): void {
-    const f = this.regFlow;
-    if (!f || f.connectionId !== info.connectionId || f.transport !== info.transport) return;
-    // our own transport layer closing is not a flow failure
-    if (info.reason === "transport-closed") return;
-    this.flowLost(info, info.reason);
-  }
-
-  private flowLost(info: ConnectionClosedInfo | undefined, reason: FlowFailedInfo["reason"]): void {
-    const f = this.regFlow;
-    this.regFlow = undefined;
-    if (this.closed || this.unregistering || this.registration === undefined) return;
-    this.registration = undefined;
-    this.timers.clear("refresh");
-    const cfg = this.recovery;
-    const connectionId = info?.connectionId ?? f?.connectionId ?? "";
-    const calls = [...this.calls].filter((c) => !c.ended() && (connectionId === "" || c.usesConnection(connectionId)));
-    // RFC 5626 §4.5: a flow counts as successful once its registration succeeded, and then the first new attempt is
-    // immediate; one that fails within base-time of its registration counts as a failure (no tight loop against a
-    // peer that accepts and drops at once)
-    const quick = f === undefined || Date.now() - f.since < (cfg?.baseMs ?? 0);
-    if (quick) this.failures++;
-    else this.failures = 0;
-    const delay = cfg && this.failures > 0 ? flowRecoveryDelay(this.failures, cfg.baseMs, cfg.maxMs) : 0;
-    this.log.warn(
-      {
-        code: "E_SIP_FLOW_FAILED",
-        transport: info?.transport ?? f?.transport,
-        connectionId,
-        reason,
-        calls: calls.map((c) => c.callId),
-        recovering: cfg !== undefined,
-        retryInMs: cfg ? delay : undefined,
-      },
-      "sip ua: registration flow failed",
-    );
-    this.emit("flowFailed", {
-      code: "E_SIP_FLOW_FAILED",
-      transport: info?.transport ?? f?.transport ?? this.ctx.preferred,
-      connectionId,
-      reason,
-      calls,
-      recovering: cfg !== undefined,
-      ...(cfg ? { retryInMs: delay } : {}),
-    });
-    if (!cfg) return;
-    this.inRecovery = true;
-    this.timers.set("recover", delay, () => void this.recover());
-  }
-
-  /** One re-REGISTER of flow recovery; on failure the next one after the RFC 5626 §4.5 back-off. */
-  private async recover(): Promise<void> {
-    const cfg = this.recovery;
-    if (this.closed || this.unregistering || !cfg || this.registration !== undefined) {
-      this.inRecovery = false;
-      return;
-    }
-    const next = flowRecoveryDelay(this.failures + 1, cfg.baseMs, cfg.maxMs);
-    try {
-      await this.registerOnce(this.regOpts, next);
-      this.inRecovery = false;
-      this.log.info({ failures: this.failures }, "sip ua: re-registered after flow failure");
-    } catch (e) {
-      const stop =
-        this.closed ||
-        this.unregistering ||
-        this.recovery === undefined ||
-        this.registration !== undefined ||
-        // the transport layer itself is closed: nothing to recover over
-        (e instanceof SipError && e.code === "E_SIP_CLOSED");
-      if (stop) {
-        this.inRecovery = false;
-        return;
-      }
-      this.failures++;
-      this.log.info({ err: e, failures: this.failures, retryInMs: next }, "sip ua: re-registration failed");
-      this.timers.set("recover", next, () => void this.recover());
-    }
+    return this.registrator.register(opts);
   }
 
   /** REGISTER with Expires: 0 (RFC 3261 §10.2.2). */
-  async unregister(): Promise<void> {
-    await this.register({ expires: 0 });
+  unregister(): Promise<void> {
+    return this.registrator.unregister();
   }
 
   /** The flow recovery in progress: consecutive failures so far (RFC 5626 §4.5), or undefined when none runs. */
   get recovering(): { failures: number } | undefined {
-    return this.inRecovery ? { failures: this.failures } : undefined;
+    return this.registrator.recovering;
   }
 
   // ------------------------------------------------------------------------------------------------ calls
@@ -645,7 +401,7 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.timers.clearAll();
+    this.registrator.close();
     for (const c of [...this.calls]) c.terminate({ reason: "closed" });
     this.txm.close();
     this.unsubscribe?.();
