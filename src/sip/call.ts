@@ -2,6 +2,8 @@
  * A call of the user agent (RFC 3261 §12–§15): outgoing and incoming INVITE (100 / 180 / 200 / ACK), re-INVITE both
  * ways, BYE, CANCEL. The call does not read SDP: the application's `SipSdpHandler` makes offers and answers.
  */
+import { CallAcks, type Pending2xx } from "./callAck.ts";
+import { Reinvites } from "./callReinvite.ts";
 import { Dialog } from "./dialog.ts";
 import { TypedEmitter } from "./emitter.ts";
 import { SipError, SipRequestError } from "./errors.ts";
@@ -16,37 +18,18 @@ import {
 import type { ClientTransaction } from "./transaction/client.ts";
 import type { InviteServerTransaction, ServerTransaction } from "./transaction/server.ts";
 import { TimerBag } from "./transaction/timers.ts";
-import type { SipSource, SipTarget } from "./transport/types.ts";
+import type { SipTarget } from "./transport/types.ts";
 import {
   type CallEvents,
   type CallState,
+  isReject,
   RECOGNISED,
-  type SdpReject,
+  runHook,
   type TerminatedInfo,
   type TerminationReason,
   UA_ALLOW,
   type UaContext,
 } from "./uaTypes.ts";
-
-function isReject(x: Uint8Array | SdpReject): x is SdpReject {
-  return !(x instanceof Uint8Array);
-}
-
-async function runHook<T>(fn: () => T | Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    throw new SipError("E_SIP_SDP", `SDP hook failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-  }
-}
-
-interface Pending2xx {
-  cseq: number;
-  res: SipResponse;
-  source: SipSource;
-  offerInResponse: boolean;
-  kind: "initial" | "reinvite";
-}
 
 // ---------------------------------------------------------------------------------------------------------------------
 // calls
@@ -74,10 +57,8 @@ export class SipCall extends TypedEmitter<CallEvents> {
   private cancelSent = false;
   private answered = false;
   private byeAfterAck = false;
-  private outgoingReinvite = false;
-  private incomingReinvite = false;
-  private lastAck: { cseq: number; ack: SipRequest; target: SipTarget } | undefined;
-  private pending2xx: Pending2xx | undefined;
+  private readonly acks: CallAcks;
+  private readonly reinvites: Reinvites;
   private readonly terminatedPromise: Promise<TerminatedInfo>;
   private resolveTerminated: (i: TerminatedInfo) => void = () => undefined;
 
@@ -97,6 +78,18 @@ export class SipCall extends TypedEmitter<CallEvents> {
     this.onListenerError = (e, ev) => ctx.log.error({ err: e, event: ev }, "sip ua: call listener failed");
     this.terminatedPromise = new Promise((r) => {
       this.resolveTerminated = r;
+    });
+    this.acks = new CallAcks(ctx, this.timers, () => {
+      ctx.log.info({ callId: this.callId }, "sip ua: no ACK for 2xx, ending the session");
+      this.setState("established");
+      this.sendBye("no-ack");
+    });
+    this.reinvites = new Reinvites({
+      call: this,
+      ctx,
+      acks: this.acks,
+      emit: (event, ...args) => this.emit(event, ...args),
+      sendBye: (reason, error) => this.sendBye(reason, error),
     });
   }
 
@@ -157,7 +150,7 @@ export class SipCall extends TypedEmitter<CallEvents> {
   terminate(info: TerminatedInfo): void {
     if (this.state === "terminated") return;
     this.timers.clearAll();
-    this.pending2xx = undefined;
+    this.acks.clear();
     this.dialog?.terminate();
     this.terminatedInfo = info;
     this.state = "terminated";
@@ -265,7 +258,7 @@ export class SipCall extends TypedEmitter<CallEvents> {
       if (this.dialog) {
         if (this.dialog.remoteTag === remoteTag) {
           // RFC 3261 §13.2.2.4: each 2xx retransmission is acknowledged again
-          this.resendAck(res.cseq().seq);
+          this.acks.resend(res.cseq().seq);
           return;
         }
         // RFC 3261 §13.2.2.4: a 2xx from another fork: acknowledge it and end that dialog with BYE
@@ -286,7 +279,7 @@ export class SipCall extends TypedEmitter<CallEvents> {
       this.ctx.bindDialog(this, d);
       const target = this.ctx.targetForDialog(d);
       const ack = d.createAck(invite);
-      this.lastAck = { cseq: invite.cseq().seq, ack, target };
+      this.acks.remember(invite.cseq().seq, ack, target);
       await this.ctx.txm.sendAck(ack, target);
       if (this.cancelRequested || this.state === "terminated") {
         // RFC 3261 §9.1 / §15: the 2xx crossed our CANCEL: the call is up, so it is ended with BYE
@@ -322,11 +315,7 @@ export class SipCall extends TypedEmitter<CallEvents> {
 
   /** @internal RFC 3261 §13.2.2.4: a retransmitted 2xx gets the same ACK again. */
   resendAck(cseq: number): void {
-    const a = this.lastAck;
-    if (!a || a.cseq !== cseq) return;
-    this.ctx.txm
-      .sendAck(a.ack, a.target)
-      .catch((e: unknown) => this.ctx.log.info({ err: e }, "sip ua: ACK resend failed"));
+    this.acks.resend(cseq);
   }
 
   /** CANCEL an outgoing call before its final response (RFC 3261 §9.1). */
@@ -434,7 +423,7 @@ export class SipCall extends TypedEmitter<CallEvents> {
     this.dialog = d;
     this.ctx.bindDialog(this, d);
     txn.respond(res);
-    this.await2xxAck({ cseq: req.cseq().seq, res, source: txn.source, offerInResponse, kind: "initial" });
+    this.acks.await({ cseq: req.cseq().seq, res, source: txn.source, offerInResponse, kind: "initial" });
   }
 
   /** Refuses an incoming call (default 486 Busy Here). */
@@ -449,43 +438,10 @@ export class SipCall extends TypedEmitter<CallEvents> {
     this.terminate({ reason: "declined", status });
   }
 
-  /**
-   * RFC 3261 §13.3.1.4: the UAS core retransmits the 2xx (T1 doubling to T2, over unreliable transports) until the
-   * ACK; without ACK after 64*T1 the dialog is confirmed but the session is ended with BYE.
-   */
-  private await2xxAck(p: Pending2xx): void {
-    this.pending2xx = p;
-    const T = this.ctx.timers;
-    if (!this.ctx.isReliable(p.source.transport)) {
-      let interval = T.T1;
-      const tick = () => {
-        if (this.pending2xx !== p) return;
-        this.ctx
-          .sendResponse(p.res, p.source)
-          .catch((e: unknown) => this.ctx.log.info({ err: e }, "sip ua: 2xx resend failed"));
-        interval = Math.min(2 * interval, T.T2);
-        this.timers.set("2xx", interval, tick);
-      };
-      this.timers.set("2xx", interval, tick);
-    }
-    this.timers.set("noack", 64 * T.T1, () => {
-      if (this.pending2xx !== p) return;
-      this.pending2xx = undefined;
-      this.timers.clear("2xx");
-      this.ctx.log.info({ callId: this.callId }, "sip ua: no ACK for 2xx, ending the session");
-      this.setState("established");
-      this.sendBye("no-ack");
-    });
-  }
-
   /** @internal an ACK within our dialog (RFC 3261 §13.3.1.4 / §17.2.3: end-to-end ACK of a 2xx). */
   onAck(ack: SipRequest): void {
-    const p = this.pending2xx;
-    if (!p || ack.cseq().seq !== p.cseq) return;
-    this.pending2xx = undefined;
-    this.timers.clear("2xx");
-    this.timers.clear("noack");
-    void this.afterAck(p, ack);
+    const p = this.acks.take(ack);
+    if (p) void this.afterAck(p, ack);
   }
 
   private async afterAck(p: Pending2xx, ack: SipRequest): Promise<void> {
@@ -512,7 +468,7 @@ export class SipCall extends TypedEmitter<CallEvents> {
       this.setState("established");
       this.emit("established");
     } else {
-      this.incomingReinvite = false;
+      this.reinvites.incoming = false;
       this.emit("reinvite", { direction: "incoming", status: p.res.status });
     }
     if (this.byeAfterAck) this.sendBye("local-bye");
@@ -538,7 +494,7 @@ export class SipCall extends TypedEmitter<CallEvents> {
       return;
     }
     if (req.method === "INVITE") {
-      void this.onReinvite(txn);
+      void this.reinvites.onIncoming(txn);
       return;
     }
     if (req.method === "OPTIONS") {
@@ -553,123 +509,12 @@ export class SipCall extends TypedEmitter<CallEvents> {
     });
   }
 
-  private async onReinvite(txn: ServerTransaction): Promise<void> {
-    const req = txn.request;
-    if (this.state === "answering") {
-      // RFC 3261 §14.2: a second INVITE before our 2xx to the first is acknowledged → 500 with Retry-After
-      txn.reply(500, undefined, { headers: [{ name: "Retry-After", value: String(Math.floor(Math.random() * 11)) }] });
-      return;
-    }
-    if (this.state !== "established" || !this.dialog) {
-      txn.reply(481);
-      return;
-    }
-    // RFC 3261 §14.2: a re-INVITE while ours is pending gets 491
-    if (this.outgoingReinvite) {
-      txn.reply(491);
-      return;
-    }
-    // RFC 3261 §14.2: a re-INVITE while another incoming one is unfinished gets 500 with Retry-After (0..10 s)
-    if (this.incomingReinvite || this.pending2xx) {
-      txn.reply(500, undefined, { headers: [{ name: "Retry-After", value: String(Math.floor(Math.random() * 11)) }] });
-      return;
-    }
-    this.incomingReinvite = true;
-    try {
-      let body: Uint8Array;
-      let offerInResponse = false;
-      if (req.body.byteLength > 0) {
-        this.remoteSdp = req.body;
-        this.emit("remoteOffer", req.body);
-        const r = await runHook(() => this.ctx.sdp.onOffer(req.body, { call: this, kind: "reinvite" }));
-        if (isReject(r)) {
-          // RFC 3261 §14.2: a refused re-INVITE leaves the session as it was
-          txn.reply(r.reject, r.reason, { headers: this.ctx.commonHeaders() });
-          this.incomingReinvite = false;
-          this.emit("reinvite", { direction: "incoming", status: r.reject });
-          return;
-        }
-        body = r;
-      } else {
-        body = await runHook(() => this.ctx.sdp.createOffer({ call: this, kind: "reinvite" }));
-        offerInResponse = true;
-      }
-      if (this.ended()) return;
-      this.localSdp = body;
-      const res = createResponse(req, 200, undefined, {
-        headers: [{ name: "Contact", value: this.ctx.contact(txn.source.transport) }, ...this.ctx.commonHeaders()],
-        body,
-        contentType: this.ctx.contentType,
-      });
-      txn.respond(res);
-      this.await2xxAck({ cseq: req.cseq().seq, res, source: txn.source, offerInResponse, kind: "reinvite" });
-    } catch (e) {
-      this.ctx.log.info({ err: e }, "sip ua: re-INVITE handling failed");
-      this.incomingReinvite = false;
-      if (!txn.finalSent && txn.state !== "terminated") txn.reply(500);
-    }
-  }
-
   /**
    * Sends a re-INVITE with a new offer (RFC 3261 §14.1); resolves with the final status when it is 2xx, rejects with
    * SipRequestError otherwise (491: glare, try again later; 481/408 end the call, §12.2.1.2).
    */
-  async reinvite(extraHeaders: readonly SipHeader[] = []): Promise<{ status: number }> {
-    const d = this.dialog;
-    if (this.state !== "established" || !d)
-      throw new SipError("E_SIP_STATE", `cannot re-INVITE in state ${this.state}`);
-    // RFC 3261 §14.1: no re-INVITE while another INVITE transaction is in progress
-    if (this.outgoingReinvite || this.incomingReinvite || this.pending2xx) {
-      throw new SipError("E_SIP_STATE", "an INVITE transaction is already in progress");
-    }
-    this.outgoingReinvite = true;
-    try {
-      const offer = await runHook(() => this.ctx.sdp.createOffer({ call: this, kind: "reinvite" }));
-      this.localSdp = offer;
-      const target = this.ctx.targetForDialog(d);
-      const req = d.createRequest("INVITE", {
-        contact: this.ctx.contact(target.transport),
-        headers: [...this.ctx.commonHeaders(), ...extraHeaders],
-        body: offer,
-        contentType: this.ctx.contentType,
-      });
-      const res = await new Promise<SipResponse>((resolve) => {
-        let ack: SipRequest | undefined;
-        this.ctx.txm.sendRequest(req, target, {
-          onResponse: (r) => {
-            if (r.status < 200) return;
-            if (r.status < 300) {
-              // RFC 3261 §14.1 / §13.2.2.4: every 2xx is acknowledged
-              if (!ack) {
-                d.refreshTarget(r);
-                ack = d.createAck(req);
-                this.lastAck = { cseq: req.cseq().seq, ack, target };
-              }
-              this.ctx.txm
-                .sendAck(ack, target)
-                .catch((e: unknown) => this.ctx.log.info({ err: e }, "sip ua: ACK failed"));
-            }
-            resolve(r);
-          },
-        });
-      });
-      if (res.status >= 300) {
-        // RFC 3261 §12.2.1.2 / §14.1: 481 and 408 end the dialog
-        if (res.status === 481) this.terminate({ reason: "failed", status: 481, response: res });
-        else if (res.status === 408) this.sendBye("timeout");
-        this.emit("reinvite", { direction: "outgoing", status: res.status });
-        throw new SipRequestError(res.status, res.reason, res);
-      }
-      if (res.body.byteLength > 0) {
-        this.remoteSdp = res.body;
-        this.emit("remoteAnswer", res.body);
-        await runHook(() => this.ctx.sdp.onAnswer?.(res.body, { call: this, kind: "reinvite" }));
-      }
-      this.emit("reinvite", { direction: "outgoing", status: res.status });
-      return { status: res.status };
-    } finally {
-      this.outgoingReinvite = false;
-    }
+  reinvite(extraHeaders: readonly SipHeader[] = []): Promise<{ status: number }> {
+    return this.reinvites.send(extraHeaders);
   }
 
   /**
@@ -693,12 +538,12 @@ export class SipCall extends TypedEmitter<CallEvents> {
         break;
       case "answering":
         // RFC 3261 §15: the callee may not send BYE before the ACK (or its timeout)
-        if (this.pending2xx) this.byeAfterAck = true;
+        if (this.acks.pending) this.byeAfterAck = true;
         else if (this.dialog) this.sendBye("local-bye");
         else this.byeAfterAck = true;
         break;
       case "established":
-        if (this.pending2xx) this.byeAfterAck = true;
+        if (this.acks.pending) this.byeAfterAck = true;
         else this.sendBye("local-bye");
         break;
     }

@@ -6,7 +6,7 @@
 import type { Logger } from "../log.ts";
 import type { SipCall } from "./call.ts";
 import type { Dialog } from "./dialog.ts";
-import type { SipErrorCode } from "./errors.ts";
+import { SipError, type SipErrorCode } from "./errors.ts";
 import type { NameAddr } from "./headers.ts";
 import type { SipHeader, SipResponse } from "./message.ts";
 import type { TransactionManager } from "./transaction/manager.ts";
@@ -62,6 +62,20 @@ export interface SdpContext {
 export interface SdpReject {
   reject: number;
   reason?: string | undefined;
+}
+
+/** @internal an `onOffer` result that refuses the offer */
+export function isReject(x: Uint8Array | SdpReject): x is SdpReject {
+  return !(x instanceof Uint8Array);
+}
+
+/** @internal runs an SDP hook; its failure becomes E_SIP_SDP */
+export async function runHook<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw new SipError("E_SIP_SDP", `SDP hook failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
 }
 
 export function rejectOffer(status = 488, reason?: string): SdpReject {
