@@ -1,25 +1,20 @@
 /**
  * A call of the user agent (RFC 3261 §12–§15): outgoing and incoming INVITE (100 / 180 / 200 / ACK), re-INVITE both
  * ways, BYE, CANCEL. The call does not read SDP: the application's `SipSdpHandler` makes offers and answers.
+ * `SipCall` holds the state, the public API and the UAS side; its helpers are the outgoing INVITE (callOutgoing.ts),
+ * re-INVITEs (callReinvite.ts) and the end-to-end 2xx / ACK exchange (callAck.ts).
  */
 import { CallAcks, type Pending2xx } from "./callAck.ts";
+import { OutgoingInvite } from "./callOutgoing.ts";
 import { Reinvites } from "./callReinvite.ts";
 import { Dialog } from "./dialog.ts";
 import { TypedEmitter } from "./emitter.ts";
 import { SipError, SipRequestError } from "./errors.ts";
-import {
-  createRequest,
-  createResponse,
-  generateTag,
-  type SipHeader,
-  type SipRequest,
-  type SipResponse,
-} from "./message.ts";
-import type { ClientTransaction } from "./transaction/client.ts";
+import { createResponse, generateTag, type SipHeader, type SipRequest, type SipResponse } from "./message.ts";
 import type { InviteServerTransaction, ServerTransaction } from "./transaction/server.ts";
 import { TimerBag } from "./transaction/timers.ts";
-import type { SipTarget } from "./transport/types.ts";
 import {
+  type CallCore,
   type CallEvents,
   type CallState,
   isReject,
@@ -49,16 +44,13 @@ export class SipCall extends TypedEmitter<CallEvents> {
   terminatedInfo: TerminatedInfo | undefined;
 
   private readonly timers = new TimerBag();
-  private inviteTxn: ClientTransaction | undefined;
-  private inviteTarget: SipTarget | undefined;
   private readonly serverTxn: InviteServerTransaction | undefined;
-  private readonly earlyDialogs = new Map<string, Dialog>();
-  private cancelRequested = false;
-  private cancelSent = false;
   private answered = false;
   private byeAfterAck = false;
   private readonly acks: CallAcks;
   private readonly reinvites: Reinvites;
+  /** the outgoing INVITE (UAC); undefined for an incoming call */
+  private readonly uac: OutgoingInvite | undefined;
   private readonly terminatedPromise: Promise<TerminatedInfo>;
   private resolveTerminated: (i: TerminatedInfo) => void = () => undefined;
 
@@ -84,13 +76,17 @@ export class SipCall extends TypedEmitter<CallEvents> {
       this.setState("established");
       this.sendBye("no-ack");
     });
-    this.reinvites = new Reinvites({
+    const core: CallCore = {
       call: this,
       ctx,
       acks: this.acks,
+      timers: this.timers,
       emit: (event, ...args) => this.emit(event, ...args),
+      setState: (st) => this.setState(st),
       sendBye: (reason, error) => this.sendBye(reason, error),
-    });
+    };
+    this.reinvites = new Reinvites(core);
+    this.uac = direction === "outgoing" ? new OutgoingInvite(core) : undefined;
   }
 
   /** The peer's identity (From of an incoming call, To of an outgoing one). */
@@ -130,7 +126,7 @@ export class SipCall extends TypedEmitter<CallEvents> {
   usesConnection(id: string): boolean {
     return (
       this.dialog?.flow?.connectionId === id ||
-      this.inviteTxn?.flow?.connectionId === id ||
+      this.uac?.connectionId === id ||
       this.serverTxn?.source.connectionId === id
     );
   }
@@ -164,153 +160,8 @@ export class SipCall extends TypedEmitter<CallEvents> {
   // ------------------------------------------------------------------------------------------------ outgoing (UAC)
 
   /** @internal */
-  async startOutgoing(target: string, extraHeaders: readonly SipHeader[]): Promise<void> {
-    try {
-      const offer = await runHook(() => this.ctx.sdp.createOffer({ call: this, kind: "initial" }));
-      if (this.state === "terminated") return;
-      this.localSdp = offer;
-      const invite = createRequest({
-        method: "INVITE",
-        uri: target,
-        from: `${this.ctx.localParty()};tag=${this.localTag}`,
-        to: `<${target}>`,
-        callId: this.callId,
-        cseq: 1,
-        route: this.ctx.initialRoute(),
-        contact: this.ctx.contact(this.ctx.preferred),
-        headers: [...this.ctx.commonHeaders(), ...extraHeaders],
-        body: offer,
-        contentType: this.ctx.contentType,
-      });
-      this.request = invite;
-      const dest = this.ctx.targetForUri(target);
-      // the Contact must name the transport the request leaves on
-      invite.setHeader("Contact", this.ctx.contact(dest.transport));
-      this.inviteTarget = dest;
-      this.inviteTxn = this.ctx.txm.sendRequest(invite, dest, {
-        onResponse: (res, txn) => this.onInviteResponse(res, txn),
-      });
-    } catch (e) {
-      this.ctx.log.info({ err: e, callId: this.callId }, "sip ua: outgoing call failed");
-      this.terminate({ reason: "failed", error: e });
-    }
-  }
-
-  private onInviteResponse(res: SipResponse, txn: ClientTransaction): void {
-    try {
-      const s = res.status;
-      if (s >= 200 && s < 300) {
-        void this.on2xx(res, txn);
-        return;
-      }
-      if (this.state === "terminated") return;
-      if (txn.localFailure) {
-        this.terminate({
-          reason:
-            txn.localFailure === "timeout" ? (this.cancelRequested ? "local-cancel" : "timeout") : "transport-error",
-          status: s,
-          response: res,
-        });
-        return;
-      }
-      if (s < 200) {
-        if (s === 100) {
-          this.setState("trying");
-          this.emit("trying", res);
-        } else {
-          // RFC 3261 §12.1.2: a 1xx with a To tag creates an early dialog
-          const tag = res.toTag();
-          if (tag !== undefined && !this.earlyDialogs.has(tag) && this.request) {
-            try {
-              this.earlyDialogs.set(tag, Dialog.uac(this.request, res, txn.flow));
-            } catch (e) {
-              this.ctx.log.debug({ err: e }, "sip ua: no early dialog from provisional");
-            }
-          }
-          if (s === 180) {
-            this.setState("ringing");
-            this.emit("ringing", res);
-          } else {
-            this.setState("early");
-          }
-          this.emit("progress", res);
-        }
-        // RFC 3261 §9.1: a CANCEL waits for a provisional response
-        if (this.cancelRequested && !this.cancelSent) this.sendCancel();
-        return;
-      }
-      this.terminate({
-        reason: this.cancelRequested && s === 487 ? "local-cancel" : "rejected",
-        status: s,
-        response: res,
-      });
-    } catch (e) {
-      this.ctx.log.error({ err: e }, "sip ua: INVITE response handling failed");
-    }
-  }
-
-  private async on2xx(res: SipResponse, txn: ClientTransaction): Promise<void> {
-    const invite = this.request;
-    if (!invite) return;
-    try {
-      const remoteTag = res.toTag();
-      if (remoteTag === undefined) throw new SipError("E_SIP_DIALOG", "2xx without To tag");
-      if (this.dialog) {
-        if (this.dialog.remoteTag === remoteTag) {
-          // RFC 3261 §13.2.2.4: each 2xx retransmission is acknowledged again
-          this.acks.resend(res.cseq().seq);
-          return;
-        }
-        // RFC 3261 §13.2.2.4: a 2xx from another fork: acknowledge it and end that dialog with BYE
-        const extra = Dialog.uac(invite, res, txn.flow);
-        const target = this.ctx.targetForDialog(extra);
-        await this.ctx.txm.sendAck(extra.createAck(invite), target);
-        this.ctx.txm.sendRequest(extra.createRequest("BYE", { headers: this.ctx.commonHeaders() }), target, {
-          onResponse: () => undefined,
-        });
-        return;
-      }
-      if (this.state === "terminated" && this.terminatedInfo?.reason !== "local-cancel") return;
-      let d = this.earlyDialogs.get(remoteTag);
-      if (d) d.confirm(res);
-      else d = Dialog.uac(invite, res, txn.flow);
-      this.earlyDialogs.clear();
-      this.dialog = d;
-      this.ctx.bindDialog(this, d);
-      const target = this.ctx.targetForDialog(d);
-      const ack = d.createAck(invite);
-      this.acks.remember(invite.cseq().seq, ack, target);
-      await this.ctx.txm.sendAck(ack, target);
-      if (this.cancelRequested || this.state === "terminated") {
-        // RFC 3261 §9.1 / §15: the 2xx crossed our CANCEL: the call is up, so it is ended with BYE
-        this.state = "established";
-        this.sendBye("local-cancel");
-        return;
-      }
-      this.timers.clear("cancel");
-      if (res.body.byteLength === 0) {
-        // RFC 3264 §2 / RFC 3261 §13.2.1: our offer was in the INVITE, the 2xx must carry the answer
-        this.ctx.log.info({ callId: this.callId }, "sip ua: 2xx without answer, ending the call");
-        this.setState("established");
-        this.sendBye("failed");
-        return;
-      }
-      this.remoteSdp = res.body;
-      this.emit("remoteAnswer", res.body);
-      try {
-        await runHook(() => this.ctx.sdp.onAnswer?.(res.body, { call: this, kind: "initial" }));
-      } catch (e) {
-        this.setState("established");
-        this.sendBye("failed", e);
-        return;
-      }
-      this.setState("established");
-      this.emit("established");
-    } catch (e) {
-      this.ctx.log.info({ err: e, callId: this.callId }, "sip ua: 2xx handling failed");
-      if (this.dialog) this.sendBye("failed", e);
-      else this.terminate({ reason: "failed", error: e, status: res.status, response: res });
-    }
+  startOutgoing(target: string, extraHeaders: readonly SipHeader[]): Promise<void> {
+    return this.uac?.start(target, extraHeaders) ?? Promise.resolve();
   }
 
   /** @internal RFC 3261 §13.2.2.4: a retransmitted 2xx gets the same ACK again. */
@@ -320,38 +171,12 @@ export class SipCall extends TypedEmitter<CallEvents> {
 
   /** CANCEL an outgoing call before its final response (RFC 3261 §9.1). */
   cancel(): void {
-    if (this.direction !== "outgoing") throw new SipError("E_SIP_STATE", "only an outgoing call can be cancelled");
+    if (this.direction !== "outgoing" || !this.uac)
+      throw new SipError("E_SIP_STATE", "only an outgoing call can be cancelled");
     if (!["calling", "trying", "ringing", "early"].includes(this.state)) {
       throw new SipError("E_SIP_STATE", `cannot cancel in state ${this.state}`);
     }
-    if (this.cancelRequested) return;
-    this.cancelRequested = true;
-    if (!this.inviteTxn) {
-      // the INVITE has not left yet (offer still being built)
-      this.terminate({ reason: "local-cancel" });
-      return;
-    }
-    if (this.state !== "calling") this.sendCancel();
-    // RFC 3261 §9.1: if no final response arrives after the CANCEL, the UAC gives up after 64*T1
-    this.timers.set("cancel", 64 * this.ctx.timers.T1, () => {
-      this.inviteTxn?.terminate();
-      this.terminate({ reason: "local-cancel" });
-    });
-  }
-
-  private sendCancel(): void {
-    const invite = this.request;
-    const txn = this.inviteTxn;
-    if (!invite || !txn || !this.inviteTarget) return;
-    this.cancelSent = true;
-    const cancel = this.ctx.txm.createCancel(invite);
-    // RFC 3261 §9.1: the CANCEL goes where the INVITE went
-    const target: SipTarget = { ...this.inviteTarget, connectionId: txn.flow?.connectionId };
-    try {
-      this.ctx.txm.sendRequest(cancel, target, { onResponse: () => undefined }, { via: "keep" });
-    } catch (e) {
-      this.ctx.log.info({ err: e }, "sip ua: CANCEL not sent");
-    }
+    this.uac.cancel();
   }
 
   // ------------------------------------------------------------------------------------------------ incoming (UAS)

@@ -3,21 +3,10 @@
  * (491, 500 + Retry-After). The offer/answer goes through the application's `SipSdpHandler`, the 2xx / ACK through
  * the call's `CallAcks`.
  */
-import type { SipCall } from "./call.ts";
-import type { CallAcks } from "./callAck.ts";
 import { SipError, SipRequestError } from "./errors.ts";
 import { createResponse, type SipHeader, type SipRequest, type SipResponse } from "./message.ts";
 import type { ServerTransaction } from "./transaction/server.ts";
-import { type CallEvents, isReject, runHook, type TerminationReason, type UaContext } from "./uaTypes.ts";
-
-/** What the re-INVITE handling needs from its call. */
-export interface ReinviteHost {
-  readonly call: SipCall;
-  readonly ctx: UaContext;
-  readonly acks: CallAcks;
-  emit<K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void;
-  sendBye(reason: TerminationReason, error?: unknown): void;
-}
+import { type CallCore, isReject, runHook } from "./uaTypes.ts";
 
 export class Reinvites {
   /** a re-INVITE of ours is in progress */
@@ -25,7 +14,7 @@ export class Reinvites {
   /** an incoming re-INVITE is unfinished (until its 2xx is acknowledged) */
   incoming = false;
 
-  constructor(private readonly host: ReinviteHost) {}
+  constructor(private readonly host: CallCore) {}
 
   /** An incoming re-INVITE (RFC 3261 §14.2). */
   async onIncoming(txn: ServerTransaction): Promise<void> {

@@ -5,12 +5,13 @@
  */
 import type { Logger } from "../log.ts";
 import type { SipCall } from "./call.ts";
+import type { CallAcks } from "./callAck.ts";
 import type { Dialog } from "./dialog.ts";
 import { SipError, type SipErrorCode } from "./errors.ts";
 import type { NameAddr } from "./headers.ts";
 import type { SipHeader, SipResponse } from "./message.ts";
 import type { TransactionManager } from "./transaction/manager.ts";
-import type { SipTimerConfig } from "./transaction/timers.ts";
+import type { SipTimerConfig, TimerBag } from "./transaction/timers.ts";
 import type { InboundListener, TransactionTransport } from "./transport/layer.ts";
 import type {
   ConnectionClosedListener,
@@ -257,4 +258,15 @@ export interface UaContext {
   sendResponse(res: SipResponse, source: SipSource): Promise<void>;
   bindDialog(call: SipCall, d: Dialog): void;
   unbind(call: SipCall): void;
+}
+
+/** @internal what a call's helpers (OutgoingInvite, Reinvites) need from their call */
+export interface CallCore {
+  readonly call: SipCall;
+  readonly ctx: UaContext;
+  readonly acks: CallAcks;
+  readonly timers: TimerBag;
+  emit<K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void;
+  setState(s: CallState): void;
+  sendBye(reason: TerminationReason, error?: unknown): void;
 }
