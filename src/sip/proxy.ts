@@ -17,173 +17,63 @@
  * - requests the proxy originates in a dialog it record-routes (ACK/BYE after a late 2xx, policy-initiated release).
  *
  * It lives in the shared SIP layer so that both the P-CSCF and the S-CSCF build on it without importing each other
- * (DESIGN rule 1).
+ * (DESIGN rule 1). This file holds the core (forwarding, responses, CANCEL, timers); proxyValidation.ts does §16.3 /
+ * §16.4, proxyAddresses.ts knows our own addresses, proxyStateless.ts forwards ACKs for 2xx and stray responses,
+ * proxyDialog.ts builds the in-dialog requests, proxyTransaction.ts / proxyTypes.ts hold the state and the types.
  */
-import { createHash } from "node:crypto";
-import { ImsdcError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import {
-  bareHost,
   type ClientTransaction,
-  createRequest,
-  defaultPort,
-  formatNameAddr,
-  formatUri,
   generateBranch,
   generateTag,
-  getParam,
   InviteServerTransaction,
-  isSipUri,
   MAGIC_COOKIE,
   type NameAddr,
   type ServerTransaction,
   type SipHeader,
-  type SipRequest,
   type SipResponse,
-  type SipSource,
-  type SipTarget,
   type SipTransportLayer,
-  type TransactionManager,
   type Uri,
-  uriParam,
-  uriTarget,
-  viaBranch,
 } from "./index.ts";
+import { ProxyAddresses } from "./proxyAddresses.ts";
+import { sendInDialog } from "./proxyDialog.ts";
+import { StatelessForwarder } from "./proxyStateless.ts";
+import { ProxyTransaction } from "./proxyTransaction.ts";
+import {
+  type ForwardOutcome,
+  type ProxyCoreOptions,
+  ProxyError,
+  type ProxyInterface,
+  type ProxyPolicy,
+  type ProxyRequest,
+  type ReplyOutcome,
+  type RouteOutcome,
+} from "./proxyTypes.ts";
+import { loopHash, preprocessRoutes, validateRequest } from "./proxyValidation.ts";
 
-/** Stable codes of the proxy core. */
-export type ProxyErrorCode = "E_PROXY_CONFIG" | "E_PROXY_STATE";
-
-export class ProxyError extends ImsdcError {
-  declare readonly code: ProxyErrorCode;
-  constructor(code: ProxyErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
-
-/** One network interface of the proxy: a started transport layer and its transaction manager. */
-export interface ProxyInterface {
-  readonly name: string;
-  readonly layer: SipTransportLayer;
-  readonly txm: TransactionManager;
-}
-
-/** A request handed to the policy after §16.3 validation and §16.4 Route pre-processing. */
-export interface ProxyRequest {
-  /** the working copy that will be forwarded (own Route entries removed); the policy may edit it */
-  readonly req: SipRequest;
-  /** the request exactly as received (responses generated here are built from it) */
-  readonly received: SipRequest;
-  readonly iface: ProxyInterface;
-  readonly source: SipSource;
-  /** our own Route entries removed by §16.4, in the order they appeared (Record-Route entries we placed, Path) */
-  readonly popped: readonly NameAddr[];
-  /** the server transaction; undefined for an ACK to a 2xx (forwarded statelessly) */
-  readonly stx: ServerTransaction | undefined;
-  /** the response context of an INVITE (its 2xx later gives the dialog: `sendInDialog`); undefined otherwise */
-  readonly ptx?: ProxyTransaction<unknown> | undefined;
-}
-
-export interface ReplyOutcome {
-  kind: "reply";
-  status: number;
-  reason?: string | undefined;
-  headers?: readonly SipHeader[] | undefined;
-}
-
-export interface ForwardOutcome<T> {
-  kind: "forward";
-  /** interface the request leaves on */
-  iface: ProxyInterface;
-  /** next hop (§16.6 step 7) */
-  target: SipTarget;
-  /** Record-Route values to prepend, applied in array order (the last one ends up topmost) */
-  recordRoute?: readonly string[] | undefined;
-  /** the policy's per-transaction state, available to `onResponse` */
-  data?: T | undefined;
-}
-
-export type RouteOutcome<T> = ReplyOutcome | ForwardOutcome<T> | { kind: "drop"; why: string };
-
-export interface ProxyPolicy<T> {
-  /** §16.5: where the request goes (or the response to send). May be asynchronous. */
-  route(r: ProxyRequest): RouteOutcome<T> | Promise<RouteOutcome<T>>;
-  /**
-   * A response from downstream before it is relayed (never 100; synthetic timeouts excluded). Returning false
-   * suppresses the relay of a provisional response; finals are always relayed (or replaced via `tx.replaceFinal`).
-   * The policy may edit the response.
-   */
-  onResponse?(res: SipResponse, tx: ProxyTransaction<T>): boolean | undefined;
-  /** A 2xx that arrived after a non-2xx final was sent upstream. Default: ACK and BYE toward its sender. */
-  onLate2xx?(res: SipResponse, tx: ProxyTransaction<T>): void;
-  /** An ACK for a 2xx was forwarded (statelessly). */
-  onAckForwarded?(ack: SipRequest, r: ProxyRequest): void;
-}
-
-export interface ProxyCoreOptions<T> {
-  interfaces: readonly ProxyInterface[];
-  policy: ProxyPolicy<T>;
-  /** option tags this proxy understands in Proxy-Require (RFC 3261 §16.3 item 5) */
-  proxyRequire?: readonly string[];
-  /** further host names or host:port values that designate this proxy in Route / Request-URI (§16.4) */
-  aliases?: readonly string[];
-  /** Timer C (RFC 3261 §16.6 step 11: greater than 3 minutes); default 181 000 ms */
-  timerC?: number;
-  logger?: Logger;
-}
-
-/** The state of one forwarded request (a "response context", RFC 3261 §16.2). */
-export class ProxyTransaction<T> {
-  data: T | undefined;
-  egress: ProxyInterface | undefined;
-  target: SipTarget | undefined;
-  /** the request as forwarded */
-  forwarded: SipRequest | undefined;
-  client: ClientTransaction | undefined;
-  /** a provisional (101-199) response was received from downstream */
-  provisional = false;
-  /** status of the final response sent upstream */
-  finalSent: number | undefined;
-  /** the 2xx relayed upstream (first one) */
-  ok: SipResponse | undefined;
-  /** the request was cancelled (by upstream CANCEL, Timer C, or the policy) */
-  cancelled = false;
-  cancelPending = false;
-  cancelSent = false;
-  /** when set, a non-2xx final from downstream is replaced by this response upstream */
-  replaceFinal: ReplyOutcome | undefined;
-  /** @internal */
-  timerC: NodeJS.Timeout | undefined;
-  /** @internal */
-  cancelTimer: NodeJS.Timeout | undefined;
-
-  constructor(
-    readonly stx: ServerTransaction,
-    readonly ingress: ProxyInterface,
-  ) {}
-
-  get received(): SipRequest {
-    return this.stx.request;
-  }
-
-  get source(): SipSource {
-    return this.stx.source;
-  }
-}
+export { ProxyTransaction } from "./proxyTransaction.ts";
+export {
+  type ForwardOutcome,
+  type ProxyCoreOptions,
+  ProxyError,
+  type ProxyErrorCode,
+  type ProxyInterface,
+  type ProxyPolicy,
+  type ProxyRequest,
+  type ReplyOutcome,
+  type RouteOutcome,
+} from "./proxyTypes.ts";
+export { loopHash } from "./proxyValidation.ts";
 
 const NOOP_TU = { onResponse: () => undefined };
-
-/** RFC 3261 §16.3 item 2 / §19.1: URI schemes this proxy can route. */
-const SCHEMES = new Set(["sip", "tel"]);
 
 export class ProxyCore<T> {
   readonly interfaces: readonly ProxyInterface[];
   private readonly policy: ProxyPolicy<T>;
   private readonly log: Logger;
   private readonly proxyRequire: ReadonlySet<string>;
-  private readonly aliasHosts = new Set<string>();
-  private readonly own = new Set<string>();
-  /** "host:port" strings of our Via sent-by values (a cheap pre-check before parsing every Via for loops) */
-  private ownSentBy: string[] = [];
+  private readonly addrs: ProxyAddresses;
+  private readonly stateless: StatelessForwarder<T>;
   private readonly timerC: number;
   private readonly byStx = new Map<ServerTransaction, ProxyTransaction<T>>();
   private readonly active = new Set<ProxyTransaction<T>>();
@@ -197,13 +87,20 @@ export class ProxyCore<T> {
     this.log = opts.logger ?? silentLogger;
     this.proxyRequire = new Set((opts.proxyRequire ?? []).map((s) => s.toLowerCase()));
     this.timerC = opts.timerC ?? 181_000;
-    for (const a of opts.aliases ?? []) this.aliasHosts.add(a.toLowerCase());
+    this.addrs = new ProxyAddresses(opts.aliases ?? []);
+    this.stateless = new StatelessForwarder<T>({
+      interfaces: this.interfaces,
+      policy: this.policy,
+      addrs: this.addrs,
+      log: this.log,
+      closed: () => this.closed,
+    });
     const seen = new Set<SipTransportLayer>();
     for (const iface of this.interfaces) {
       iface.txm.setUser({
         onRequest: (stx) => this.onRequest(iface, stx),
-        onAck: (ack, source) => this.onAck(iface, ack, source),
-        onStrayResponse: (res, source) => this.onStrayResponse(res, source),
+        onAck: (ack, source) => this.stateless.onAck(iface, ack, source),
+        onStrayResponse: (res, source) => this.stateless.onStrayResponse(res, source),
       });
       if (!seen.has(iface.layer)) {
         seen.add(iface.layer);
@@ -214,22 +111,7 @@ export class ProxyCore<T> {
 
   /** Learns the bound addresses of every interface (call after the layers started). */
   refreshAddresses(): void {
-    this.own.clear();
-    const sentBy = new Set<string>();
-    for (const iface of this.interfaces) {
-      for (const p of iface.layer.protocols()) {
-        const a = iface.layer.address(p);
-        if (a) this.own.add(`${bareHost(a.host)}|${a.port}`);
-        try {
-          const v = iface.layer.localVia(p);
-          if (v.port !== undefined) this.own.add(`${bareHost(v.host)}|${v.port}`);
-          sentBy.add(`${v.host}:${v.port ?? 5060}`);
-        } catch {
-          // not started
-        }
-      }
-    }
-    this.ownSentBy = [...sentBy];
+    this.addrs.refresh(this.interfaces);
   }
 
   /** Transactions in progress (for tests and metrics). */
@@ -239,13 +121,7 @@ export class ProxyCore<T> {
 
   /** True when the URI designates this proxy (host:port of an interface, or an alias). */
   isOwnUri(uri: Uri): boolean {
-    if (!isSipUri(uri)) return false;
-    const host = bareHost(uri.host);
-    if (this.aliasHosts.has(host)) return true;
-    const tp = uriParam(uri, "transport");
-    const port = uri.port ?? (typeof tp === "string" && tp.toLowerCase() === "ws" ? defaultPort("WS") : 5060);
-    if (this.aliasHosts.has(`${host}:${port}`)) return true;
-    return this.own.has(`${host}|${port}`);
+    return this.addrs.isOwnUri(uri);
   }
 
   /** The interface a name refers to. */
@@ -273,7 +149,7 @@ export class ProxyCore<T> {
       return;
     }
     // RFC 3261 §16.10: a CANCEL without a matching response context is forwarded like any other request
-    const bad = this.validate(received);
+    const bad = validateRequest(received, this.addrs, this.proxyRequire);
     if (bad) {
       this.reply(stx, bad);
       return;
@@ -281,7 +157,7 @@ export class ProxyCore<T> {
     const req = received.clone();
     let popped: NameAddr[];
     try {
-      popped = this.preprocessRoutes(req);
+      popped = preprocessRoutes(req, this.addrs);
     } catch (e) {
       this.log.info({ err: e }, "proxy: bad Route");
       this.reply(stx, { kind: "reply", status: 400, reason: "Bad Route" });
@@ -313,65 +189,6 @@ export class ProxyCore<T> {
         },
       );
     } else this.apply(pr, outcome, ptx);
-  }
-
-  /** RFC 3261 §16.3: request validation. Returns the error response, or undefined when the request may proceed. */
-  private validate(req: SipRequest): ReplyOutcome | undefined {
-    // §16.3 item 2: a Request-URI scheme the proxy does not understand → 416
-    let scheme: string;
-    try {
-      scheme = req.requestUri().scheme;
-    } catch {
-      return { kind: "reply", status: 400, reason: "Bad Request-URI" };
-    }
-    if (!SCHEMES.has(scheme)) return { kind: "reply", status: 416 };
-    // §16.3 item 3: Max-Forwards 0 → 483 Too Many Hops
-    if (req.maxForwards() === 0) return { kind: "reply", status: 483 };
-    // §16.3 item 4: a Via of ours whose branch carries this request's loop hash → looped (482), else spiral
-    let hash: string | undefined;
-    const raw = req.getHeaders("Via").join(",");
-    const mayLoop = this.ownSentBy.some((sb) => raw.includes(sb));
-    for (const v of mayLoop ? req.vias() : []) {
-      if (!this.own.has(`${bareHost(v.host)}|${v.port ?? 5060}`)) continue;
-      const b = viaBranch(v);
-      if (b === undefined || !b.startsWith(MAGIC_COOKIE)) continue;
-      hash ??= loopHash(req);
-      if (b.slice(MAGIC_COOKIE.length).split(".")[0] === hash) return { kind: "reply", status: 482 };
-    }
-    // §16.3 item 5: Proxy-Require option tags this proxy does not support → 420 with Unsupported
-    const unsupported = req.proxyRequire().filter((t) => !this.proxyRequire.has(t.toLowerCase()));
-    if (unsupported.length > 0) {
-      return { kind: "reply", status: 420, headers: [{ name: "Unsupported", value: unsupported.join(", ") }] };
-    }
-    return undefined;
-  }
-
-  /**
-   * RFC 3261 §16.4: if the Request-URI is a Record-Route value of ours (a strict router put it there; ours always carry
-   * `lr`), it is replaced by the last Route value; then our own topmost Route entries are removed (RFC 5658 §4: both
-   * entries of a double Record-Route). Returns the removed entries.
-   */
-  private preprocessRoutes(req: SipRequest): NameAddr[] {
-    const popped: NameAddr[] = [];
-    const ruri = req.requestUri();
-    if (isSipUri(ruri) && this.isOwnUri(ruri) && getParam(ruri.params, "lr") !== undefined) {
-      const routes = req.routes();
-      const last = routes[routes.length - 1];
-      if (last) {
-        popped.push({ uri: ruri, params: [] });
-        req.uri = formatUri(last.uri);
-        const rest = routes.slice(0, -1).map(formatNameAddr);
-        req.removeHeader("Route");
-        for (const r of rest) req.addHeader("Route", r);
-      }
-    }
-    for (let i = 0; i < 8; i++) {
-      const top = req.routes()[0];
-      if (!top || !this.isOwnUri(top.uri)) break;
-      popped.push(top);
-      req.removeFirstValue("Route");
-    }
-    return popped;
   }
 
   private apply(pr: ProxyRequest, o: RouteOutcome<T>, ptx: ProxyTransaction<T> | undefined): void {
@@ -594,24 +411,6 @@ export class ProxyCore<T> {
     }
   }
 
-  /** RFC 3261 §16.7 item 1: a response that matches no client transaction is forwarded statelessly (§16.11). */
-  private onStrayResponse(res: SipResponse, source: SipSource): void {
-    try {
-      const top = res.topVia();
-      const b = viaBranch(top);
-      const idx = b?.startsWith(MAGIC_COOKIE) ? Number(b.split(".")[1]) : Number.NaN;
-      const iface = this.interfaces[idx];
-      if (!iface || res.status === 100) return;
-      res.removeFirstValue("Via");
-      if (res.getHeader("Via") === undefined) return;
-      iface.layer
-        .sendResponse(res, undefined)
-        .catch((e: unknown) => this.log.info({ err: e, source }, "proxy: stray response not forwarded"));
-    } catch (e) {
-      this.log.debug({ err: e }, "proxy: stray response dropped");
-    }
-  }
-
   // ------------------------------------------------------------------------------------------------------------------
   // CANCEL
 
@@ -665,48 +464,6 @@ export class ProxyCore<T> {
   }
 
   // ------------------------------------------------------------------------------------------------------------------
-  // ACK for 2xx (stateless)
-
-  private onAck(iface: ProxyInterface, ack: SipRequest, source: SipSource): void {
-    try {
-      // §16.3 item 3: an ACK cannot be answered; with Max-Forwards 0 it is dropped
-      if (ack.maxForwards() === 0) return;
-      const req = ack.clone();
-      const popped = this.preprocessRoutes(req);
-      const pr: ProxyRequest = { req, received: ack, iface, source, popped, stx: undefined };
-      const o = this.policy.route(pr);
-      if (o instanceof Promise) {
-        o.then(
-          (x) => this.forwardAck(pr, x),
-          (e: unknown) => this.log.info({ err: e }, "proxy: ACK routing failed"),
-        );
-      } else this.forwardAck(pr, o);
-    } catch (e) {
-      this.log.info({ err: e }, "proxy: ACK dropped");
-    }
-  }
-
-  private forwardAck(pr: ProxyRequest, o: RouteOutcome<T>): void {
-    if (o.kind !== "forward" || this.closed) return;
-    const req = pr.req;
-    const mf = req.maxForwards();
-    // §16.6 step 3
-    req.setHeader("Max-Forwards", String(mf === undefined ? 70 : mf - 1));
-    const v = o.iface.layer.localVia(o.target.transport);
-    // §16.11: a stateless forward computes the branch deterministically from the received top Via branch
-    const received = viaBranch(pr.received.topVia()) ?? `${pr.received.callId()}|${pr.received.cseq().seq}`;
-    const branch = `${MAGIC_COOKIE}${sha1(`ack|${received}`).slice(0, 16)}.${this.interfaces.indexOf(pr.iface)}.a`;
-    req.prependHeader(
-      "Via",
-      `SIP/2.0/${v.transport} ${v.host}${v.port !== undefined ? `:${v.port}` : ""};branch=${branch};rport`,
-    );
-    o.iface.layer.sendRequest(req, o.target).then(
-      () => this.policy.onAckForwarded?.(req, pr),
-      (e: unknown) => this.log.info({ err: e, target: o.target }, "proxy: ACK not forwarded"),
-    );
-  }
-
-  // ------------------------------------------------------------------------------------------------------------------
   // requests originated by the proxy inside a dialog it record-routes
 
   /** Default handling of a late 2xx (RFC 3261 §13.2.2.4 / §15 by analogy): ACK it, then BYE toward its sender. */
@@ -717,10 +474,7 @@ export class ProxyCore<T> {
 
   /**
    * Builds and sends a request inside the dialog created by `ptx`'s 2xx: "downstream" toward the UAS that answered,
-   * "upstream" toward the UAC. The route set is the part of the Record-Route on the far side of our own entries
-   * (RFC 3261 §12.1.1 / §12.1.2 seen from the proxy); with no such entries the request goes over the flow the dialog
-   * used. ACK/BYE downstream use the INVITE's From/To; upstream they are swapped (RFC 3261 §12.2.1.1). `cseqOverride`:
-   * the CSeq to use (one above the highest the receiving UA has seen from the other end), else INVITE+1 / 1.
+   * "upstream" toward the UAC (see `sendInDialog` in proxyDialog.ts). False when nothing was sent.
    */
   sendInDialog(
     ptx: ProxyTransaction<T>,
@@ -730,97 +484,7 @@ export class ProxyCore<T> {
     response?: SipResponse,
     cseqOverride?: number,
   ): boolean {
-    const ok = response ?? ptx.ok;
-    const invite = ptx.received;
-    if (!ok || this.closed) return false;
-    try {
-      const rr = ok.recordRoutes();
-      let first = -1;
-      let last = -1;
-      rr.forEach((r, i) => {
-        if (this.isOwnUri(r.uri)) {
-          if (first < 0) first = i;
-          last = i;
-        }
-      });
-      const contactOf = (m: SipRequest | SipResponse): Uri | undefined => {
-        const c = m.contact();
-        return c === "*" ? undefined : c[0]?.uri;
-      };
-      let ruri: Uri | undefined;
-      let routes: NameAddr[];
-      let iface: ProxyInterface;
-      let fallback: SipTarget;
-      let from: string;
-      let to: string;
-      let cseq: number;
-      if (toward === "downstream") {
-        routes = first < 0 ? [] : rr.slice(0, first).reverse();
-        ruri = contactOf(ok);
-        iface = ptx.egress ?? ptx.ingress;
-        const t = ptx.target ?? { transport: ptx.source.transport, host: ptx.source.host, port: ptx.source.port };
-        fallback = { ...t, connectionId: ptx.client?.flow?.connectionId ?? t.connectionId };
-        from = invite.getHeader("From") ?? "";
-        to = ok.getHeader("To") ?? "";
-        cseq = invite.cseq().seq + (method === "ACK" ? 0 : 1);
-      } else {
-        if (method === "ACK") return false;
-        routes = last < 0 ? [] : rr.slice(last + 1);
-        ruri = contactOf(invite);
-        iface = ptx.ingress;
-        const s = ptx.source;
-        fallback = { transport: s.transport, host: s.host, port: s.port, connectionId: s.connectionId };
-        from = ok.getHeader("To") ?? "";
-        to = invite.getHeader("From") ?? "";
-        cseq = 1;
-      }
-      if (!ruri) return false;
-      const nextHop = routes[0];
-      const target = nextHop ? uriTarget(nextHop.uri, fallback.transport) : fallback;
-      const req = createRequest({
-        method,
-        uri: ruri,
-        from,
-        to,
-        callId: invite.callId(),
-        // RFC 3261 §12.2.1.1: in sequence with what that UA has seen from its peer (the caller tracks it)
-        cseq: cseqOverride ?? cseq,
-        maxForwards: 70,
-        route: routes.map(formatNameAddr),
-        headers,
-      });
-      if (method === "ACK") {
-        iface.txm.addVia(req, target);
-        iface.layer.sendRequest(req, target).catch((e: unknown) => this.log.info({ err: e }, "proxy: ACK not sent"));
-      } else {
-        iface.txm.sendRequest(req, target, NOOP_TU);
-      }
-      return true;
-    } catch (e) {
-      this.log.info({ err: e, method, toward }, "proxy: in-dialog request not sent");
-      return false;
-    }
+    if (this.closed) return false;
+    return sendInDialog({ addrs: this.addrs, log: this.log }, ptx, toward, method, headers, response, cseqOverride);
   }
-}
-
-function sha1(s: string): string {
-  return createHash("sha1").update(s).digest("hex");
-}
-
-/**
- * RFC 3261 §16.6 step 8: the loop-detection part of the branch: a hash of the fields a looping request keeps —
- * Request-URI, To tag, From tag, Call-ID, CSeq number, Route, Proxy-Require and Proxy-Authorization (as received).
- */
-export function loopHash(req: SipRequest): string {
-  const parts = [
-    req.uri,
-    req.toTag() ?? "",
-    req.fromTag() ?? "",
-    req.callId(),
-    String(req.cseq().seq),
-    req.getHeaders("Route").join(","),
-    req.getHeaders("Proxy-Require").join(","),
-    req.getHeaders("Proxy-Authorization").join(","),
-  ];
-  return sha1(parts.join("\n")).slice(0, 16);
 }
