@@ -11,10 +11,10 @@
  *   e2ae-msrp, e2ae-bfcp   TR 29.828 §5.2.1.2 / §5.2.1.3: each UE runs MSRP / BFCP over TLS to its P-CSCF's IMS-AGW,
  *                          which verifies the UE's certificate; plain TCP between the AGWs through the core.
  */
-import { type DemoEvent, type SipTraceEvent, tamperFingerprint, type UeTraceEvent } from "../demo/events.ts";
+import { type DemoEvent, type SipTraceEvent, tamperInvite, type UeTraceEvent } from "../demo/events.ts";
 import { DEMO_CHANNEL, EmbeddedNetwork, now } from "../demo/network.ts";
 import { isImsdcError } from "../errors.ts";
-import { createLogger, type Logger, silentLogger } from "../log.ts";
+import { createLogger, type Logger, loggerAuditSink, silentLogger } from "../log.ts";
 import { SipRequestError } from "../sip/index.ts";
 import type { DcChannel, UeCall } from "../ue/index.ts";
 import { parseArgs, wantsHelp } from "./args.ts";
@@ -125,17 +125,6 @@ function channelOf(call: UeCall, ms: number): Promise<DcChannel> {
   );
 }
 
-/** Alters the fingerprint of an initial INVITE's SDP offer (same length, Content-Length stays right). */
-function tamperInvite(bytes: Uint8Array): Uint8Array {
-  let text = "";
-  for (const b of bytes) text += String.fromCharCode(b);
-  if (!text.startsWith("INVITE ")) return bytes;
-  const split = text.search(/\r?\n\r?\n/);
-  if (split < 0) return bytes;
-  const out = text.slice(0, split) + tamperFingerprint(text.slice(split));
-  return Uint8Array.from(out, (c) => c.charCodeAt(0));
-}
-
 function ueEvents(events: readonly DemoEvent[], ue: "ueA" | "ueB", what: UeTraceEvent["what"]): UeTraceEvent[] {
   return events.filter((e): e is UeTraceEvent => e.type === "ue" && e.ue === ue && e.what === what);
 }
@@ -161,6 +150,9 @@ async function startRun(timeoutMs: number, logger: Logger, progress: (s: string)
   const tStart = now();
   progress("starting S-CSCF, P-CSCF(A), P-CSCF(B) and the IMS-AGW on 127.0.0.1");
   const net = await EmbeddedNetwork.start({ logger });
+  // with --log-level, every security decision is a log line too (as on `imsdc pcscf|agw|ue`): a refusal's reason
+  // reaches the log even where no node logs it otherwise
+  if (logger !== silentLogger) net.audit.onEvent(loggerAuditSink(logger));
   const run: Run = {
     net,
     t0: tStart,

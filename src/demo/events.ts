@@ -133,3 +133,13 @@ export function tamperFingerprint(sdp: string): string {
     return `a=fingerprint:${alg} ${fp.slice(0, -2)}${flipped}`;
   });
 }
+
+/** Alters the fingerprints of an initial INVITE's SDP offer (same length: Content-Length stays right). */
+export function tamperInvite(bytes: Uint8Array): Uint8Array {
+  const text = latin1(bytes);
+  if (!text.startsWith("INVITE ")) return bytes;
+  const split = text.search(/\r?\n\r?\n/);
+  if (split < 0) return bytes;
+  const out = text.slice(0, split) + tamperFingerprint(text.slice(split));
+  return Uint8Array.from(out, (c) => c.charCodeAt(0));
+}
