@@ -2,8 +2,11 @@
  * Structured logging (pino). Secrets never reach a log line: private keys, ICE passwords and TLS key material are
  * redacted by path. `createLogger` gives pretty output on a TTY and NDJSON otherwise.
  * Security decisions go to the audit log (`audit()`), one JSON object per decision.
+ * Every line has each key once (src/logKeys.ts): a reader that keeps the last of two equal keys (`JSON.parse`, `jq`)
+ * loses nothing, e.g. the reason of a refusal. Errors go under `err` (pino's serializer: type, message, stack, code).
  */
 import { type Logger, pino } from "pino";
+import { uniqueBindings, uniqueFieldsHook } from "./logKeys.ts";
 
 export type { Logger };
 
@@ -26,6 +29,10 @@ export const REDACT_PATHS = [
   "*.*.icePwd",
 ];
 
+const CENSOR = "[redacted]";
+/** The redacted keys at the top level of a line (a field renamed by src/logKeys.ts keeps its censorship). */
+const SECRET_KEYS: ReadonlySet<string> = new Set(REDACT_PATHS.filter((p) => !p.includes(".")));
+
 export interface LoggerOptions {
   name?: string;
   level?: pino.LevelWithSilent;
@@ -39,7 +46,10 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? (process.env.IMSDC_LOG_LEVEL as pino.LevelWithSilent | undefined) ?? "info";
   const base: pino.LoggerOptions = {
     level,
-    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    redact: { paths: REDACT_PATHS, censor: CENSOR },
+    serializers: { err: pino.stdSerializers.err },
+    hooks: { logMethod: uniqueFieldsHook(SECRET_KEYS, CENSOR) },
+    onChild: uniqueBindings,
     ...(opts.name !== undefined ? { name: opts.name } : {}),
   };
   if (opts.destination) return pino(base, opts.destination);

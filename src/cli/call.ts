@@ -11,13 +11,14 @@
  *   e2ae-msrp, e2ae-bfcp   TR 29.828 §5.2.1.2 / §5.2.1.3: each UE runs MSRP / BFCP over TLS to its P-CSCF's IMS-AGW,
  *                          which verifies the UE's certificate; plain TCP between the AGWs through the core.
  */
-import { type DemoEvent, type SipTraceEvent, tamperFingerprint, type UeTraceEvent } from "../demo/events.ts";
+import { agwFingerprintOf, tamperInvite } from "../demo/events.ts";
 import { DEMO_CHANNEL, EmbeddedNetwork, now } from "../demo/network.ts";
 import { isImsdcError } from "../errors.ts";
-import { createLogger, type Logger, silentLogger } from "../log.ts";
+import { createLogger, type Logger, loggerAuditSink, silentLogger } from "../log.ts";
 import { SipRequestError } from "../sip/index.ts";
 import type { DcChannel, UeCall } from "../ue/index.ts";
 import { parseArgs, wantsHelp } from "./args.ts";
+import { type CallResult, result, SCENARIOS, type Scenario, ueEvents } from "./callResult.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { renderLadder, shortFp } from "./ladder.ts";
 import { type CliIo, EXIT } from "./main.ts";
@@ -40,9 +41,6 @@ exit: 0 expected outcome, 1 outcome not met, 2 usage, 3 runtime/network failure,
       4 security failure where success was expected, 5 scenario not available yet
 `;
 
-export const SCENARIOS = ["e2e", "tamper", "e2ae-msrp", "e2ae-bfcp"] as const;
-export type Scenario = (typeof SCENARIOS)[number];
-
 const SPEC = {
   scenario: "string",
   json: "boolean",
@@ -52,38 +50,10 @@ const SPEC = {
   help: "boolean",
 } as const;
 
+export { type CallResult, SCENARIOS, type Scenario };
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** The machine-readable result (`--json`). */
-export interface CallResult {
-  scenario: Scenario;
-  /** e2ae scenarios: each UE's verdict on its IMS-AGW and the number of e2ae decisions */
-  e2ae?: Record<string, unknown>;
-  ok: boolean;
-  exitCode: number;
-  /** what happened, e.g. "dc-verified", "fail-closed", "not-available" */
-  outcome: string;
-  /** what the scenario expects */
-  expected: string;
-  message: string;
-  ladder: { t: number; from: string; to: string; label: string; warning?: string }[];
-  decisions: {
-    t: number;
-    pcscf: string;
-    kind: unknown;
-    direction: unknown;
-    decision: unknown;
-    action: unknown;
-    clause: unknown;
-    bodyUnchanged: unknown;
-    refuseCode?: unknown;
-  }[];
-  verdicts: { ueA?: Record<string, unknown>; ueB?: Record<string, unknown> };
-  firstMessage: { aToB?: { text: string; ms: number }; bToA?: { text: string; ms: number } };
-  timings: Record<string, number>;
-  error?: { code: string; message: string };
-}
 
 class Timeout extends CliError {
   constructor(what: string, ms: number) {
@@ -125,21 +95,6 @@ function channelOf(call: UeCall, ms: number): Promise<DcChannel> {
   );
 }
 
-/** Alters the fingerprint of an initial INVITE's SDP offer (same length, Content-Length stays right). */
-function tamperInvite(bytes: Uint8Array): Uint8Array {
-  let text = "";
-  for (const b of bytes) text += String.fromCharCode(b);
-  if (!text.startsWith("INVITE ")) return bytes;
-  const split = text.search(/\r?\n\r?\n/);
-  if (split < 0) return bytes;
-  const out = text.slice(0, split) + tamperFingerprint(text.slice(split));
-  return Uint8Array.from(out, (c) => c.charCodeAt(0));
-}
-
-function ueEvents(events: readonly DemoEvent[], ue: "ueA" | "ueB", what: UeTraceEvent["what"]): UeTraceEvent[] {
-  return events.filter((e): e is UeTraceEvent => e.type === "ue" && e.ue === ue && e.what === what);
-}
-
 /** Loopback handshakes take ~100 ms: a stalled stage fails after 5 s rather than the library's 10 s default. */
 const DC_TIMEOUTS = { gatherMs: 3_000, iceMs: 5_000, dtlsMs: 5_000, sctpMs: 5_000 };
 
@@ -161,6 +116,9 @@ async function startRun(timeoutMs: number, logger: Logger, progress: (s: string)
   const tStart = now();
   progress("starting S-CSCF, P-CSCF(A), P-CSCF(B) and the IMS-AGW on 127.0.0.1");
   const net = await EmbeddedNetwork.start({ logger });
+  // with --log-level, every security decision is a log line too (as on `imsdc pcscf|agw|ue`): a refusal's reason
+  // reaches the log even where no node logs it otherwise
+  if (logger !== silentLogger) net.audit.onEvent(loggerAuditSink(logger));
   const run: Run = {
     net,
     t0: tStart,
@@ -330,14 +288,43 @@ async function runE2ae(
     const tTls = now();
     await within(Promise.allSettled([ea.connected(), eb.connected()]), left(), "TLS toward the IMS-AGWs");
     run.timings.tlsMs = now() - tTls;
-    const decisions = net.events.filter(
-      (e) => e.type === "audit" && e.event.event === "ims-alg-decision" && e.t >= run.t0 && e.event.decision === "e2ae",
-    ).length;
+    // what the PASS line may claim, each read from the nodes' own records (their audit events and the UEs' verdicts)
+    const anchored = (pcscf: "pcscf-a" | "pcscf-b") =>
+      net.events.filter(
+        (e) =>
+          e.type === "audit" &&
+          e.t >= run.t0 &&
+          e.event.event === "ims-alg-decision" &&
+          e.event.instance === pcscf &&
+          e.event.decision === "e2ae" &&
+          e.event.action === "anchor" &&
+          e.event.iq === "ok",
+      );
+    const atA = anchored("pcscf-a");
+    const atB = anchored("pcscf-b");
+    // TR 29.828 §5.2.1.2.3 / §5.2.1.3.3 step 1: P-CSCF(B) receives the offer from the core as plain TCP/<proto>
+    const coreOffer = atB.find((e) => e.type === "audit" && e.event.kind === "offer");
+    const coreProto = coreOffer?.type === "audit" ? String(coreOffer.event.proto) : "none";
+    const plainCore = coreProto === (kind === "msrp" ? "TCP/MSRP" : "TCP/BFCP");
+    // each UE's TLS peer must present the certificate of the IMS-AGW its own P-CSCF anchored the stream on
+    const agwOf = (ep: typeof ea, pcscf: "pcscf-a" | "pcscf-b") => {
+      const agw = agwFingerprintOf(net.events, pcscf);
+      const v = ep.verdict;
+      const matches =
+        v?.verified === true &&
+        agw !== undefined &&
+        v.hash === agw.hash &&
+        v.presented?.toUpperCase() === agw.value.toUpperCase();
+      return { verified: v?.verified ?? null, presented: v?.presented ?? null, agw: agw?.value ?? null, matches };
+    };
+    const va = agwOf(ea, "pcscf-a");
+    const vb = agwOf(eb, "pcscf-b");
     run.e2ae = {
       kind,
-      alice: ea.verdict ? { verified: ea.verdict.verified, presented: ea.verdict.presented ?? null } : null,
-      bob: eb.verdict ? { verified: eb.verdict.verified, presented: eb.verdict.presented ?? null } : null,
-      e2aeDecisions: decisions,
+      alice: va,
+      bob: vb,
+      e2aeDecisions: atA.length + atB.length,
+      coreProto,
     };
     if (ea.verdict?.verified !== true || eb.verdict?.verified !== true) {
       const refused = ea.verdict?.verified === false || eb.verdict?.verified === false;
@@ -346,29 +333,62 @@ async function runE2ae(
       run.message = `TLS toward the IMS-AGW: alice ${ea.verdict?.verified ?? "no verdict"}, bob ${eb.verdict?.verified ?? "no verdict"}`;
       return run;
     }
+    const findings: string[] = [];
+    if (atA.length === 0) findings.push("P-CSCF(A) recorded no e2ae anchoring");
+    if (atB.length === 0) findings.push("P-CSCF(B) recorded no e2ae anchoring");
+    if (!plainCore) findings.push(`the offer crossed the core as ${coreProto}, not plain TCP`);
+    if (!va.matches)
+      findings.push(`alice's TLS peer ${shortFp(va.presented)} is not P-CSCF(A)'s IMS-AGW ${shortFp(va.agw)}`);
+    if (!vb.matches)
+      findings.push(`bob's TLS peer ${shortFp(vb.presented)} is not P-CSCF(B)'s IMS-AGW ${shortFp(vb.agw)}`);
     const tMsg = now();
+    let exchanged: string;
     if (kind === "msrp") {
-      const got = new Promise<string>((r) => eb.once("message", (m) => r(m.content.toString())));
-      await within(ea.send("hello bob", "text/plain"), left(), "MSRP SEND / 200");
-      const text = await within(got, left(), "MSRP message at bob");
-      const back = new Promise<string>((r) => ea.once("message", (m) => r(m.content.toString())));
-      await within(eb.send(`echo: ${text}`, "text/plain"), left(), "MSRP SEND back");
-      const echo = await within(back, left(), "MSRP message at alice");
-      run.ok = echo === "echo: hello bob";
-      run.message = run.ok
-        ? "both P-CSCFs anchored MSRP on the IMS-AGW (plain TCP in the core), each UE verified its AGW, SEND/200 both ways"
-        : `unexpected echo ${JSON.stringify(echo)}`;
+      const send = async (from: typeof ea, to: typeof ea, ue: "ueA" | "ueB", text: string) => {
+        const got = new Promise<string>((r) => to.once("message", (m) => r(m.content.toString())));
+        // RFC 4975 §7.1.1: send() resolves on the 2xx of every chunk; §10: 200 OK is MSRP's one 2xx
+        await within(from.send(text, "text/plain"), left(), `MSRP SEND / 200 from ${ue}`);
+        const received = await within(got, left(), "MSRP message at the peer");
+        net.trace(ue, "e2ae-exchange", {
+          protocol: "msrp",
+          method: "SEND",
+          status: 200,
+          response: "200 OK",
+          text: received,
+        });
+        return received;
+      };
+      const text = await send(ea, eb, "ueA", "hello bob");
+      const echo = await send(eb, ea, "ueB", `echo: ${text}`);
+      run.ok = text === "hello bob" && echo === "echo: hello bob";
+      exchanged = run.ok ? "SEND/200 both ways" : `unexpected messages ${JSON.stringify([text, echo])}`;
     } else {
       const status = await within(ea.requestFloor(), left(), "BFCP FloorRequest / FloorRequestStatus");
+      // RFC 8855 §13.1.1: the floor participant's FloorRequest, answered by the floor control server's
+      // FloorRequestStatus (REQUEST-STATUS, §5.2.5)
+      net.trace("ueA", "e2ae-exchange", {
+        protocol: "bfcp",
+        method: "FloorRequest",
+        status: status.statusName,
+        response: "FloorRequestStatus",
+        text: `floor ${status.floors.map((f) => f.floorId).join(",")}`,
+      });
       run.ok = status.statusName === "Granted";
-      run.message = run.ok
-        ? "both P-CSCFs anchored BFCP on the IMS-AGW (plain TCP in the core), each UE verified its AGW, floor granted"
-        : `floor request answered ${status.statusName}`;
+      exchanged = run.ok ? "floor requested and granted" : `floor request answered ${status.statusName}`;
     }
     run.timings.exchangeMs = now() - tMsg;
     run.outcome = run.ok ? "e2ae-verified" : "exchange-failed";
-    run.exitCode = run.ok && decisions >= 2 ? EXIT.OK : EXIT.FINDINGS;
-    if (run.ok && decisions < 2) run.message = `only ${decisions} e2ae decision(s) recorded; expected both P-CSCFs`;
+    if (run.ok && findings.length > 0) {
+      run.ok = false;
+      run.outcome = "not-as-claimed";
+    }
+    run.exitCode = run.ok ? EXIT.OK : EXIT.FINDINGS;
+    run.message =
+      findings.length > 0
+        ? `${findings.join("; ")} (${exchanged})`
+        : run.ok
+          ? `P-CSCF(A) and P-CSCF(B) anchored ${kind.toUpperCase()} on the IMS-AGW (${coreProto} in the core), alice and bob each verified the certificate of the AGW their P-CSCF signalled, ${exchanged}`
+          : exchanged;
     progress("hanging up");
     await within(call.hangup(), left(), "BYE");
     await within(bcall.sip.terminated(), left(), "call release at bob");
@@ -387,63 +407,6 @@ async function runE2ae(
   } finally {
     run.timings.totalMs = now() - tStart;
   }
-}
-
-function result(
-  scenario: Scenario,
-  run: Run | undefined,
-  expected: string,
-  extra: Partial<CallResult> = {},
-): CallResult {
-  const events = run?.net.events ?? [];
-  const t0 = run?.t0 ?? 0;
-  const rel = (t: number) => Math.round((t - t0) * 10) / 10;
-  const sip = events.filter((e): e is SipTraceEvent => e.type === "sip" && e.t >= t0);
-  const first = (ue: "ueA" | "ueB") => {
-    const e = ueEvents(events, ue, "chat-in")[0];
-    return e ? { text: String(e.data.text), ms: rel(e.t) } : undefined;
-  };
-  const verdict = (ue: "ueA" | "ueB") => ueEvents(events, ue, "verdict").at(-1)?.data;
-  const aToB = first("ueB");
-  const bToA = first("ueA");
-  const va = verdict("ueA");
-  const vb = verdict("ueB");
-  return {
-    scenario,
-    ok: run?.ok ?? false,
-    exitCode: run?.exitCode ?? EXIT.NOT_AVAILABLE,
-    outcome: run?.outcome ?? "not-available",
-    expected,
-    message: run?.message ?? "",
-    ladder: sip.map((e) => ({
-      t: rel(e.t),
-      from: e.from,
-      to: e.to,
-      label: e.label,
-      ...(e.warning !== undefined ? { warning: e.warning } : {}),
-    })),
-    decisions: events
-      .filter((e) => e.type === "audit" && e.event.event === "ims-alg-decision" && e.t >= t0)
-      .map((e) => {
-        const a = (e as { event: Record<string, unknown> }).event;
-        return {
-          t: rel(e.t),
-          pcscf: String(a.instance),
-          kind: a.kind,
-          direction: a.direction,
-          decision: a.decision,
-          action: a.action,
-          clause: a.clause,
-          bodyUnchanged: a.bodyUnchanged,
-          ...(a.refuseCode !== undefined ? { refuseCode: a.refuseCode } : {}),
-        };
-      }),
-    verdicts: { ...(va ? { ueA: va } : {}), ...(vb ? { ueB: vb } : {}) },
-    firstMessage: { ...(aToB ? { aToB } : {}), ...(bToA ? { bToA } : {}) },
-    timings: Object.fromEntries(Object.entries(run?.timings ?? {}).map(([k, v]) => [k, Math.round(v * 10) / 10])),
-    ...(run?.error ? { error: run.error } : {}),
-    ...extra,
-  };
 }
 
 const EXPECTED: Record<Scenario, string> = {
@@ -498,15 +461,26 @@ export async function callCommand(args: string[], io: CliIo): Promise<number> {
         io.stdout("\n");
         for (const ue of ["ueA", "ueB"] as const) {
           const v = r.verdicts[ue];
-          if (v)
-            io.stdout(
-              `  ${ue === "ueA" ? "alice" : "bob  "} verdict: ${v.verified === true ? "verified" : "REFUSED"}  presented ${shortFp(v.presented)}  signalled ${Array.isArray(v.signalled) ? v.signalled.map(shortFp).join(", ") : "-"}\n`,
-            );
+          if (!v) continue;
+          const agw =
+            v.peer === "IMS-AGW"
+              ? `  peer IMS-AGW ${shortFp(String(v.agwFingerprint ?? "").split(" ")[1])} ${v.agwMatches === true ? "(the AGW its P-CSCF signalled)" : "(NOT the AGW its P-CSCF signalled)"}`
+              : "";
+          io.stdout(
+            `  ${ue === "ueA" ? "alice" : "bob  "} verdict: ${v.verified === true ? "verified" : "REFUSED"}  presented ${shortFp(v.presented)}  signalled ${Array.isArray(v.signalled) ? v.signalled.map(shortFp).join(", ") : "-"}${agw}\n`,
+          );
         }
-        if (r.firstMessage.aToB)
-          io.stdout(`  first message A→B at +${r.firstMessage.aToB.ms} ms: "${r.firstMessage.aToB.text}"\n`);
-        if (r.firstMessage.bToA)
-          io.stdout(`  first message B→A at +${r.firstMessage.bToA.ms} ms: "${r.firstMessage.bToA.text}"\n`);
+        for (const [dir, m] of [
+          ["A→B", r.firstMessage.aToB],
+          ["B→A", r.firstMessage.bToA],
+        ] as const) {
+          if (!m) continue;
+          if (m.method !== undefined)
+            io.stdout(
+              `  first ${String(m.protocol).toUpperCase()} exchange ${dir} at +${m.ms} ms: ${m.method} (${m.text}) → ${m.response ?? ""}, status ${String(m.status)}\n`,
+            );
+          else io.stdout(`  first message ${dir} at +${m.ms} ms: "${m.text}"\n`);
+        }
         io.stdout(
           `  timings (ms): ${Object.entries(r.timings)
             .map(([k, v]) => `${k} ${v}`)

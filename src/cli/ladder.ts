@@ -4,6 +4,7 @@
  */
 import {
   type AuditTraceEvent,
+  agwFingerprintOf,
   type DemoEvent,
   NODE_LABELS,
   NODES,
@@ -89,23 +90,68 @@ function auditLine(a: AuditTraceEvent, t0: number, style: LadderStyle): string |
   const e = a.event;
   const who = e.node === "pcscf" ? (e.instance === "pcscf-b" ? "P-CSCF(B)" : "P-CSCF(A)") : e.node.toUpperCase();
   if (e.event === "ims-alg-decision") {
-    if (e.proto !== "UDP/DTLS/SCTP" && e.mline !== null) return undefined;
+    // the data channel m-line, a body-level decision, or an e2ae stream (TR 29.828 §5.2.1.2 / §5.2.1.3)
+    const e2ae = e.decision === "e2ae";
+    if (e.proto !== "UDP/DTLS/SCTP" && e.mline !== null && !e2ae) return undefined;
     const unchanged = e.bodyUnchanged === true ? ", body forwarded byte for byte" : "";
     const refused = e.action === "refuse" ? ` → ${e.status} ${String(e.refuseCode ?? "")}` : "";
     const mark = e.action === "refuse" ? paint("◆", "red", style) : paint("◆", "cyan", style);
-    return note(a.t, t0, mark, who, `IMS-ALG ${e.kind}: ${e.decision}${refused} (${e.clause})${unchanged}`);
+    const anchored =
+      e2ae && e.action === "anchor"
+        ? ` → anchored on the IMS-AGW (${String(e.proto)}, context ${String(e.agwContextId ?? "-")}, AGW certificate ${shortFp(String(e.agwFingerprint ?? "").split(" ")[1])} toward the UE)`
+        : "";
+    return note(a.t, t0, mark, who, `IMS-ALG ${e.kind}: ${e.decision}${refused}${anchored} (${e.clause})${unchanged}`);
   }
   if (e.event === "session-release") {
     return note(a.t, t0, paint("◆", "yellow", style), who, `releases the session: ${String(e.reason)} (${e.clause})`);
   }
-  if (e.node === "agw") return note(a.t, t0, "◆", "IMS-AGW", `${e.decision} (${e.clause})`);
+  if (e.node === "agw") {
+    // the AGW's check of the UE's certificate (RFC 8122 §6): which certificate it saw
+    const p = e.presented as { value?: unknown } | undefined;
+    const seen = typeof p?.value === "string" ? ` UE certificate ${shortFp(p.value)}` : "";
+    return note(a.t, t0, "◆", "IMS-AGW", `${e.decision}${seen} (${e.clause})`);
+  }
   return undefined;
 }
 
-function ueLine(u: UeTraceEvent, t0: number, style: LadderStyle): string | undefined {
+function ueLine(u: UeTraceEvent, t0: number, style: LadderStyle, events: readonly DemoEvent[]): string | undefined {
   const who = NODE_LABELS[u.ue];
   const d = u.data;
   switch (u.what) {
+    case "e2ae-verdict": {
+      // the UE's TLS peer is the IMS-AGW its own P-CSCF signalled (TR 29.828 §5.2.1.2.2 / §5.2.1.2.3 step 8)
+      const agw = agwFingerprintOf(events, u.ue === "ueA" ? "pcscf-a" : "pcscf-b", u.t);
+      const isAgw =
+        agw !== undefined && typeof d.presented === "string" && d.presented.toUpperCase() === agw.value.toUpperCase();
+      const proto = String(d.protocol).toUpperCase();
+      if (d.verified !== true)
+        return note(
+          u.t,
+          t0,
+          paint("✘", "red", style),
+          who,
+          `${proto} TLS peer REFUSED: ${String(d.code ?? "")} ${String(d.reason ?? "")} (RFC 8122 §6)`,
+        );
+      return note(
+        u.t,
+        t0,
+        paint("✔", "green", style),
+        who,
+        `${proto} TLS peer verified: certificate ${shortFp(d.presented)} matches a=fingerprint (${String(d.hash)}, RFC 8122 §5.1), ${isAgw ? "the IMS-AGW's" : "NOT the IMS-AGW's signalled by its P-CSCF"}`,
+      );
+    }
+    case "e2ae-exchange": {
+      const what = d.protocol === "msrp" ? `"${String(d.text)}"` : `(${String(d.text)})`;
+      const response = String(d.response);
+      const status = response.startsWith(String(d.status)) ? "" : ` ${String(d.status)}`;
+      return note(
+        u.t,
+        t0,
+        "⇄",
+        who,
+        `${String(d.protocol).toUpperCase()} ${String(d.method)} ${what} → ${response}${status}, through the IMS-AGW`,
+      );
+    }
     case "verdict":
       return d.verified === true
         ? note(
@@ -145,7 +191,11 @@ export function renderLadder(events: readonly DemoEvent[], t0: number, style: La
   for (const e of events) {
     if (e.t < t0) continue;
     const line =
-      e.type === "sip" ? arrowLine(e, t0, style) : e.type === "audit" ? auditLine(e, t0, style) : ueLine(e, t0, style);
+      e.type === "sip"
+        ? arrowLine(e, t0, style)
+        : e.type === "audit"
+          ? auditLine(e, t0, style)
+          : ueLine(e, t0, style, events);
     if (line) out += line;
   }
   return out;

@@ -52,8 +52,13 @@ export interface UeTraceEvent {
   type: "ue";
   t: number;
   ue: NodeId;
-  what: "verdict" | "dc-state" | "chat-in" | "chat-out" | "call-state" | "failure";
-  /** verdict: verified / presented / signalled; chat: text; states: state; failure: code + message */
+  what: "verdict" | "dc-state" | "chat-in" | "chat-out" | "call-state" | "failure" | "e2ae-verdict" | "e2ae-exchange";
+  /**
+   * verdict: verified / presented / signalled; chat: text; states: state; failure: code + message;
+   * e2ae-verdict: the UE's check of its TLS peer (the IMS-AGW), from its audit event: protocol, verified, hash,
+   * presented, signalled, code, reason; e2ae-exchange: one MSRP/BFCP transaction the UE completed: protocol, method,
+   * status, response, text
+   */
   data: Record<string, unknown>;
 }
 
@@ -132,4 +137,34 @@ export function tamperFingerprint(sdp: string): string {
     const flipped = ((Number.parseInt(last, 16) ^ 0xff) & 0xff).toString(16).toUpperCase().padStart(2, "0");
     return `a=fingerprint:${alg} ${fp.slice(0, -2)}${flipped}`;
   });
+}
+
+/** Alters the fingerprints of an initial INVITE's SDP offer (same length: Content-Length stays right). */
+export function tamperInvite(bytes: Uint8Array): Uint8Array {
+  const text = latin1(bytes);
+  if (!text.startsWith("INVITE ")) return bytes;
+  const split = text.search(/\r?\n\r?\n/);
+  if (split < 0) return bytes;
+  const out = text.slice(0, split) + tamperFingerprint(text.slice(split));
+  return Uint8Array.from(out, (c) => c.charCodeAt(0));
+}
+
+/**
+ * The IMS-AGW certificate fingerprint a P-CSCF put in the SDP toward its UE (TR 29.828 §5.2.1.2.2 step 8 /
+ * §5.2.1.2.3 step 8: the AGW's access-side fingerprint), from its last e2ae ims-alg-decision audit event before `t`.
+ */
+export function agwFingerprintOf(
+  events: readonly DemoEvent[],
+  pcscf: "pcscf-a" | "pcscf-b",
+  t = Number.POSITIVE_INFINITY,
+): { hash: string; value: string } | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i];
+    if (e?.type !== "audit" || e.t > t) continue;
+    const a = e.event;
+    if (a.event !== "ims-alg-decision" || a.instance !== pcscf || typeof a.agwFingerprint !== "string") continue;
+    const [hash, value] = a.agwFingerprint.split(" ");
+    if (hash && value) return { hash, value };
+  }
+  return undefined;
 }

@@ -11,7 +11,7 @@
 import { ImsAgw } from "../ims/agw/index.ts";
 import { Pcscf } from "../ims/pcscf/index.ts";
 import { Scscf } from "../ims/scscf/index.ts";
-import { AuditLog, type Logger, silentLogger } from "../log.ts";
+import { type AuditEvent, AuditLog, type Logger, silentLogger } from "../log.ts";
 import {
   parseMessage,
   type SipSource,
@@ -110,7 +110,10 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
     super();
     this.domain = opts.domain ?? DEFAULT_DOMAIN;
     this.log = opts.logger ?? silentLogger;
-    this.offAudit = this.audit.onEvent((ev) => this.push({ type: "audit", t: now(), event: ev } as AuditTraceEvent));
+    this.offAudit = this.audit.onEvent((ev) => {
+      this.push({ type: "audit", t: now(), event: ev } as AuditTraceEvent);
+      this.e2aeVerdict(ev);
+    });
   }
 
   /** Starts S-CSCF, P-CSCF(A), P-CSCF(B) and (by default) the IMS-AGW on `host` (ephemeral ports, WS port aside). */
@@ -234,6 +237,33 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
 
   private ueEvent(ue: NodeId, what: UeTraceEvent["what"], data: Record<string, unknown>): void {
     this.push({ type: "ue", t: now(), ue, what, data });
+  }
+
+  /** Reports something a UE did that the network cannot see by itself (e.g. an MSRP SEND answered 200). */
+  trace(ue: "ueA" | "ueB", what: UeTraceEvent["what"], data: Record<string, unknown>): void {
+    this.ueEvent(ue, what, data);
+  }
+
+  /**
+   * An e2ae endpoint's check of its TLS peer (RFC 8122 §6), recorded as an audit event by the UE (node "ue", the
+   * endpoint's protocol): reported as that UE's e2ae verdict. The endpoints are created inside the UE during the
+   * offer/answer, so their audit events are the one place where none can be missed.
+   */
+  private e2aeVerdict(ev: AuditEvent): void {
+    if (ev.node !== "ue" || (ev.protocol !== "msrp" && ev.protocol !== "bfcp")) return;
+    const id = [...this.ues].find(([, ue]) => ue.opts.aor === ev.ue)?.[0];
+    if (id !== "ueA" && id !== "ueB") return;
+    this.ueEvent(id, "e2ae-verdict", {
+      protocol: ev.protocol,
+      verified: ev.decision === "fingerprint-verified",
+      hash: ev.hash ?? null,
+      presented: ev.presented ?? null,
+      signalled: ev.signalled ?? [],
+      code: ev.code ?? null,
+      reason: ev.reason ?? null,
+      peerAddress: `${String(ev.peerAddress)}:${String(ev.peerPort)}`,
+      tlsRole: ev.tlsRole ?? null,
+    });
   }
 
   private watchCall(id: NodeId, call: UeCall, echoPrefix: string | undefined, greeting: string | undefined): void {

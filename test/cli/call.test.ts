@@ -104,6 +104,63 @@ describe("imsdc call", () => {
       expect(e2ae.bob.verified).toBe(true);
       // each UE talks TLS to its own P-CSCF's AGW termination: two different certificates
       expect(e2ae.alice.presented).not.toBe(e2ae.bob.presented);
+      // TR 29.828 step 8: each P-CSCF put its AGW's fingerprint in the SDP toward its UE (Iq ok)
+      const anchors = r.decisions.filter((d) => d.decision === "e2ae" && d.action === "anchor");
+      for (const d of anchors) {
+        expect(d.iq).toBe("ok");
+        expect(String(d.agwFingerprint)).toMatch(/^sha-256 [0-9A-F]{2}(:[0-9A-F]{2}){31}$/);
+      }
+      const agwOf = (pcscf: string) => anchors.find((d) => d.pcscf === pcscf)?.agwFingerprint;
+      // the core leg is plain TCP: P-CSCF(B) receives TCP/<proto>
+      expect(anchors.find((d) => d.pcscf === "pcscf-b" && d.kind === "offer")?.proto).toBe(`TCP/${proto}`);
+      // RFC 8122 §6: each UE verified the certificate of the AGW its own P-CSCF signalled
+      for (const [ue, pcscf] of [
+        ["ueA", "pcscf-a"],
+        ["ueB", "pcscf-b"],
+      ] as const) {
+        const v = r.verdicts[ue];
+        expect(v).toMatchObject({ peer: "IMS-AGW", protocol: proto.toLowerCase(), verified: true, agwMatches: true });
+        expect(v?.agwFingerprint).toBe(agwOf(pcscf));
+        expect(`sha-256 ${String(v?.presented)}`).toBe(agwOf(pcscf));
+      }
+      // the first exchange through the AGWs, with its method and the answer's status
+      if (proto === "MSRP") {
+        expect(r.firstMessage.aToB).toMatchObject({ protocol: "msrp", method: "SEND", status: 200, text: "hello bob" });
+        expect(r.firstMessage.bToA).toMatchObject({ method: "SEND", status: 200, text: "echo: hello bob" });
+      } else {
+        expect(r.firstMessage.aToB).toMatchObject({
+          protocol: "bfcp",
+          method: "FloorRequest",
+          response: "FloorRequestStatus",
+          status: "Granted",
+        });
+      }
+      expect(r.message).toMatch(/each verified the certificate of the AGW their P-CSCF signalled/);
     });
   }
+
+  it("e2ae-msrp human output: the IMS-ALG anchoring at both P-CSCFs, each UE's AGW verdict, the SEND/200", {
+    timeout: 30_000,
+  }, async () => {
+    const io = memoryIo();
+    const code = await main(["call", "--scenario", "e2ae-msrp", "--timeout", "20000"], io);
+    expect(code).toBe(EXIT.OK);
+    const out = io.out();
+    for (const [who, step] of [
+      ["P-CSCF(A)", "offer: e2ae → anchored on the IMS-AGW (TCP/TLS/MSRP"],
+      ["P-CSCF(B)", "offer: e2ae → anchored on the IMS-AGW (TCP/MSRP"],
+      ["P-CSCF(B)", "answer: e2ae → anchored on the IMS-AGW (TCP/TLS/MSRP"],
+      ["P-CSCF(A)", "answer: e2ae → anchored on the IMS-AGW (TCP/MSRP"],
+    ] as const)
+      expect(out).toMatch(new RegExp(`◆ ${who.replace(/[()]/g, "\\$&")}\\s+IMS-ALG ${step.replace(/[()]/g, "\\$&")}`));
+    expect(out).toMatch(
+      /✔ UE A\s+MSRP TLS peer verified: certificate \S+ matches a=fingerprint \(sha-256, RFC 8122 §5\.1\), the IMS-AGW's/,
+    );
+    expect(out).toMatch(/✔ UE B\s+MSRP TLS peer verified: .*the IMS-AGW's/);
+    expect(out).toMatch(/⇄ UE A\s+MSRP SEND "hello bob" → 200 OK, through the IMS-AGW/);
+    expect(out).toMatch(/⇄ UE B\s+MSRP SEND "echo: hello bob" → 200 OK/);
+    expect(out).toMatch(/alice verdict: verified .* peer IMS-AGW \S+ \(the AGW its P-CSCF signalled\)/);
+    expect(out).toMatch(/first MSRP exchange A→B at \+[\d.]+ ms: SEND \(hello bob\) → 200 OK, status 200/);
+    expect(out).toMatch(/^PASS e2ae-msrp: /m);
+  });
 });
