@@ -7,6 +7,7 @@
  */
 import { AuditLog, type Logger, silentLogger } from "../../log.ts";
 import { generateSessionCertificate, type SessionCertificate } from "../../security/certificate.ts";
+import { TlsCredential } from "./credential.ts";
 import {
   type AgwConnectionPoint,
   AgwError,
@@ -31,7 +32,7 @@ import {
   type TerminationTimers,
 } from "./iq.ts";
 import { Relay, type RelayResult } from "./relay.ts";
-import { type ResolvedTimers, Termination, type TerminationHooks, TlsCredential } from "./termination.ts";
+import { type ResolvedTimers, Termination, type TerminationHooks } from "./termination.ts";
 
 /** Default timers (ms). Establishment is generous: the SDP answer may wait for a human to accept the session. */
 export const DEFAULT_TIMERS: ResolvedTimers = {

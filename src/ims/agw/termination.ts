@@ -18,39 +18,32 @@
  * before the leg is ready: for TLS that means the peer certificate matched the Remote certificate fingerprint.
  */
 
-import { constants as cryptoConstants } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import type { AuditEvent, Logger } from "../../log.ts";
-import {
-  type Fingerprint,
-  type FingerprintAlgorithm,
-  fingerprintOf,
-  isFingerprintAlgorithm,
-  type SessionCertificate,
-} from "../../security/certificate.ts";
-import { checkPeerCertificate } from "../../security/verify.ts";
-import {
-  type AgwConnectionPoint,
-  AgwError,
-  type CertificateFingerprint,
-  type ConfigureAgwConnectionPointRequest,
-  type IqEvent,
-  type IqTransport,
-  type RemoteDescriptor,
-  type SetupRole,
-  type TcpEstablishment,
-  type TcpRefusalReason,
-  type TerminationSide,
-  type TerminationState,
-  type TerminationStatistics,
-  type TerminationTimers,
-  type TlsFailureReason,
-  type TlsRole,
+import { fingerprintOf } from "../../security/certificate.ts";
+import type { TlsCredential } from "./credential.ts";
+import type {
+  AgwConnectionPoint,
+  CertificateFingerprint,
+  ConfigureAgwConnectionPointRequest,
+  IqTransport,
+  RemoteDescriptor,
+  SetupRole,
+  TcpEstablishment,
+  TcpRefusalReason,
+  TerminationSide,
+  TerminationState,
+  TerminationStatistics,
+  TerminationTimers,
+  TlsFailureReason,
+  TlsRole,
 } from "./iq.ts";
-
-/** Node ≥ 18 honours `highWaterMark` on net.connect / tls.connect / new TLSSocket; @types/node 20 omits it. */
-type HighWaterMark = { highWaterMark: number };
+import { AgwError } from "./iqErrors.ts";
+import type { IqEvent } from "./iqEvents.ts";
+import { connectablePort, type HighWaterMark, normalizeAddress, sameAddress } from "./sockets.ts";
+import { Leg } from "./tlsLeg.ts";
+import { verifyPeerCertificate } from "./verifyPeer.ts";
 
 export type ResolvedTimers = { readonly [K in keyof TerminationTimers]-?: number };
 
@@ -96,119 +89,6 @@ export interface TerminationInit {
   credential?: TlsCredential;
   logger: Logger;
   hooks: TerminationHooks;
-}
-
-type LegState = "tcp" | "handshaking" | "awaiting-fingerprint" | "ready" | "closed";
-
-/** One TCP connection on the termination (candidate until it is ready). */
-class Leg {
-  tls: tls.TLSSocket | undefined;
-  role: TlsRole | undefined;
-  state: LegState = "tcp";
-  peerDer: Buffer | undefined;
-  protocol = "";
-  timer: NodeJS.Timeout | undefined;
-  /** set while the leg counts against the AGW's `maxHandshakes`; called once to give the slot back */
-  endHandshake: (() => void) | undefined;
-  constructor(
-    readonly raw: net.Socket,
-    readonly direction: "incoming" | "outgoing",
-    readonly peerAddress: string,
-    readonly peerPort: number,
-  ) {}
-  get stream(): net.Socket {
-    return this.tls ?? this.raw;
-  }
-  clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-  handshakeDone(): void {
-    const end = this.endHandshake;
-    this.endHandshake = undefined;
-    end?.();
-  }
-  destroy(): void {
-    this.clearTimer();
-    this.handshakeDone();
-    this.state = "closed";
-    this.tls?.destroy();
-    this.raw.destroy();
-  }
-}
-
-/**
- * The AGW's certificate for a TLS termination: its fingerprint (answer to "Local certificate fingerprint Request")
- * and a lazily built TLS context. The PEM key is dropped as soon as the context exists (memory, and fewer copies of
- * the private key); it is never logged.
- */
-export class TlsCredential {
-  readonly fingerprint: Fingerprint;
-  private pem: { cert: string; key: string } | undefined;
-  private context: tls.SecureContext | undefined;
-
-  constructor(
-    certificate: SessionCertificate,
-    private readonly minVersion: tls.SecureVersion,
-  ) {
-    this.fingerprint = certificate.fingerprint;
-    this.pem = { cert: certificate.certPem, key: certificate.keyPem };
-  }
-
-  get secureContext(): tls.SecureContext {
-    if (!this.context) {
-      const pem = this.pem;
-      if (!pem) throw new AgwError("E_AGW_INTERNAL", "credential without key material");
-      this.context = tls.createSecureContext({
-        cert: pem.cert,
-        key: pem.key,
-        minVersion: this.minVersion,
-        // no renegotiation: the verified certificate cannot be swapped later in TLS 1.2
-        secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,
-      });
-      this.pem = undefined;
-    }
-    return this.context;
-  }
-}
-
-/** Strength order of the hash functions we verify with (RFC 8122 §5.1: the verifier's most preferred offered hash). */
-
-export interface FingerprintVerification {
-  ok: boolean;
-  /** hash function used (the strongest supported one signalled) */
-  algorithm?: FingerprintAlgorithm;
-  /** fingerprint of the presented certificate with that hash */
-  presented?: CertificateFingerprint;
-  reason?: "no-supported-hash" | "mismatch";
-}
-
-/**
- * RFC 8122 §5.1: among the signalled fingerprints, use the set of the strongest hash function we support; the
- * certificate must match one fingerprint of that set ("If a certificate does not match any such fingerprint, the
- * endpoint MUST NOT establish the TLS connection"). Comparison is constant-time.
- */
-export function verifyPeerCertificate(
-  der: Buffer,
-  expected: readonly CertificateFingerprint[],
-): FingerprintVerification {
-  // the AGW signs and verifies with SHA-256 or stronger only (FINGERPRINT_ALGORITHMS); the check is shared
-  const supported = expected.filter((f) => isFingerprintAlgorithm(f.algorithm.toLowerCase()));
-  const c = checkPeerCertificate(der, supported);
-  if (c.reason === "no-usable-fingerprint") return { ok: false, reason: "no-supported-hash" };
-  const algorithm = c.hash as FingerprintAlgorithm;
-  const presented = { algorithm, value: c.presented ?? "" };
-  return c.ok ? { ok: true, algorithm, presented } : { ok: false, algorithm, presented, reason: "mismatch" };
-}
-
-/** "::ffff:127.0.0.1" → "127.0.0.1"; IPv6 lower-case. */
-export function normalizeAddress(a: string): string {
-  const v = a.toLowerCase();
-  return v.startsWith("::ffff:") && net.isIPv4(v.slice(7)) ? v.slice(7) : v;
-}
-
-function sameAddress(a: string, b: string): boolean {
-  return normalizeAddress(a) === normalizeAddress(b);
 }
 
 const CLAUSE_FINGERPRINT = "RFC 8122 §5.1/§6.2; TR 29.828 §5.2.1.2.2 steps 5-7, §5.2.1.2.3 steps 12-16";
@@ -1026,9 +906,4 @@ export class Termination {
     if (guard) clearTimeout(guard);
     return this.stats;
   }
-}
-
-/** RFC 4145 §4: port 9 from an active endpoint (and 0, a rejected stream) are not connectable. */
-function connectablePort(port: number | undefined): port is number {
-  return port !== undefined && port !== 0 && port !== 9;
 }
