@@ -16,34 +16,18 @@ import { Establishment } from "./establishment.ts";
 import { AgwError } from "./iqErrors.ts";
 import type {
   AgwConnectionPoint,
-  CertificateFingerprint,
-  ConfigureAgwConnectionPointRequest,
   IqTransport,
-  RemoteDescriptor,
   SetupRole,
   TcpEstablishment,
   TerminationSide,
   TerminationState,
   TerminationStatistics,
-  TlsRole,
 } from "./iqTypes.ts";
 import { connectablePort } from "./sockets.ts";
+import { type ConfigureRequest, TerminationSettings } from "./terminationSettings.ts";
 import { assertTransition, type TerminationPhase, type TerminationStatus } from "./terminationState.ts";
 import type { ResolvedTimers, TerminationHooks, TerminationInit } from "./terminationTypes.ts";
 import { Leg, resolveTlsRole, TlsLegs } from "./tlsLeg.ts";
-
-/** What the IMS-ALG configured (TS 23.334 IEs) and learned from the peer's SDP (remote descriptor). */
-interface Settings {
-  remoteAddress: string | undefined;
-  remotePort: number | undefined;
-  remoteFingerprints: CertificateFingerprint[];
-  remoteSetup: SetupRole | undefined;
-  establishTlsSession: boolean;
-  tlsRole: TlsRole | undefined;
-  notifyTlsFailure: boolean;
-  localFingerprintRequested: boolean;
-  acceptTcpOnlyFromRemote: boolean | undefined;
-}
 
 export class Termination {
   readonly contextId: string;
@@ -56,7 +40,7 @@ export class Termination {
   readonly tcpEstablishment: TcpEstablishment;
 
   private status: TerminationStatus;
-  private readonly settings: Settings;
+  private readonly settings: TerminationSettings;
   /** connections in TCP/TLS setup (several may race; the first ready one wins) */
   private readonly candidates = new Set<Leg>();
   private readonly sockets = new Set<net.Socket>();
@@ -85,18 +69,7 @@ export class Termination {
     this.credential = init.credential;
     this.log = init.logger;
     this.hooks = init.hooks;
-    this.settings = {
-      remoteAddress: undefined,
-      remotePort: undefined,
-      remoteFingerprints: [],
-      remoteSetup: undefined,
-      establishTlsSession: init.establishTlsSession,
-      tlsRole: init.tlsRole,
-      notifyTlsFailure: init.notifyTlsFailure,
-      localFingerprintRequested: init.localFingerprintRequested,
-      acceptTcpOnlyFromRemote: init.acceptTcpOnlyFromRemote,
-    };
-    if (init.remote) this.applyRemote(init.remote);
+    this.settings = new TerminationSettings(init);
     // TR 29.828 §4.4.2.2: delayed mode ignores SYNs until the remote address is known (NOTE 2: reserve and configure
     // combined starts with it known)
     const delayed = init.tcpEstablishment.mode === "delayed" && this.settings.remoteAddress === undefined;
@@ -105,7 +78,7 @@ export class Termination {
       { ...init, isTls: this.isTls },
       {
         admission: () => (this.status.phase === "delayed" ? "gated" : this.accepting ? "open" : "closed"),
-        sourceFilter: () => (this.filterSource ? this.settings.remoteAddress : undefined),
+        sourceFilter: () => this.settings.sourceFilter,
         candidateCount: () => this.candidates.size,
         handshakeRefused: (address, port) => this.hooks.handshakeRefused(this, address, port),
         adopt: (raw, direction, address, port, trigger) => this.adopt(raw, direction, address, port, trigger),
@@ -258,42 +231,16 @@ export class Termination {
   // -------------------------------------------------------------------------------------------------------------
 
   /** Applies a Configure AGW Connection Point request (validated already). */
-  configure(req: Omit<ConfigureAgwConnectionPointRequest, "contextId" | "terminationId">): void {
+  configure(req: ConfigureRequest): void {
     if (this.status.phase === "released") throw new AgwError("E_AGW_STATE", `termination ${this.id} is released`);
     const cfg = this.settings;
     // the roles in use on legs whose TLS handshake started (resolved from the explicit IE, a=setup or TCP direction)
     const rolesInUse = [this.leg, ...this.candidates].flatMap((l) => (l?.role !== undefined ? [l.role] : []));
-    if (!this.isTls) {
-      if (req.establishTlsSession || req.tlsRole !== undefined || req.localCertificateFingerprintRequest) {
-        throw new AgwError("E_AGW_INVALID_PARAM", `${this.transport} termination has no TLS`);
-      }
-    }
-    // A Configure that repeats the role already in use (e.g. the IMS-ALG's TLS setup direction of TR 29.828
-    // §5.2.1.2.2 steps 16-18 arriving after the AGW connected by interlinkage) is accepted; a different one is not.
-    if (req.tlsRole !== undefined && rolesInUse.some((r) => r !== req.tlsRole)) {
-      throw new AgwError("E_AGW_STATE", "TLS role cannot change once the TLS session started");
-    }
-    if (req.tcpConnect) {
-      const address = req.remote?.address ?? cfg.remoteAddress;
-      const port = req.remote?.port ?? cfg.remotePort;
-      if (address === undefined || !connectablePort(port)) {
-        throw new AgwError("E_AGW_INVALID_PARAM", "tcpConnect needs a remote address and port (not 0 or 9)");
-      }
-    }
-    const fpBefore = JSON.stringify(cfg.remoteFingerprints);
-    if (req.remote) this.applyRemote(req.remote);
-    if (req.establishTlsSession !== undefined) cfg.establishTlsSession = req.establishTlsSession;
-    if (req.tlsRole !== undefined) cfg.tlsRole = req.tlsRole;
-    if (req.notifyTlsSessionEstablishmentFailureEvent !== undefined) {
-      cfg.notifyTlsFailure = req.notifyTlsSessionEstablishmentFailureEvent;
-    }
-    if (req.localCertificateFingerprintRequest !== undefined) {
-      cfg.localFingerprintRequested = req.localCertificateFingerprintRequest;
-    }
-    if (req.acceptTcpOnlyFromRemote !== undefined) cfg.acceptTcpOnlyFromRemote = req.acceptTcpOnlyFromRemote;
+    cfg.check(req, this.transport, this.isTls, rolesInUse);
+    const fingerprintsChanged = cfg.apply(req);
 
     // Fingerprint delivered/changed: verify legs that wait (terminating step 14) and re-check a verified one.
-    if (this.isTls && JSON.stringify(cfg.remoteFingerprints) !== fpBefore && cfg.remoteFingerprints.length > 0) {
+    if (this.isTls && fingerprintsChanged && cfg.remoteFingerprints.length > 0) {
       for (const c of [...this.candidates]) if (c.state === "awaiting-fingerprint") this.tlsLegs.verify(c);
       const leg = this.leg;
       // RFC 8842 §3 / RFC 8122 §5.1: the peer's certificate no longer matches the signalled fingerprint
@@ -307,25 +254,7 @@ export class Termination {
     const s = this.status;
     const pending = (s.phase === "delayed" || s.phase === "establishing") && s.connectPending;
     if (req.tcpConnect) this.connect("request");
-    else if (pending && this.canConnect()) this.connect("interlinkage");
-  }
-
-  private applyRemote(r: RemoteDescriptor): void {
-    const cfg = this.settings;
-    if (r.address !== undefined) cfg.remoteAddress = r.address;
-    if (r.port !== undefined) cfg.remotePort = r.port;
-    if (r.certificateFingerprints !== undefined) cfg.remoteFingerprints = [...r.certificateFingerprints];
-    if (r.setup !== undefined) cfg.remoteSetup = r.setup;
-  }
-
-  /** Active filter on the source address (indication 5; default on in delayed mode, opt-in in immediate mode). */
-  private get filterSource(): boolean {
-    if (this.settings.remoteAddress === undefined) return false;
-    return this.settings.acceptTcpOnlyFromRemote ?? this.tcpEstablishment.mode === "delayed";
-  }
-
-  private canConnect(): boolean {
-    return this.settings.remoteAddress !== undefined && connectablePort(this.settings.remotePort);
+    else if (pending && cfg.canConnect) this.connect("interlinkage");
   }
 
   // -------------------------------------------------------------------------------------------------------------
