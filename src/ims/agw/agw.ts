@@ -9,25 +9,26 @@ import { AuditLog, type Logger, silentLogger } from "../../log.ts";
 import { generateSessionCertificate, type SessionCertificate } from "../../security/certificate.ts";
 import { type AgwResources, type ContextView, DEFAULT_TIMERS, type ImsAgwOptions } from "./agwTypes.ts";
 import { TlsCredential } from "./credential.ts";
+import { AgwError } from "./iqErrors.ts";
+import type { IqEvent, IqEventListener } from "./iqEvents.ts";
+import type {
+  AgwConnectionPoint,
+  ConfigureAgwConnectionPointRequest,
+  IqAgw,
+  ReleaseAgwConnectionPointRequest,
+  ReleaseAgwConnectionPointResponse,
+  ReleaseAgwContextRequest,
+  ReleaseAgwContextResponse,
+  ReserveAgwConnectionPointRequest,
+  ReserveAndConfigureAgwConnectionPointRequest,
+} from "./iqTypes.ts";
 import {
-  type AgwConnectionPoint,
-  AgwError,
-  type ConfigureAgwConnectionPointRequest,
-  type IqAgw,
-  type IqEvent,
-  type IqEventListener,
   parseConfigureRequest,
   parseReleaseContextRequest,
   parseReleaseRequest,
   parseReserveAndConfigureRequest,
   parseReserveRequest,
-  type ReleaseAgwConnectionPointRequest,
-  type ReleaseAgwConnectionPointResponse,
-  type ReleaseAgwContextRequest,
-  type ReleaseAgwContextResponse,
-  type ReserveAgwConnectionPointRequest,
-  type ReserveAndConfigureAgwConnectionPointRequest,
-} from "./iq.ts";
+} from "./iqValidate.ts";
 import { Relay, type RelayResult } from "./relay.ts";
 import { Termination } from "./termination.ts";
 import type { ResolvedTimers, TerminationHooks } from "./terminationTypes.ts";
