@@ -1,9 +1,11 @@
 /**
  * Framing and codec of the Iq WebSocket binding (wire format in ws.ts): size bounds, the session header, message
- * shapes, and the text decoding of `ws` frames.
+ * shapes, the text decoding of `ws` frames and the server's request decoding (typed errors, never an exception).
  */
 import type { RawData } from "ws";
-import type { IqProcedure } from "./iqTypes.ts";
+import type { AgwErrorCode } from "./iqErrors.ts";
+import { type IqProcedure, isIqProcedure } from "./iqTypes.ts";
+import { isRecord } from "./iqValidate.ts";
 
 export const IQ_WS_MAX_MESSAGE_BYTES = 64 * 1024;
 /** Frames above this are refused by `ws` itself (close code 1009) before any parsing. */
@@ -55,4 +57,42 @@ export function rawText(data: RawData): string {
 
 export function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** A request as the server decoded it, or the typed error to answer (with the request id once it is known). */
+export type DecodedRequest =
+  | { readonly ok: true; readonly id: IqWsId; readonly procedure: IqProcedure; readonly params: unknown }
+  | { readonly ok: false; readonly id: IqWsId | null; readonly code: AgwErrorCode; readonly message: string };
+
+/** Decodes one request frame: text, size bound, JSON, envelope `{id, procedure, params}`, known procedure. */
+export function decodeRequest(data: RawData, isBinary: boolean, maxMessageBytes: number): DecodedRequest {
+  const refuse = (id: IqWsId | null, code: AgwErrorCode, message: string): DecodedRequest => ({
+    ok: false,
+    id,
+    code,
+    message,
+  });
+  if (isBinary) return refuse(null, "E_AGW_IQ_INVALID", "binary frames are not part of the Iq binding");
+  if (rawLength(data) > maxMessageBytes) {
+    return refuse(null, "E_AGW_IQ_TOO_LARGE", `message exceeds ${maxMessageBytes} bytes`);
+  }
+  let msg: unknown;
+  try {
+    msg = JSON.parse(rawText(data));
+  } catch {
+    return refuse(null, "E_AGW_IQ_PARSE", "message is not JSON");
+  }
+  if (!isRecord(msg)) return refuse(null, "E_AGW_IQ_INVALID", "message must be a JSON object");
+  const id = msg.id;
+  if (!validId(id)) return refuse(null, "E_AGW_IQ_INVALID", "id must be a string (1-64) or a safe integer");
+  for (const k of Object.keys(msg)) {
+    if (k !== "id" && k !== "procedure" && k !== "params") {
+      return refuse(id, "E_AGW_IQ_INVALID", `unknown envelope field ${k.slice(0, 40)}`);
+    }
+  }
+  const procedure = msg.procedure;
+  if (!isIqProcedure(procedure)) {
+    return refuse(id, "E_AGW_IQ_UNKNOWN_PROCEDURE", `unknown procedure ${String(procedure).slice(0, 64)}`);
+  }
+  return { ok: true, id, procedure, params: msg.params };
 }

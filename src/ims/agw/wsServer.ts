@@ -18,9 +18,9 @@ import type {
   ReserveAgwConnectionPointRequest,
   ReserveAndConfigureAgwConnectionPointRequest,
 } from "./iqTypes.ts";
-import { isIqProcedure } from "./iqTypes.ts";
 import { isRecord } from "./iqValidate.ts";
 import {
+  decodeRequest,
   errText,
   IQ_BYE_REASON,
   IQ_SESSION_HEADER,
@@ -29,10 +29,7 @@ import {
   type IqWsId,
   type IqWsResponse,
   type IqWsSessionMessage,
-  rawLength,
-  rawText,
   SESSION_RE,
-  validId,
 } from "./wsCodec.ts";
 
 const MAX_IN_FLIGHT = 64;
@@ -194,31 +191,12 @@ export class IqWsServer {
     ws.on("error", (e) => this.log.debug({ err: e.message }, "Iq connection error"));
     ws.on("close", (code, reason) => this.detach(s, ws, code === 1000 && reason.toString() === IQ_BYE_REASON));
     ws.on("message", (data, isBinary) => {
-      if (isBinary) return fail(null, "E_AGW_IQ_INVALID", "binary frames are not part of the Iq binding");
-      if (rawLength(data) > this.maxMessageBytes) {
-        return fail(null, "E_AGW_IQ_TOO_LARGE", `message exceeds ${this.maxMessageBytes} bytes`);
-      }
-      let msg: unknown;
-      try {
-        msg = JSON.parse(rawText(data));
-      } catch {
-        return fail(null, "E_AGW_IQ_PARSE", "message is not JSON");
-      }
-      if (!isRecord(msg)) return fail(null, "E_AGW_IQ_INVALID", "message must be a JSON object");
-      const id = msg.id;
-      if (!validId(id)) return fail(null, "E_AGW_IQ_INVALID", "id must be a string (1-64) or a safe integer");
-      for (const k of Object.keys(msg)) {
-        if (k !== "id" && k !== "procedure" && k !== "params") {
-          return fail(id, "E_AGW_IQ_INVALID", `unknown envelope field ${k.slice(0, 40)}`);
-        }
-      }
-      const procedure = msg.procedure;
-      if (!isIqProcedure(procedure)) {
-        return fail(id, "E_AGW_IQ_UNKNOWN_PROCEDURE", `unknown procedure ${String(procedure).slice(0, 64)}`);
-      }
+      const r = decodeRequest(data, isBinary, this.maxMessageBytes);
+      if (!r.ok) return fail(r.id, r.code, r.message);
+      const { id, procedure } = r;
       if (inFlight >= MAX_IN_FLIGHT) return fail(id, "E_AGW_LIMIT", `more than ${MAX_IN_FLIGHT} requests in flight`);
       inFlight++;
-      this.dispatch(procedure, msg.params, s)
+      this.dispatch(procedure, r.params, s)
         .then((result) => send({ id, result }))
         .catch((e: unknown) => {
           if (isImsdcError(e)) fail(id, e.code, e.message);
