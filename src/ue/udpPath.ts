@@ -29,6 +29,8 @@ export interface DatagramBinding {
   close(): Promise<void>;
 }
 
+const UDP_SOCKET_BUFFER_SIZE = 4 * 1024 * 1024;
+
 /** A node:dgram socket of our own on `host` (port chosen by the system unless given). */
 export async function bindUdp(host: string, port = 0): Promise<DatagramBinding> {
   const socket: Socket = createSocket(isIP(host) === 6 ? "udp6" : "udp4");
@@ -40,6 +42,15 @@ export async function bindUdp(host: string, port = 0): Promise<DatagramBinding> 
     });
   });
   socket.on("error", () => {}); // an ICMP error on send must not crash the process
+  // as werift's host candidate sockets: an SCTP window arrives as a burst of datagrams; the default buffers drop them
+  // on loopback and each drop costs a retransmission (the kernel caps the request at net.core.[rw]mem_max)
+  for (const set of ["setRecvBufferSize", "setSendBufferSize"] as const) {
+    try {
+      socket[set](UDP_SOCKET_BUFFER_SIZE);
+    } catch {
+      // left at the system default
+    }
+  }
   let handler: ((data: Buffer, host: string, port: number) => void) | undefined;
   socket.on("message", (data, rinfo) => handler?.(data, rinfo.address, rinfo.port));
   const local = socket.address();
