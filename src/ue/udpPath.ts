@@ -59,7 +59,8 @@ export async function bindUdp(host: string, port = 0): Promise<DatagramBinding> 
     address: local.address,
     port: local.port,
     send: (data, h, p) => {
-      if (!closed) socket.send(data, p, h);
+      // an unreachable destination is reported to the callback, never as an unhandled 'error' event
+      if (!closed) socket.send(data, p, h, () => {});
     },
     listen: (fn) => {
       handler = fn;
@@ -101,7 +102,7 @@ export function adoptWeriftSocket(connection: unknown, port: number): DatagramBi
       address: local.address,
       port: local.port,
       send: (data, h, pt) => {
-        if (!udp.closed) udp.socket.send(data, pt, h);
+        if (!udp.closed) udp.socket.send(data, pt, h, () => {});
       },
       listen: (fn) => {
         udp.onData = (data, addr) => fn(data, addr[0], addr[1]);
