@@ -25,52 +25,18 @@ import { UeError, withTimeout } from "./errors.ts";
 import { type IceMode, type IcePlan, planIce } from "./iceMode.ts";
 import { hasSctpChunk, SCTP_SHUTDOWN } from "./sctpChunk.ts";
 import { consentIntervalMs, type DcTimeouts, DEFAULT_TIMEOUTS, MIN_CONSENT_MS } from "./timeouts.ts";
+import type { DtlsIdentity, LocalTransportParams, RemoteTransportParams } from "./transportParams.ts";
 import { adoptWeriftSocket, bindUdp, UdpPath, type UdpPathCounters } from "./udpPath.ts";
 import { type SecurityVerdict, verifyPeerCertificate } from "./verdict.ts";
 
 export { consentIntervalMs, type DcTimeouts, DEFAULT_TIMEOUTS, MIN_CONSENT_MS } from "./timeouts.ts";
+export type { DtlsIdentity, LocalTransportParams, RemoteTransportParams } from "./transportParams.ts";
 export { derFingerprint, pemToDer, type SecurityVerdict, verifyPeerCertificate } from "./verdict.ts";
 
 export type DtlsRole = "client" | "server";
 export type DcTransportState = "new" | "gathering" | "connecting" | "connected" | "failed" | "closed";
 /** The ICE connection's state as werift reports it (W3C RTCIceTransportState). */
 export type IceState = "new" | "checking" | "connected" | "completed" | "disconnected" | "failed" | "closed";
-
-/** The DTLS identity of one session: a PKCS#8 key, its self-signed certificate and the certificate's fingerprints. */
-export interface DtlsIdentity {
-  keyPem: string;
-  certPem: string;
-  /** "ecdsa" for P-256 (default), "rsa" for RSA certificates */
-  keyType: "ecdsa" | "rsa";
-  /** RFC 8122 fingerprints of the DER certificate, e.g. { hash: "sha-256", value: "AB:CD:..." } */
-  fingerprints: { hash: string; value: string }[];
-}
-
-export interface LocalTransportParams {
-  iceUfrag: string;
-  icePwd: string;
-  iceLite: boolean;
-  /** candidate-attribute values, without the "candidate:" prefix stripped (i.e. "candidate:..." is NOT included) */
-  candidates: string[];
-  /** the default candidate's address and port (for c= and the m-line port) */
-  address: string;
-  port: number;
-  fingerprints: { hash: string; value: string }[];
-}
-
-export interface RemoteTransportParams {
-  iceUfrag: string;
-  icePwd: string;
-  iceLite: boolean;
-  candidates: string[];
-  /** the peer's `c=` address and m-line port: where media goes without ICE (RFC 4566 §5.7, §5.14) */
-  address?: string;
-  port?: number;
-  fingerprints: { hash: string; value: string }[];
-  sctpPort: number;
-  /** the peer's a=max-message-size; 0 = unlimited (RFC 8841 §6) */
-  maxMessageSize: number;
-}
 
 /**
  * How long an SCTP ABORT from the peer may precede its DTLS close_notify and still count as an orderly close: our own
