@@ -488,6 +488,18 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
     };
     const run = transport.connect(params, { iceControlling: how.iceControlling, dtlsRole: next.role }).then(
       () => {
+        const latched = transport.pathCounters?.latched;
+        if (latched) {
+          // a security decision: media now goes to an address the SDP did not name (opt-in, after authentication)
+          this.opts.audit?.record({
+            node: "ue",
+            ue: this.opts.name ?? "ue",
+            decision: "no-ice-latched",
+            clause: "RFC 8122 §6",
+            signalled: `${params.address ?? "?"}:${params.port ?? "?"}`,
+            latched: `${latched.address}:${latched.port}`,
+          });
+        }
         if (this.current?.transport === transport) this.setState("connected");
       },
       (e: unknown) => {

@@ -144,10 +144,12 @@ describe("data channel without ICE", () => {
   describe("NAT latching (opt-in)", () => {
     // bob's answer signals a c=/port that is not where its datagrams come from (a NAT rewrote its source)
     async function natCall(latch: boolean, identity?: DtlsIdentity) {
+      const audit = new AuditLog();
       const alice = new DcEndpoint({
         name: "alice",
         ice: "none",
         latch,
+        audit,
         channels: CHANNELS,
         timeouts: { dtlsMs: 1500 },
       });
@@ -168,7 +170,7 @@ describe("data channel without ICE", () => {
         });
       });
       await alice.acceptAnswer(answer.replace(/^m=application \d+ /m, `m=application ${fakePort} `));
-      return { alice, bob, realPort };
+      return { alice, bob, realPort, audit };
     }
 
     it("default off: the unsignalled source is dropped and the call does not set up", async () => {
@@ -184,11 +186,14 @@ describe("data channel without ICE", () => {
     });
 
     it("on: latches on the source only after it completed an authenticated DTLS handshake", async () => {
-      const { alice, bob, realPort } = await natCall(true);
+      const { alice, bob, realPort, audit } = await natCall(true);
       try {
         await Promise.all([alice.connected(), bob.connected()]);
         expect(alice.verdict?.verified).toBe(true);
         expect(alice.transport?.pathCounters?.latched).toEqual({ address: "127.0.0.1", port: realPort });
+        expect(audit.events.some((e) => e.decision === "no-ice-latched" && e.latched === `127.0.0.1:${realPort}`)).toBe(
+          true,
+        );
         const ca = alice.channel(1000);
         const cb = bob.channel(1000);
         if (!ca || !cb) throw new Error("channels missing");
@@ -204,12 +209,14 @@ describe("data channel without ICE", () => {
     it("on: an impersonator at the unsignalled source is refused and never latched", async () => {
       const genuine = new DcEndpoint({ name: "bob" });
       const forged = { ...genuine.identity, keyPem: generateSessionCertificate().keyPem };
-      const { alice, bob } = await natCall(true, forged);
+      const { alice, bob, audit } = await natCall(true, forged);
       try {
         const e = await settle(alice.connected());
         expect(e?.code).toBe("E_DTLS_AUTH");
         expect(alice.verdict?.verified).toBe(false);
         expect(alice.transport?.pathCounters?.latched).toBeUndefined();
+        expect(audit.events.some((e) => e.decision === "no-ice-latched")).toBe(false);
+        expect(audit.events.some((e) => e.decision === "peer-refused" && e.code === "E_DTLS_AUTH")).toBe(true);
       } finally {
         await Promise.all([alice.close(), bob.close(), genuine.close()]);
       }
