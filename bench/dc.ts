@@ -1,9 +1,10 @@
 /**
- * Data channel benchmark: setup time, bulk throughput and a 1000-message burst, for our UE (imsdc on hardened
- * werift) and for the baseline node-datachannel (libdatachannel) in the same run. Each side of a pair is its own
+ * Data channel benchmark: setup time (offer to verified open), bulk throughput and a 1000-message burst, for our UE
+ * (imsdc on hardened werift) with full ICE, as ICE-lite agents and without ICE, and for the baseline
+ * node-datachannel (libdatachannel) in the same run. Each side of a pair is its own
  * process (IPC signalling). Prints one JSON line per figure, then a table.
  *
- *   node --import tsx bench/dc.ts [--runs 5] [--bulk-ms 5000] [--impl ours,ndc]
+ *   node --import tsx bench/dc.ts [--runs 5] [--bulk-ms 5000] [--impl ours,ours-lite,ours-none,ndc]
  *
  * Bounded: every wait has a timeout; a pair that does not finish is reported as failed and killed.
  */
@@ -12,18 +13,25 @@ import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { benchArgs, Progress } from "./cli.ts";
 
-const USAGE = `usage: node --import tsx bench/dc.ts [--runs N] [--bulk-ms MS] [--impl ours,ndc] [--burst N]
+const IMPLS = ["ours", "ours-lite", "ours-none", "ndc"];
+const DEFAULT_IMPLS = IMPLS;
 
-Data channel benchmark on 127.0.0.1 (docs/bench.md): setup time, bulk throughput and a burst of small messages, for
-our UE ("ours", imsdc on the patched werift) and node-datachannel ("ndc", libdatachannel) in the same run. Each side
-of a pair is its own process (bench/dcPeer.ts).
+const USAGE = `usage: node --import tsx bench/dc.ts [--runs N] [--bulk-ms MS] [--impl LIST] [--burst N]
+
+Data channel benchmark on 127.0.0.1 (docs/bench.md): setup time (offer to verified open), bulk throughput and a
+burst of small messages, in the same run for our UE (imsdc on the patched werift) in its three ICE modes and for
+node-datachannel (libdatachannel). Each side of a pair is its own process (bench/dcPeer.ts).
 
   --runs N       fresh pairs for the setup median (default 5)
   --bulk-ms MS   duration of the bulk transfer (default 5000)
-  --impl a,b     implementations, in order (default ours,ndc)
+  --impl LIST    implementations, in order (default ${DEFAULT_IMPLS.join(",")}):
+                   ours       both UEs full ICE (WebRTC-style)
+                   ours-lite  both UEs ICE-lite (TS 26.114 Annex A.17): no checks, c=/port (RFC 8445 §6.1.1)
+                   ours-none  both UEs without ICE: DTLS/SCTP over plain UDP to c=/port (TS 24.186 §9.3)
+                   ndc        node-datachannel (libdatachannel), full ICE
   --burst N      messages in the burst (default 1000)
 
-One JSON line per figure and a table on stdout; progress on stderr. A full run takes about 40 s.
+One JSON line per figure and a table on stdout; progress on stderr. A full run takes about 80 s.
 `;
 
 interface Args {
@@ -35,7 +43,13 @@ interface Args {
 
 function parseArgs(): Args {
   const f = benchArgs(USAGE, { runs: "number", "bulk-ms": "number", impl: "list", burst: "number" });
-  return { runs: f.runs ?? 5, bulkMs: f["bulk-ms"] ?? 5000, impls: f.impl ?? ["ours", "ndc"], burst: f.burst ?? 1000 };
+  const impls = f.impl ?? DEFAULT_IMPLS;
+  const unknown = impls.filter((i) => !IMPLS.includes(i));
+  if (unknown.length > 0) {
+    process.stderr.write(`bench/dc.ts: unknown --impl ${unknown.join(", ")}\n${USAGE}`);
+    process.exit(2);
+  }
+  return { runs: f.runs ?? 5, bulkMs: f["bulk-ms"] ?? 5000, impls, burst: f.burst ?? 1000 };
 }
 
 /** one step per fresh pair: the setup runs, the bulk pair and the burst pair of each implementation */

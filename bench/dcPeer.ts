@@ -4,16 +4,20 @@
  * impl: "ndc" (node-datachannel / libdatachannel, the baseline) or "ours" (the imsdc UE on hardened werift).
  */
 import { performance } from "node:perf_hooks";
+import type { IceMode } from "../src/ue/iceMode.ts";
 import { exitOnHelp } from "./cli.ts";
 import { makeNdcPeer } from "./peers/ndc.ts";
 import { makeOursPeer } from "./peers/ours.ts";
 import type { BenchPeer, ParentMsg } from "./peers/types.ts";
 
-exitOnHelp(`usage: node --import tsx bench/dcPeer.ts ours|ndc
+exitOnHelp(`usage: node --import tsx bench/dcPeer.ts ours|ours-lite|ours-none|ndc
 
 One side of the data channel benchmark, forked by bench/dc.ts (run that instead): "ours" is the imsdc UE on the
-patched werift, "ndc" node-datachannel (libdatachannel). Signalling and commands come over IPC.
+patched werift with full ICE, "ours-lite" the same UE as an ICE-lite agent, "ours-none" without ICE (DTLS over plain
+UDP to c=/port), "ndc" node-datachannel (libdatachannel). Signalling and commands come over IPC.
 `);
+
+const OURS: Record<string, IceMode> = { ours: "full", "ours-lite": "lite", "ours-none": "none" };
 
 const impl = process.argv[2] ?? "ndc";
 const send = (m: unknown) => process.send?.(m);
@@ -24,7 +28,8 @@ const now = () => performance.timeOrigin + performance.now();
 process.on("disconnect", () => process.exit(0));
 
 async function main(): Promise<void> {
-  const peer: BenchPeer = impl === "ours" ? await makeOursPeer() : await makeNdcPeer();
+  const mode = OURS[impl];
+  const peer: BenchPeer = mode ? await makeOursPeer(mode) : await makeNdcPeer();
   process.on("message", (raw: ParentMsg) => {
     void handle(peer, raw).catch((e: unknown) => {
       send({ type: "error", error: e instanceof Error ? e.message : String(e) });

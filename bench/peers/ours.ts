@@ -1,12 +1,17 @@
-/** Our UE (DcEndpoint on hardened werift), negotiated channel 1000 via a=dcmap, loopback only. */
+/**
+ * Our UE (DcEndpoint on hardened werift), negotiated channel 1000 via a=dcmap, loopback only, in one of its ICE modes
+ * (full ICE, ICE-lite on both sides: no checks, or no ICE: DTLS over plain UDP to c=/port).
+ */
 
 import type { DcChannel } from "../../src/ue/channel.ts";
 import { DcEndpoint } from "../../src/ue/dcEndpoint.ts";
+import type { IceMode } from "../../src/ue/iceMode.ts";
 import type { BenchPeer } from "./types.ts";
 
-export async function makeOursPeer(): Promise<BenchPeer> {
+export async function makeOursPeer(ice: IceMode = "full"): Promise<BenchPeer> {
   const ep = new DcEndpoint({
     name: "bench",
+    ice,
     channels: [{ id: 1000, label: "bench" }],
     maxMessageSize: 262144,
   });

@@ -16,14 +16,14 @@ import { DEMO_CHANNEL, EmbeddedNetwork, now } from "../demo/network.ts";
 import { isImsdcError } from "../errors.ts";
 import { createLogger, type Logger, loggerAuditSink, silentLogger } from "../log.ts";
 import { SipRequestError } from "../sip/index.ts";
-import type { DcChannel, UeCall } from "../ue/index.ts";
+import { type DcChannel, type IceMode, isIceMode, type UeCall } from "../ue/index.ts";
 import { parseArgs, wantsHelp } from "./args.ts";
 import { type CallResult, result, SCENARIOS, type Scenario, ueEvents } from "./callResult.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { renderLadder, shortFp } from "./ladder.ts";
 import { type CliIo, EXIT } from "./main.ts";
 
-const USAGE = `usage: imsdc call --scenario e2e|tamper|e2ae-msrp|e2ae-bfcp [--json] [--quiet] [--timeout MS] [--log-level L]
+const USAGE = `usage: imsdc call --scenario e2e|tamper|e2ae-msrp|e2ae-bfcp [--ice full|lite|none] [--json] [--quiet] [--timeout MS] [--log-level L]
 
 Runs one call between two headless UEs (alice via P-CSCF(A), bob via P-CSCF(B)) through an embedded S-CSCF,
 two P-CSCFs and the IMS-AGW on 127.0.0.1, and prints the ladder.
@@ -32,6 +32,8 @@ two P-CSCFs and the IMS-AGW on 127.0.0.1, and prints the ladder.
   --scenario tamper     the offer's fingerprint is altered on the wire: bob's DTLS refuses, the DC fails closed, BYE
   --scenario e2ae-msrp  MSRP over TLS terminated in the IMS-AGW (TR 29.828 §5.2.1.2)
   --scenario e2ae-bfcp  BFCP over TLS terminated in the IMS-AGW (TR 29.828 §5.2.1.3)
+  --ice MODE            e2e/tamper: both UEs' ICE mode: full (default, WebRTC-style), lite (TS 26.114 Annex A.17)
+                        or none (no ICE, DTLS/SCTP over UDP to c=/port, TS 24.186 §9.3)
   --json                print one JSON result object instead of the ladder
   --quiet               print only the verdict line
   --timeout MS          bound on the whole scenario (default 30000)
@@ -43,6 +45,7 @@ exit: 0 expected outcome, 1 outcome not met, 2 usage, 3 runtime/network failure,
 
 const SPEC = {
   scenario: "string",
+  ice: "string",
   json: "boolean",
   quiet: "boolean",
   timeout: "ms",
@@ -137,6 +140,7 @@ async function runScenario(
   timeoutMs: number,
   logger: Logger,
   progress: (s: string) => void,
+  ice: IceMode = "full",
 ): Promise<Run> {
   const { tStart, net, run, left } = await startRun(timeoutMs, logger, progress);
   try {
@@ -145,6 +149,7 @@ async function runScenario(
     const alice = await within(
       net.addUe("ueA", "alice", {
         transport: "TCP",
+        ice,
         dc: { channels: [DEMO_CHANNEL], timeouts: DC_TIMEOUTS },
         ...(scenario === "tamper" ? { mutateOutgoing: tamperInvite } : {}),
       }),
@@ -152,7 +157,7 @@ async function runScenario(
       "alice's registration",
     );
     await within(
-      net.addUe("ueB", "bob", { transport: "UDP", echoPrefix: "echo: ", dc: { timeouts: DC_TIMEOUTS } }),
+      net.addUe("ueB", "bob", { transport: "UDP", ice, echoPrefix: "echo: ", dc: { timeouts: DC_TIMEOUTS } }),
       left(),
       "bob's registration",
     );
@@ -429,6 +434,7 @@ export async function callCommand(args: string[], io: CliIo): Promise<number> {
     if (s === undefined) throw new UsageError("--scenario is required");
     if (!(SCENARIOS as readonly string[]).includes(s)) throw new UsageError(`unknown scenario '${s}'`);
     scenario = s as Scenario;
+    if (opts.ice !== undefined && !isIceMode(opts.ice)) throw new UsageError("--ice must be full, lite or none");
     const lvl = opts["log-level"];
     if (lvl !== undefined && !(LOG_LEVELS as readonly string[]).includes(lvl))
       throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
@@ -451,7 +457,7 @@ export async function callCommand(args: string[], io: CliIo): Promise<number> {
   const run =
     scenario === "e2ae-msrp" || scenario === "e2ae-bfcp"
       ? await runE2ae(scenario === "e2ae-msrp" ? "msrp" : "bfcp", opts.timeout ?? 30_000, logger, progress)
-      : await runScenario(scenario, opts.timeout ?? 30_000, logger, progress);
+      : await runScenario(scenario, opts.timeout ?? 30_000, logger, progress, isIceMode(opts.ice) ? opts.ice : "full");
   try {
     const r = result(scenario, run, EXPECTED[scenario], run.e2ae ? { e2ae: run.e2ae } : {});
     if (json) io.stdout(`${JSON.stringify(r)}\n`);

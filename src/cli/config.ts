@@ -394,6 +394,8 @@ export interface UeConfig {
   registrar?: string;
   mediasec?: boolean | string[];
   autoAnswer?: boolean;
+  /** ICE mode of the data channel: "full" (default), "lite" (TS 26.114 Annex A.17) or "none" (TS 24.186 §9.3) */
+  ice?: "full" | "lite" | "none";
   dc?: {
     channels?: UeChannelConfig[];
     requestE2ae?: boolean;
@@ -430,6 +432,7 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
     "registrar",
     "mediasec",
     "autoAnswer",
+    "ice",
     "maxCalls",
     "flowRecovery",
     "dc",
@@ -469,6 +472,11 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
     }
     const aa = r.bool(o, "autoAnswer", "");
     if (aa !== undefined) out.autoAnswer = aa;
+    const ice = r.string(o, "ice", "");
+    if (ice !== undefined) {
+      if (ice !== "full" && ice !== "lite" && ice !== "none") r.problem("ice", "must be full, lite or none");
+      else out.ice = ice;
+    }
     // RFC 3261 §21.4.24: beyond maxCalls an incoming INVITE is answered 486 Busy Here
     const mc = r.int(o, "maxCalls", "", 0, 100_000);
     if (mc !== undefined) out.maxCalls = mc;

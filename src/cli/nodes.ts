@@ -250,6 +250,7 @@ export function ueCommand(args: string[], io: CliIo): Promise<number> {
         ...(c.registrar !== undefined ? { registrar: c.registrar } : {}),
         ...(c.mediasec !== undefined ? { mediasec: c.mediasec } : {}),
         ...(c.autoAnswer !== undefined ? { autoAnswer: c.autoAnswer } : {}),
+        ...(c.ice !== undefined ? { ice: c.ice } : {}),
         ...(c.timers ? { timers: c.timers } : {}),
         ...(c.maxCalls !== undefined ? { maxCalls: c.maxCalls } : {}),
         ...(c.flowRecovery !== undefined ? { flowRecovery: c.flowRecovery } : {}),

@@ -35,6 +35,7 @@ import {
 } from "./dcTransport.ts";
 import { requireHardenedEngine } from "./engine.ts";
 import { UeError } from "./errors.ts";
+import { type IceMode, localIceSdp } from "./iceMode.ts";
 
 /** A data channel to offer, as an a=dcmap line describes it (RFC 8864 §5.1). */
 export interface ChannelSpec {
@@ -50,8 +51,15 @@ export interface ChannelSpec {
 export interface DcEndpointOptions {
   /** Per-session DTLS identity; generated (ECDSA P-256, self-tested) when omitted. */
   identity?: DtlsIdentity;
-  /** Host addresses for ICE host candidates (default ["127.0.0.1"]). */
+  /** Host addresses for ICE host candidates (default ["127.0.0.1"]); mode "none" binds on the first. */
   hostAddresses?: string[];
+  /**
+   * ICE mode (docs/ue.md "ICE modes"): "full" (default; WebRTC-style client, TS 24.371), "lite" (TS 26.114 Annex
+   * A.17: a=ice-lite, ice2, one host candidate = c=/port) or "none" (no ICE attributes; plain UDP, TS 24.186 §9.3).
+   */
+  ice?: IceMode;
+  /** Without ICE: opt-in NAT latching on an authenticated DTLS peer (src/ue/udpPath.ts). Default false. */
+  latch?: boolean;
   /** Our a=max-message-size (default 65536; 0 = unlimited). */
   maxMessageSize?: number;
   /** Our a=sctp-port (default 5000). */
@@ -114,6 +122,10 @@ export function identityFromCertificate(c: SessionCertificate): DtlsIdentity {
 
 function toSdpFingerprints(fps: { hash: string; value: string }[]): Fingerprint[] {
   return fps.map((f) => ({ hash: f.hash.toLowerCase() as Fingerprint["hash"], value: f.value.toUpperCase() }));
+}
+
+function iceOf(local: { iceUfrag: string; icePwd: string; candidates: string[] }) {
+  return local.iceUfrag ? { ufrag: local.iceUfrag, pwd: local.icePwd, candidates: local.candidates } : undefined;
 }
 
 function specToDcMap(c: ChannelSpec): DcMap {
@@ -201,6 +213,8 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
       identity: this.identity,
       // RFC 8445 §6.1.1: the offerer is the controlling agent, from the first packet on
       iceControlling: role === "offerer",
+      iceMode: this.opts.ice ?? "full",
+      ...(this.opts.latch !== undefined ? { latch: this.opts.latch } : {}),
       ...(this.opts.hostAddresses ? { hostAddresses: this.opts.hostAddresses } : {}),
       ...(this.opts.maxMessageSize !== undefined ? { maxMessageSize: this.opts.maxMessageSize } : {}),
       ...(this.opts.sctpPort !== undefined ? { sctpPort: this.opts.sctpPort } : {}),
@@ -268,8 +282,10 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
     const transport = restart ? this.newTransport("offerer") : (this.current?.transport as DcTransport);
     const local = await transport.gather();
     const tlsId = restart ? undefined : this.current?.state.localTlsId;
+    const ice = localIceSdp(transport.iceMode, iceOf(local));
     const built = buildDcOffer({
       origin: { address: local.address },
+      ...(ice.iceLite ? { iceLite: true } : {}),
       ...(this.opts.audio ? { audio: this.opts.audio } : {}),
       dataChannels: [
         {
@@ -280,7 +296,7 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
           sctpPort: transport.localSctpPort,
           maxMessageSize: transport.localMaxMessageSize,
           dcmaps: channels.map(specToDcMap),
-          ice: { ufrag: local.iceUfrag, pwd: local.icePwd, candidates: local.candidates, endOfCandidates: true },
+          ...(ice.ice ? { ice: ice.ice } : {}),
           ...(this.opts.qosHint ? { qosHint: this.opts.qosHint } : {}),
           ...(this.opts.requestE2ae ? { e2ae: "requested" as const } : {}),
         },
@@ -381,9 +397,12 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
     // serves is accepted, any further one (e.g. the remote bootstrap m-line next to the local one) gets port 0.
     const others = readDcMedia(offer).filter((m) => !m.rejected && m.mline !== remote.mline);
     const perMedia = Object.fromEntries(others.map((m) => [m.mline, { reject: true }]));
+    // RFC 8839 §3.3.2: an offer without ICE is answered without any ICE attribute
+    const ice = localIceSdp(transport.iceMode, iceOf(local), remote.ice);
     const built = buildDcAnswer(offer, {
       ...(others.length > 0 ? { perMedia } : {}),
       origin: { address: local.address },
+      ...(ice.iceLite ? { iceLite: true } : {}),
       port: local.port,
       connection: { address: local.address },
       fingerprints: toSdpFingerprints(local.fingerprints),
@@ -400,7 +419,7 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
       sctpPort: transport.localSctpPort,
       maxMessageSize: transport.localMaxMessageSize,
       ...(this.opts.acceptChannel ? { acceptStreamIds: this.opts.acceptChannel } : {}),
-      ice: { ufrag: local.iceUfrag, pwd: local.icePwd, candidates: local.candidates, endOfCandidates: true },
+      ...(ice.ice ? { ice: ice.ice } : {}),
       ...(this.opts.qosHint ? { qosHint: this.opts.qosHint } : {}),
     });
     if (!built.ok || built.sdp === undefined) {
@@ -466,12 +485,26 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
       icePwd: remote.ice.pwd ?? "",
       iceLite: remote.ice.lite,
       candidates: remote.ice.candidates,
+      ...(remote.connection ? { address: remote.connection.address } : {}),
+      port: remote.port,
       fingerprints: remote.fingerprints.map((f) => ({ hash: f.hash, value: f.value })),
       sctpPort: remote.sctpPort,
       maxMessageSize: remote.maxMessageSize,
     };
     const run = transport.connect(params, { iceControlling: how.iceControlling, dtlsRole: next.role }).then(
       () => {
+        const latched = transport.pathCounters?.latched;
+        if (latched) {
+          // a security decision: media now goes to an address the SDP did not name (opt-in, after authentication)
+          this.opts.audit?.record({
+            node: "ue",
+            ue: this.opts.name ?? "ue",
+            decision: "no-ice-latched",
+            clause: "RFC 8122 §6",
+            signalled: `${params.address ?? "?"}:${params.port ?? "?"}`,
+            latched: `${latched.address}:${latched.port}`,
+          });
+        }
         if (this.current?.transport === transport) this.setState("connected");
       },
       (e: unknown) => {

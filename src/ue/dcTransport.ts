@@ -1,8 +1,8 @@
 /**
- * One DTLS/SCTP association over ICE, built from werift's transport classes (never RTCPeerConnection: it forces
- * DTLS-SRTP and a public STUN server). A new association (RFC 8842 §3) is a new DcTransport.
+ * One DTLS/SCTP association over ICE (full or lite) or over plain UDP without ICE (src/ue/udpPath.ts), built from
+ * werift's transport classes (never RTCPeerConnection: it forces DTLS-SRTP and a public STUN server). A new
+ * association (RFC 8842 §3) is a new DcTransport.
  */
-import { X509Certificate } from "node:crypto";
 import { EventEmitter } from "node:events";
 import {
   candidateFromSdp,
@@ -19,78 +19,24 @@ import {
   RTCSctpTransport,
 } from "#werift";
 import { type Logger, silentLogger } from "../log.ts";
-import { isHashFunc } from "../sdp/index.ts";
-import { checkPeerCertificate, fingerprintOfDer } from "../security/verify.ts";
 import { DcChannel, type DcChannelInfo } from "./channel.ts";
+import { DatagramLink } from "./datagramLink.ts";
 import { UeError, withTimeout } from "./errors.ts";
+import { type IceMode, type IcePlan, planIce } from "./iceMode.ts";
+import { hasSctpChunk, SCTP_SHUTDOWN } from "./sctpChunk.ts";
+import { consentIntervalMs, type DcTimeouts, DEFAULT_TIMEOUTS, MIN_CONSENT_MS } from "./timeouts.ts";
+import type { DtlsIdentity, LocalTransportParams, RemoteTransportParams } from "./transportParams.ts";
+import { adoptWeriftSocket, bindUdp, UdpPath, type UdpPathCounters } from "./udpPath.ts";
+import { type SecurityVerdict, verifyPeerCertificate } from "./verdict.ts";
+
+export { consentIntervalMs, type DcTimeouts, DEFAULT_TIMEOUTS, MIN_CONSENT_MS } from "./timeouts.ts";
+export type { DtlsIdentity, LocalTransportParams, RemoteTransportParams } from "./transportParams.ts";
+export { derFingerprint, pemToDer, type SecurityVerdict, verifyPeerCertificate } from "./verdict.ts";
 
 export type DtlsRole = "client" | "server";
 export type DcTransportState = "new" | "gathering" | "connecting" | "connected" | "failed" | "closed";
 /** The ICE connection's state as werift reports it (W3C RTCIceTransportState). */
 export type IceState = "new" | "checking" | "connected" | "completed" | "disconnected" | "failed" | "closed";
-
-/** The DTLS identity of one session: a PKCS#8 key, its self-signed certificate and the certificate's fingerprints. */
-export interface DtlsIdentity {
-  keyPem: string;
-  certPem: string;
-  /** "ecdsa" for P-256 (default), "rsa" for RSA certificates */
-  keyType: "ecdsa" | "rsa";
-  /** RFC 8122 fingerprints of the DER certificate, e.g. { hash: "sha-256", value: "AB:CD:..." } */
-  fingerprints: { hash: string; value: string }[];
-}
-
-export interface LocalTransportParams {
-  iceUfrag: string;
-  icePwd: string;
-  iceLite: boolean;
-  /** candidate-attribute values, without the "candidate:" prefix stripped (i.e. "candidate:..." is NOT included) */
-  candidates: string[];
-  /** the default candidate's address and port (for c= and the m-line port) */
-  address: string;
-  port: number;
-  fingerprints: { hash: string; value: string }[];
-}
-
-export interface RemoteTransportParams {
-  iceUfrag: string;
-  icePwd: string;
-  iceLite: boolean;
-  candidates: string[];
-  fingerprints: { hash: string; value: string }[];
-  sctpPort: number;
-  /** the peer's a=max-message-size; 0 = unlimited (RFC 8841 §6) */
-  maxMessageSize: number;
-}
-
-export interface DcTimeouts {
-  gatherMs: number;
-  iceMs: number;
-  dtlsMs: number;
-  sctpMs: number;
-  /**
-   * RFC 7675 §5.1 consent freshness: the association fails (E_CONSENT_EXPIRED) when no consent check was answered for
-   * this long. Checks go every min(5 s, consentMs / 6), randomised 0.8–1.2, so several fit in one expiry; keep that
-   * interval above the path's round-trip time (a check is abandoned when the next one leaves). At least 1000.
-   */
-  consentMs: number;
-}
-
-export const DEFAULT_TIMEOUTS: DcTimeouts = {
-  gatherMs: 5_000,
-  iceMs: 10_000,
-  dtlsMs: 10_000,
-  sctpMs: 10_000,
-  // RFC 7675 §5.1: consent expires after 30 s without an answered check
-  consentMs: 30_000,
-};
-
-/** Lowest accepted `timeouts.consentMs` (its check interval is then 167 ms). */
-export const MIN_CONSENT_MS = 1_000;
-
-/** RFC 7675 §5.1: a check every 5 s by default; shorter expiries keep six checks per expiry. */
-export function consentIntervalMs(consentMs: number): number {
-  return Math.min(5_000, Math.round(consentMs / 6));
-}
 
 /**
  * How long an SCTP ABORT from the peer may precede its DTLS close_notify and still count as an orderly close: our own
@@ -107,7 +53,15 @@ export interface DcTransportOptions {
   sctpPort?: number;
   /** our a=max-message-size (RFC 8841 §6); default 65536; 0 = unlimited */
   maxMessageSize?: number;
+  /** @deprecated use `iceMode: "lite"` */
   iceLite?: boolean;
+  /** "full" (default), "lite" (answers checks only) or "none" (plain UDP to the peer's c=/port); src/ue/iceMode.ts */
+  iceMode?: IceMode;
+  /**
+   * Without ICE: latch on a source other than the signalled c=/port once it completed an authenticated DTLS handshake
+   * (src/ue/udpPath.ts). Default false: only the signalled address and port are accepted.
+   */
+  latch?: boolean;
   /**
    * RFC 8445 §6.1.1: the offerer's agent is controlling. Known when the transport is created (offer or answer), and
    * set before any packet: checks can arrive before the answer does, and a wrong default role makes the peer switch
@@ -118,19 +72,6 @@ export interface DcTransportOptions {
   logger?: Logger;
 }
 
-/** Outcome of peer authentication, emitted once per association. */
-export interface SecurityVerdict {
-  verified: boolean;
-  /** RFC 8122 §5.1: the hash the comparison used (strongest one the peer signalled) */
-  hash?: string;
-  /** the fingerprint computed from the certificate the peer presented in the handshake */
-  presented?: string;
-  /** the fingerprints signalled in the peer's SDP for that hash */
-  signalled: string[];
-  code?: string;
-  reason?: string;
-}
-
 export interface DcTransportEvents {
   state: [DcTransportState];
   /** every ICE connection state change (e.g. "connected" once a pair is nominated, "failed" on consent expiry) */
@@ -139,36 +80,6 @@ export interface DcTransportEvents {
   channel: [DcChannel];
   /** terminal failure of the association/negotiation (named so that an unheard event never throws) */
   failure: [UeError];
-}
-
-/** RFC 8122 §5: fingerprint of a DER certificate as uppercase colon-separated hex. */
-export function derFingerprint(der: Uint8Array, hash: string): string {
-  const h = hash.toLowerCase();
-  if (!isHashFunc(h)) throw new UeError("E_DTLS_FAILED", `unsupported fingerprint hash ${hash}`);
-  return fingerprintOfDer(der, h);
-}
-
-/**
- * RFC 8122 §5.1: take the peer's most preferred (strongest) hash among those it signalled; the certificate must match
- * one fingerprint of that set, else the connection MUST NOT be established (src/security/verify.ts).
- */
-export function verifyPeerCertificate(
-  der: Uint8Array | undefined,
-  signalled: { hash: string; value: string }[],
-): SecurityVerdict {
-  const c = checkPeerCertificate(der, signalled);
-  if (c.reason === "no-certificate")
-    return { verified: false, signalled: [], code: "E_DTLS_FAILED", reason: "peer presented no certificate" };
-  if (c.reason === "no-usable-fingerprint")
-    return { verified: false, signalled: [], code: "E_FP_MISMATCH", reason: "no usable signalled fingerprint" };
-  const base = {
-    signalled: c.signalled,
-    ...(c.hash ? { hash: c.hash } : {}),
-    ...(c.presented ? { presented: c.presented } : {}),
-  };
-  return c.ok
-    ? { verified: true, ...base }
-    : { verified: false, ...base, code: "E_FP_MISMATCH", reason: "peer certificate matches no signalled fingerprint" };
 }
 
 function isAuthFailure(msg: string): boolean {
@@ -182,8 +93,14 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
   private readonly hostAddresses: string[];
   private readonly timeouts: DcTimeouts;
   private readonly log: Logger;
+  readonly iceMode: IceMode;
+  private readonly latch: boolean;
   private readonly gatherer: RTCIceGatherer;
   private readonly ice: RTCIceTransport;
+  private readonly link: DatagramLink;
+  /** the no-ICE path (mode "none" from gathering on; a full/lite agent's fallback from connect on) */
+  private path: UdpPath | undefined;
+  private _plan: IcePlan | undefined;
   private readonly dtls: RTCDtlsTransport;
   private readonly sctp: RTCSctpTransport;
   private readonly channels = new Map<number, DcChannel>();
@@ -214,6 +131,8 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
       throw new UeError("E_CONFIG", `timeouts.consentMs must be a number >= ${MIN_CONSENT_MS}`);
     }
     this.log = opts.logger ?? silentLogger;
+    this.iceMode = opts.iceMode ?? (opts.iceLite ? "lite" : "full");
+    this.latch = opts.latch ?? false;
     const v4 = this.hostAddresses.find((a) => a.includes(".") && !a.includes(":"));
     const v6 = this.hostAddresses.find((a) => a.includes(":"));
     // Host candidates only, on the configured addresses; no STUN/TURN server is ever configured here.
@@ -221,7 +140,7 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
       useIpv4: false,
       useIpv6: false,
       additionalHostAddresses: this.hostAddresses,
-      iceLite: opts.iceLite ?? false,
+      iceLite: this.iceMode === "lite",
       ...(v4 || v6 ? { interfaceAddresses: { ...(v4 ? { udp4: v4 } : {}), ...(v6 ? { udp6: v6 } : {}) } } : {}),
       // RFC 7675 §5.1: consent expiry and check interval per transport (patched werift option)
       consentTimeoutMs: this.timeouts.consentMs,
@@ -234,8 +153,10 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
       hash: 4, // sha256
       signature: opts.identity.keyType === "rsa" ? 1 : 3, // rsa | ecdsa
     });
+    // the same DTLS code over ICE or over plain UDP: only the datagram link under it changes (src/ue/datagramLink.ts)
+    this.link = new DatagramLink(this.ice);
     // data-channel-only DTLS: no use_srtp extension (RFC 8841 needs none)
-    this.dtls = new RTCDtlsTransport({}, this.ice, cert, []);
+    this.dtls = new RTCDtlsTransport({}, this.link.asIceTransport(), cert, []);
     this.sctp = new RTCSctpTransport(this.localSctpPort, this.localMaxMessageSize);
     this.sctp.setDtlsTransport(this.dtls);
     this.sctp.onDataChannel.subscribe((dc) => {
@@ -271,12 +192,21 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
   get remoteMaxMessageSize(): number {
     return this.remoteMax;
   }
+  /** Whether ICE runs for this association and why (set by `connect`). */
+  get icePlan(): IcePlan | undefined {
+    return this._plan;
+  }
+  /** Counters of the no-ICE path: accepted datagrams, datagrams from unsignalled sources dropped, the latch. */
+  get pathCounters(): UdpPathCounters | undefined {
+    return this.path ? { ...this.path.counters } : undefined;
+  }
 
   /** Gathers host candidates and returns what goes into our SDP. */
   async gather(): Promise<LocalTransportParams> {
     if (this.local) return this.local;
     this.assertOpen();
     this.setState("gathering");
+    if (this.iceMode === "none") return this.gatherPlain();
     await withTimeout(this.gatherer.gather(), this.timeouts.gatherMs, "E_GATHER_TIMEOUT", "ICE gathering");
     const lp = this.gatherer.localParameters;
     const candidates = this.gatherer.localCandidates.filter((c) => this.hostAddresses.includes(c.ip));
@@ -292,6 +222,45 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
       fingerprints: this.identity.fingerprints,
     };
     return this.local;
+  }
+
+  /** Mode "none": one UDP socket of our own on the first host address; no ICE agent runs at all. */
+  private async gatherPlain(): Promise<LocalTransportParams> {
+    const host = this.hostAddresses[0] ?? "127.0.0.1";
+    const binding = await bindUdp(host).catch((e: unknown) => {
+      throw new UeError("E_ICE_FAILED", `cannot bind a UDP socket on ${host}: ${String(e)}`, { cause: e });
+    });
+    this.path = new UdpPath(binding, { latch: this.latch, logger: this.log });
+    this.local = {
+      iceUfrag: "",
+      icePwd: "",
+      iceLite: false,
+      candidates: [],
+      address: binding.address,
+      port: binding.port,
+      fingerprints: this.identity.fingerprints,
+    };
+    return this.local;
+  }
+
+  /** No ICE for this association: DTLS runs over plain UDP between our c=/port and the peer's (RFC 8841 §4). */
+  private startDirect(remote: RemoteTransportParams): void {
+    const address = remote.address;
+    const port = remote.port;
+    // RFC 8839 §3.2.5 item 2: 0.0.0.0 / port 9 is no destination; without ICE there is nowhere to send
+    if (!address || !port || port === 9 || address === "0.0.0.0" || address === "::") {
+      throw new UeError("E_ICE_REQUIRED", "the peer signalled neither ICE nor a usable c= address and port");
+    }
+    if (!this.path) {
+      // a full/lite agent falls back to no ICE: take over the socket of the host candidate we signalled as c=/port
+      const local = this.local;
+      const binding = local ? adoptWeriftSocket(this.gatherer.connection, local.port) : undefined;
+      if (!binding) throw new UeError("E_ICE_FAILED", "no local socket for the no-ICE path");
+      this.path = new UdpPath(binding, { latch: this.latch, logger: this.log });
+    }
+    this.link.usePath(this.path);
+    this.path.setRemote(address, port);
+    this.log.info({ remote: `${address}:${port}`, plan: this._plan }, "data channel without ICE (plain UDP)");
   }
 
   /**
@@ -353,33 +322,19 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
     await this.gather();
     this.role = roles.dtlsRole;
     this.remoteMax = remote.maxMessageSize;
-    if (!remote.iceUfrag || !remote.icePwd || remote.candidates.length === 0) {
-      throw new UeError("E_ICE_REQUIRED", "the peer signalled no ICE credentials or candidates");
+    const plan = planIce(
+      this.iceMode,
+      { ufrag: remote.iceUfrag, pwd: remote.icePwd, lite: remote.iceLite },
+      roles.iceControlling,
+    );
+    this._plan = plan;
+    if (plan.kind === "ice" && this.iceMode === "full" && remote.candidates.length === 0) {
+      throw new UeError("E_ICE_REQUIRED", "the peer signalled ICE credentials but no candidates");
     }
     this.setState("connecting");
     try {
-      // RFC 8445 §6.1.1: the controlling agent nominates; a lite peer makes us controlling (§6.1.3.1)
-      this.ice.connection.iceControlling = remote.iceLite ? true : roles.iceControlling;
-      this.ice.setRemoteParams(
-        new RTCIceParameters({
-          usernameFragment: remote.iceUfrag,
-          password: remote.icePwd,
-          iceLite: remote.iceLite,
-        }),
-      );
-      for (const c of remote.candidates) {
-        const line = c.startsWith("candidate:") ? c.slice("candidate:".length) : c;
-        // RFC 8839 §5.1 (our W_ICE_CANDIDATE): a malformed candidate is ignored, it does not fail the association
-        let candidate: ReturnType<typeof candidateFromSdp>;
-        try {
-          candidate = candidateFromSdp(line);
-        } catch (e) {
-          this.log.info({ candidate: line.slice(0, 200), err: String(e) }, "malformed remote candidate ignored");
-          continue;
-        }
-        await this.ice.addRemoteCandidate(candidate);
-      }
-      await this.ice.addRemoteCandidate(undefined);
+      if (plan.kind === "direct") this.startDirect(remote);
+      else await this.startIce(remote, plan.controlling);
       // RFC 5763 §5 / RFC 4145 §4: the DTLS role comes from a=setup, never from the ICE role
       this.dtls.role = roles.dtlsRole;
       this.dtls.setRemoteParams(
@@ -390,15 +345,19 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
       );
       // RFC 8832 §6: the DTLS client uses even stream ids, the server odd; werift keys this on the ICE role.
       Object.defineProperty(this.sctp, "isServer", { get: () => roles.dtlsRole === "server", configurable: true });
-      await withTimeout(this.ice.start(), this.timeouts.iceMs, "E_ICE_TIMEOUT", "ICE connectivity checks").catch(
-        (e: unknown) => {
-          // RFC 8445 §8.1: no candidate pair succeeded; the ICE stage failed, not the DTLS handshake
-          if (e instanceof UeError) throw e;
-          throw new UeError("E_ICE_FAILED", `ICE failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-        },
-      );
-      // RFC 7675 §5.1: consent checks run from the nomination on; a later ICE "failed" is an expired consent
-      this.iceUp = true;
+      if (plan.kind === "ice") {
+        await withTimeout(this.ice.start(), this.timeouts.iceMs, "E_ICE_TIMEOUT", "ICE connectivity checks").catch(
+          (e: unknown) => {
+            // RFC 8445 §8.1: no candidate pair succeeded; the ICE stage failed, not the DTLS handshake
+            if (e instanceof UeError) throw e;
+            throw new UeError("E_ICE_FAILED", `ICE failed: ${e instanceof Error ? e.message : String(e)}`, {
+              cause: e,
+            });
+          },
+        );
+        // RFC 7675 §5.1: consent checks run from the nomination on; a later ICE "failed" is an expired consent
+        this.iceUp = true;
+      }
       const dtlsStart = this.dtls.start();
       await this.whileAlive(
         withTimeout(dtlsStart, this.timeouts.dtlsMs, "E_DTLS_TIMEOUT", "DTLS handshake").catch((e: unknown) => {
@@ -411,6 +370,8 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
       if (!verdict.verified) {
         throw new UeError("E_FP_MISMATCH", verdict.reason ?? "fingerprint mismatch", { details: { ...verdict } });
       }
+      // the no-ICE path may latch (opt-in) only now, on a source that completed an authenticated handshake
+      this.path?.authenticated();
       this.sctp.setRemoteMaxMessageSize(remote.maxMessageSize);
       this.dtls.onStateChange.subscribe((s) => {
         // RFC 5246 §7.2.1: close_notify is the peer's orderly close; §7.2.2: a fatal alert ends the connection
@@ -446,6 +407,32 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
       await this.close();
       throw err;
     }
+  }
+
+  /** ICE runs (full, or lite answering checks): remote credentials and candidates go to werift's agent. */
+  private async startIce(remote: RemoteTransportParams, controlling: boolean): Promise<void> {
+    // RFC 8445 §6.1.1: the controlling agent nominates; a full agent facing a lite peer is controlling
+    this.ice.connection.iceControlling = controlling;
+    this.ice.setRemoteParams(
+      new RTCIceParameters({
+        usernameFragment: remote.iceUfrag,
+        password: remote.icePwd,
+        iceLite: remote.iceLite,
+      }),
+    );
+    for (const c of remote.candidates) {
+      const line = c.startsWith("candidate:") ? c.slice("candidate:".length) : c;
+      // RFC 8839 §5.1 (our W_ICE_CANDIDATE): a malformed candidate is ignored, it does not fail the association
+      let candidate: ReturnType<typeof candidateFromSdp>;
+      try {
+        candidate = candidateFromSdp(line);
+      } catch (e) {
+        this.log.info({ candidate: line.slice(0, 200), err: String(e) }, "malformed remote candidate ignored");
+        continue;
+      }
+      await this.ice.addRemoteCandidate(candidate);
+    }
+    await this.ice.addRemoteCandidate(undefined);
   }
 
   private classifyDtlsError(e: unknown, remote: RemoteTransportParams): UeError {
@@ -585,26 +572,8 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
     }
     await this.dtls.stop().catch(() => {});
     await this.ice.stop().catch(() => {});
+    await this.path?.close().catch(() => {});
     await this.gatherer.connection.close().catch(() => {});
     if (this._state !== "failed") this.setState("closed");
   }
-}
-
-const SCTP_SHUTDOWN = 7;
-
-/** RFC 9260 §3: does this SCTP packet (12-byte common header, then chunks padded to 4 bytes) carry a chunk of `type`? */
-function hasSctpChunk(packet: Buffer, type: number): boolean {
-  let pos = 12;
-  while (pos + 4 <= packet.length) {
-    if (packet[pos] === type) return true;
-    const len = packet.readUInt16BE(pos + 2);
-    if (len < 4) return false;
-    pos += (len + 3) & ~3;
-  }
-  return false;
-}
-
-/** Parses the DER of a PEM certificate (for fingerprints of injected identities). */
-export function pemToDer(certPem: string): Uint8Array {
-  return new X509Certificate(certPem).raw;
 }

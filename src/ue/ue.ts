@@ -19,6 +19,7 @@ import {
 import { DcEndpoint, type DcEndpointOptions } from "./dcEndpoint.ts";
 import { E2aeEndpoint, type E2aeEndpointOptions } from "./e2ae/index.ts";
 import { UeError } from "./errors.ts";
+import type { IceMode } from "./iceMode.ts";
 
 /** Default `ImsUeOptions.maxCalls`. */
 export const DEFAULT_MAX_CALLS = 16;
@@ -43,6 +44,11 @@ export interface ImsUeOptions {
   mediasec?: boolean | string[];
   /** data channel endpoint options applied to every call */
   dc?: Omit<DcEndpointOptions, "name" | "logger" | "audit">;
+  /**
+   * ICE mode of the data channel (docs/ue.md "ICE modes"): "full" (default, WebRTC IMS client, TS 24.371), "lite"
+   * (TS 26.114 Annex A.17) or "none" (IMS UE addressing media by c=/port, TS 24.186 §9.3). Overrides `dc.ice`.
+   */
+  ice?: IceMode;
   /** m-lines our offers carry, in this order after the session header (default ["dc"]); answers take what is offered */
   media?: UeMediaKind[];
   /** options of the MSRP / BFCP over TLS endpoints (e2ae, TR 29.828 §5.2.1) */
@@ -203,6 +209,7 @@ export class ImsUe extends TypedEmitter<ImsUeEvents> {
     if (call) return call;
     const dc = new DcEndpoint({
       ...this.opts.dc,
+      ...(this.opts.ice ? { ice: this.opts.ice } : {}),
       name: this.opts.aor,
       logger: this.log,
       ...(this.opts.audit ? { audit: this.opts.audit } : {}),

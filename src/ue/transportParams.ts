@@ -1,0 +1,37 @@
+/** What one data channel association needs from each side: the DTLS identity, our and the peer's parameters. */
+
+/** The DTLS identity of one session: a PKCS#8 key, its self-signed certificate and the certificate's fingerprints. */
+export interface DtlsIdentity {
+  keyPem: string;
+  certPem: string;
+  /** "ecdsa" for P-256 (default), "rsa" for RSA certificates */
+  keyType: "ecdsa" | "rsa";
+  /** RFC 8122 fingerprints of the DER certificate, e.g. { hash: "sha-256", value: "AB:CD:..." } */
+  fingerprints: { hash: string; value: string }[];
+}
+
+export interface LocalTransportParams {
+  iceUfrag: string;
+  icePwd: string;
+  iceLite: boolean;
+  /** candidate-attribute values, without the "candidate:" prefix stripped (i.e. "candidate:..." is NOT included) */
+  candidates: string[];
+  /** the default candidate's address and port (for c= and the m-line port) */
+  address: string;
+  port: number;
+  fingerprints: { hash: string; value: string }[];
+}
+
+export interface RemoteTransportParams {
+  iceUfrag: string;
+  icePwd: string;
+  iceLite: boolean;
+  candidates: string[];
+  /** the peer's `c=` address and m-line port: where media goes without ICE (RFC 4566 §5.7, §5.14) */
+  address?: string;
+  port?: number;
+  fingerprints: { hash: string; value: string }[];
+  sctpPort: number;
+  /** the peer's a=max-message-size; 0 = unlimited (RFC 8841 §6) */
+  maxMessageSize: number;
+}
