@@ -4,6 +4,7 @@
  * the tests drive the IMS-AGW through the Iq API directly.
  */
 import net from "node:net";
+import { deadline } from "../../../src/errors.ts";
 import {
   editSdpMedia,
   formatMsrpUri,
@@ -27,21 +28,9 @@ export async function waitFor(pred: () => boolean, timeoutMs = 5000, what = "con
   }
 }
 
-/** Rejects after `ms` unless `p` settles first. */
+/** Rejects after `ms` unless `p` settles first: `deadline` of src/errors.ts with a test's message. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what} not done within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
+  return deadline(p, ms, () => new Error(`${what} not done within ${ms} ms`));
 }
 
 /** Counts of active handles by type (sockets, servers, timers). */
