@@ -2,7 +2,9 @@
 export { type AgwResources, type ContextView, DEFAULT_TIMERS, ImsAgw, type ImsAgwOptions } from "./agw.ts";
 export * from "./iq.ts";
 export { Relay, type RelayOptions, type RelayResult } from "./relay.ts";
-export { normalizeAddress, Termination, verifyPeerCertificate } from "./termination.ts";
+export { normalizeAddress } from "./sockets.ts";
+export { Termination } from "./termination.ts";
+export { verifyPeerCertificate } from "./verifyPeer.ts";
 export {
   IQ_BYE_REASON,
   IQ_SESSION_HEADER,

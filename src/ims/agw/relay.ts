@@ -18,7 +18,8 @@
  * release close with a FIN. The result names the side that ended the relay (`endedBy`).
  */
 import type { Socket } from "node:net";
-import type { RelayEndReason, RelayErrorCause, TerminationStatistics } from "./iq.ts";
+import type { RelayEndReason, RelayErrorCause } from "./iqEvents.ts";
+import type { TerminationStatistics } from "./iqTypes.ts";
 
 export interface RelayOptions {
   /** No byte in either direction for this long ends the relay (0 = never). */
