@@ -19,9 +19,10 @@ import {
   RTCSctpTransport,
 } from "#werift";
 import { type Logger, silentLogger } from "../log.ts";
-import { isHashFunc } from "../sdp/index.ts";
-import { checkPeerCertificate, fingerprintOfDer } from "../security/verify.ts";
+import type { Fingerprint } from "../sdp/index.ts";
+import { verifyPeerCertificate } from "../security/verify.ts";
 import { DcChannel, type DcChannelInfo } from "./channel.ts";
+import { dcSecurityVerdict } from "./dcVerdict.ts";
 import { UeError, withTimeout } from "./errors.ts";
 
 export type DtlsRole = "client" | "server";
@@ -36,7 +37,7 @@ export interface DtlsIdentity {
   /** "ecdsa" for P-256 (default), "rsa" for RSA certificates */
   keyType: "ecdsa" | "rsa";
   /** RFC 8122 fingerprints of the DER certificate, e.g. { hash: "sha-256", value: "AB:CD:..." } */
-  fingerprints: { hash: string; value: string }[];
+  fingerprints: Fingerprint[];
 }
 
 export interface LocalTransportParams {
@@ -48,7 +49,7 @@ export interface LocalTransportParams {
   /** the default candidate's address and port (for c= and the m-line port) */
   address: string;
   port: number;
-  fingerprints: { hash: string; value: string }[];
+  fingerprints: Fingerprint[];
 }
 
 export interface RemoteTransportParams {
@@ -56,7 +57,7 @@ export interface RemoteTransportParams {
   icePwd: string;
   iceLite: boolean;
   candidates: string[];
-  fingerprints: { hash: string; value: string }[];
+  fingerprints: Fingerprint[];
   sctpPort: number;
   /** the peer's a=max-message-size; 0 = unlimited (RFC 8841 §6) */
   maxMessageSize: number;
@@ -139,36 +140,6 @@ export interface DcTransportEvents {
   channel: [DcChannel];
   /** terminal failure of the association/negotiation (named so that an unheard event never throws) */
   failure: [UeError];
-}
-
-/** RFC 8122 §5: fingerprint of a DER certificate as uppercase colon-separated hex. */
-export function derFingerprint(der: Uint8Array, hash: string): string {
-  const h = hash.toLowerCase();
-  if (!isHashFunc(h)) throw new UeError("E_DTLS_FAILED", `unsupported fingerprint hash ${hash}`);
-  return fingerprintOfDer(der, h);
-}
-
-/**
- * RFC 8122 §5.1: take the peer's most preferred (strongest) hash among those it signalled; the certificate must match
- * one fingerprint of that set, else the connection MUST NOT be established (src/security/verify.ts).
- */
-export function verifyPeerCertificate(
-  der: Uint8Array | undefined,
-  signalled: { hash: string; value: string }[],
-): SecurityVerdict {
-  const c = checkPeerCertificate(der, signalled);
-  if (c.reason === "no-certificate")
-    return { verified: false, signalled: [], code: "E_DTLS_FAILED", reason: "peer presented no certificate" };
-  if (c.reason === "no-usable-fingerprint")
-    return { verified: false, signalled: [], code: "E_FP_MISMATCH", reason: "no usable signalled fingerprint" };
-  const base = {
-    signalled: c.signalled,
-    ...(c.hash ? { hash: c.hash } : {}),
-    ...(c.presented ? { presented: c.presented } : {}),
-  };
-  return c.ok
-    ? { verified: true, ...base }
-    : { verified: false, ...base, code: "E_FP_MISMATCH", reason: "peer certificate matches no signalled fingerprint" };
 }
 
 function isAuthFailure(msg: string): boolean {
@@ -406,7 +377,7 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
         }),
       );
       // Belt and braces over the patched werift check: RFC 8122 §6 verified again on the DER the peer presented.
-      const verdict = verifyPeerCertificate(this.dtls.dtls?.remoteCertificate, remote.fingerprints);
+      const verdict = dcSecurityVerdict(verifyPeerCertificate(this.dtls.dtls?.remoteCertificate, remote.fingerprints));
       this.setVerdict(verdict);
       if (!verdict.verified) {
         throw new UeError("E_FP_MISMATCH", verdict.reason ?? "fingerprint mismatch", { details: { ...verdict } });
@@ -452,7 +423,7 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
     if (e instanceof UeError) return e;
     const msg = e instanceof Error ? e.message : String(e);
     if (/fingerprint/i.test(msg)) {
-      const verdict = verifyPeerCertificate(this.dtls.dtls?.remoteCertificate, remote.fingerprints);
+      const verdict = dcSecurityVerdict(verifyPeerCertificate(this.dtls.dtls?.remoteCertificate, remote.fingerprints));
       this.setVerdict(verdict.verified ? { ...verdict, verified: false, code: "E_FP_MISMATCH", reason: msg } : verdict);
       return new UeError("E_FP_MISMATCH", `peer certificate refused: ${msg}`, { cause: e });
     }

@@ -344,7 +344,7 @@ describe("e2ae end to end: UE A → P-CSCF(A)+AGW-A → S-CSCF → P-CSCF(B)+AGW
     await within((bmedia.msrp as E2aeEndpoint).connected(), 10_000, "UE B ↔ AGW-B");
     await waitFor(() => n.agwAuditA.events.some((e) => e.decision === "fingerprint-mismatch"), 8000, "AGW-A refusal");
     const mismatch = n.agwAuditA.events.find((e) => e.decision === "fingerprint-mismatch");
-    expect(mismatch).toMatchObject({ expected: [{ algorithm: "sha-256", value: stranger }] });
+    expect(mismatch).toMatchObject({ expected: [{ hash: "sha-256", value: stranger }] });
     // the P-CSCF saw the Notify (D)TLS session establishment Failure Event of its context
     await waitFor(
       () =>

@@ -7,6 +7,8 @@ import net from "node:net";
 import { deadline } from "../../../src/errors.ts";
 import {
   editSdpMedia,
+  type Fingerprint,
+  formatFingerprint,
   formatMsrpUri,
   parseMsrpUri,
   readMedia,
@@ -140,12 +142,12 @@ export function toUe(
   sdp: string,
   mline: number,
   leg: { address: string; port: number },
-  fingerprint: { readonly algorithm: string; readonly value: string },
+  fingerprint: Fingerprint,
   opts: { applied?: boolean } = {},
 ): string {
   const m = readMedia(sdp)[mline];
   if (!m) throw new Error("no such m-line");
-  const insert = [`a=fingerprint:${fingerprint.algorithm} ${fingerprint.value}`];
+  const insert = [`a=fingerprint:${formatFingerprint(fingerprint)}`];
   if (opts.applied) insert.push("a=3ge2ae:applied");
   let body = editSdpMedia(sdp, mline, {
     proto: TLS_OF[m.proto] ?? m.proto,
