@@ -34,13 +34,13 @@ export function errorMessage(e: unknown): string {
 }
 
 /**
- * Rejects with `onTimeout()` when `p` does not settle within `ms` (`ms` ≤ 0 or NaN: no bound). The timer never keeps
- * the process alive and is cleared as soon as `p` settles.
+ * Rejects with `onTimeout(ms)` when `p` does not settle within `ms` (`ms` ≤ 0 or NaN: no bound). The timer never
+ * keeps the process alive and is cleared as soon as `p` settles. The one deadline helper of src/, test/ and bench/.
  */
-export function deadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+export function deadline<T>(p: Promise<T>, ms: number, onTimeout: (ms: number) => Error): Promise<T> {
   if (!(ms > 0)) return p;
   return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(onTimeout()), ms);
+    const t = setTimeout(() => reject(onTimeout(ms)), ms);
     t.unref?.();
     p.then(
       (v) => {

@@ -13,6 +13,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { ImsAgw } from "../../src/ims/agw/agw.ts";
 import { AuditLog } from "../../src/log.ts";
+import type { Fingerprint } from "../../src/sdp/index.ts";
 import { generateSessionCertificate } from "../../src/security/certificate.ts";
 import { exitOnHelp } from "../cli.ts";
 
@@ -115,7 +116,7 @@ async function agwRole(scope: "termination" | "agw"): Promise<void> {
                   address: "127.0.0.1",
                   port: 9,
                   setup: "active",
-                  certificateFingerprints: [m.fingerprint as { algorithm: string; value: string }],
+                  certificateFingerprints: [m.fingerprint as Fingerprint],
                 }
               : { address: "127.0.0.1", port: 9, setup: "active" },
         });
@@ -133,7 +134,7 @@ async function agwRole(scope: "termination" | "agw"): Promise<void> {
               address: "127.0.0.1",
               port: 9,
               setup: "active",
-              certificateFingerprints: [m.fingerprint as { algorithm: string; value: string }],
+              certificateFingerprints: [m.fingerprint as Fingerprint],
             },
           });
           legContexts.push(t.contextId);

@@ -1,4 +1,5 @@
 /** Small waits shared by the fault scenarios (bench/faults/*.ts). Every wait is bounded. */
+import { deadline } from "../../src/errors.ts";
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -12,17 +13,7 @@ export async function waitUntil(cond: () => boolean, ms: number, stepMs = 10): P
   return true;
 }
 
-/** `p`'s value, or undefined when it does not settle (or rejects) within `ms`. */
-export async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p.catch(() => undefined),
-      new Promise<undefined>((r) => {
-        timer = setTimeout(() => r(undefined), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** `p`'s value, or undefined when it does not settle (or rejects) within `ms` (`deadline` of src/errors.ts). */
+export function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return deadline<T | undefined>(p, ms, () => new Error("timeout")).catch(() => undefined);
 }

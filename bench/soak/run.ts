@@ -13,6 +13,7 @@
 import { readdirSync, readlinkSync } from "node:fs";
 import v8 from "node:v8";
 import vm from "node:vm";
+import { deadline } from "../../src/errors.ts";
 import { Pcscf } from "../../src/ims/pcscf/index.ts";
 import { Scscf } from "../../src/ims/scscf/index.ts";
 import { AuditLog } from "../../src/log.ts";
@@ -141,20 +142,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new SoakStepError(`${what} timed out after ${ms} ms`, "E_SOAK_TIMEOUT")), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
+/** The `deadline` rejection of a soak step. */
+function soakTimeout(what: string): (ms: number) => SoakStepError {
+  return (ms) => new SoakStepError(`${what} timed out after ${ms} ms`, "E_SOAK_TIMEOUT");
 }
 
 class SoakStepError extends Error {
@@ -173,16 +163,16 @@ function codeOf(e: unknown): string {
 }
 
 function nextMessage(ch: DcChannel, ms: number): Promise<string> {
-  return within(
+  return deadline(
     new Promise<string>((resolve) => ch.once("message", (m) => resolve(String(m)))),
     ms,
-    `message on channel ${ch.id}`,
+    soakTimeout(`message on channel ${ch.id}`),
   );
 }
 
 function waitOpen(ch: DcChannel, ms: number): Promise<void> {
   if (ch.readyState === "open") return Promise.resolve();
-  return within(new Promise<void>((r) => ch.once("open", () => r())), ms, `channel ${ch.id} open`);
+  return deadline(new Promise<void>((r) => ch.once("open", () => r())), ms, soakTimeout(`channel ${ch.id} open`));
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -265,17 +255,17 @@ export async function startNet(transport: SipTransportProtocol, timers: typeof T
 /** One call: INVITE, both verdicts verified and channel 1000 open both sides, one message each way, BYE. */
 export async function oneCall(net: Net, n: number, timeoutMs: number): Promise<{ setupMs: number; callMs: number }> {
   const t0 = performance.now();
-  const deadline = t0 + timeoutMs;
-  const left = () => Math.max(1, deadline - performance.now());
+  const end = t0 + timeoutMs;
+  const left = () => Math.max(1, end - performance.now());
   let call: UeCall | undefined;
   let bcall: UeCall | undefined;
   try {
-    call = await within(net.alice.call(`sip:bob@${DOMAIN}`), left(), "INVITE to 200/ACK");
+    call = await deadline(net.alice.call(`sip:bob@${DOMAIN}`), left(), soakTimeout("INVITE to 200/ACK"));
     const callId = call.sip.callId;
     for (let i = 0; i < 200 && !net.incoming.has(callId); i++) await sleep(5);
     bcall = net.incoming.get(callId);
     if (!bcall) throw new SoakStepError("no incoming call at bob", "E_SOAK_NO_INCOMING");
-    await within(Promise.all([call.dc.connected(), bcall.dc.connected()]), left(), "ICE + DTLS + SCTP");
+    await deadline(Promise.all([call.dc.connected(), bcall.dc.connected()]), left(), soakTimeout("ICE + DTLS + SCTP"));
     // RFC 8122 §6: both peers verified against the signalled fingerprints
     if (call.dc.verdict?.verified !== true || bcall.dc.verdict?.verified !== true)
       throw new SoakStepError("a DTLS verdict is not verified", "E_SOAK_NOT_VERIFIED");
@@ -290,8 +280,8 @@ export async function oneCall(net: Net, n: number, timeoutMs: number): Promise<{
     const toA = nextMessage(ca, left());
     cb.send(`pong ${n}`);
     if ((await toA) !== `pong ${n}`) throw new SoakStepError("B→A message mismatch", "E_SOAK_MESSAGE");
-    await within(call.hangup(), left(), "BYE");
-    await within(bcall.sip.terminated(), left(), "release at bob");
+    await deadline(call.hangup(), left(), soakTimeout("BYE"));
+    await deadline(bcall.sip.terminated(), left(), soakTimeout("release at bob"));
     return { setupMs, callMs: performance.now() - t0 };
   } catch (e) {
     // leave nothing behind: a failed call is released like a good one

@@ -13,7 +13,7 @@
  */
 import { agwFingerprintOf, tamperInvite } from "../demo/events.ts";
 import { DEMO_CHANNEL, EmbeddedNetwork, now } from "../demo/network.ts";
-import { isImsdcError } from "../errors.ts";
+import { deadline, isImsdcError } from "../errors.ts";
 import { createLogger, type Logger, loggerAuditSink, silentLogger } from "../log.ts";
 import { SipRequestError } from "../sip/index.ts";
 import { type DcChannel, type IceMode, isIceMode, type UeCall } from "../ue/index.ts";
@@ -62,22 +62,6 @@ class Timeout extends CliError {
   constructor(what: string, ms: number) {
     super("E_TIMEOUT", `${what} did not happen within ${ms} ms`);
   }
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Timeout(what, ms)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }
 
 function waitFor(pred: () => boolean, ms: number, what: string): Promise<void> {
@@ -146,7 +130,7 @@ async function runScenario(
   try {
     progress("registering alice (TCP, via P-CSCF(A)) and bob (UDP, via P-CSCF(B))");
     const tReg = now();
-    const alice = await within(
+    const alice = await deadline(
       net.addUe("ueA", "alice", {
         transport: "TCP",
         ice,
@@ -154,12 +138,12 @@ async function runScenario(
         ...(scenario === "tamper" ? { mutateOutgoing: tamperInvite } : {}),
       }),
       left(),
-      "alice's registration",
+      (ms) => new Timeout("alice's registration", ms),
     );
-    await within(
+    await deadline(
       net.addUe("ueB", "bob", { transport: "UDP", ice, echoPrefix: "echo: ", dc: { timeouts: DC_TIMEOUTS } }),
       left(),
-      "bob's registration",
+      (ms) => new Timeout("bob's registration", ms),
     );
     run.timings.registerMs = now() - tReg;
     progress(`calling sip:bob@${net.domain}`);
@@ -167,16 +151,20 @@ async function runScenario(
     if (!bob) throw new CliError("E_NOT_AVAILABLE", "bob missing");
     const incoming = new Promise<UeCall>((r) => bob.once("incoming", r));
     run.t0 = now();
-    const call = await within(alice.call(`sip:bob@${net.domain}`), left(), "call establishment (200 OK + ACK)");
+    const call = await deadline(
+      alice.call(`sip:bob@${net.domain}`),
+      left(),
+      (ms) => new Timeout("call establishment (200 OK + ACK)", ms),
+    );
     run.timings.inviteTo200Ms = now() - run.t0;
-    const bcall = await within(incoming, left(), "incoming call at bob");
+    const bcall = await deadline(incoming, left(), (ms) => new Timeout("incoming call at bob", ms));
     if (scenario === "e2e") {
       progress("waiting for ICE + DTLS + SCTP");
       const tDtls = now();
-      const settled = await within(
+      const settled = await deadline(
         Promise.allSettled([call.dc.connected(), bcall.dc.connected()]),
         left(),
-        "DTLS handshake",
+        (ms) => new Timeout("DTLS handshake", ms),
       );
       run.timings.dtlsMs = now() - tDtls;
       const va = call.dc.verdict;
@@ -195,7 +183,7 @@ async function runScenario(
       const echoed = new Promise<string>((r) => ca.once("message", (m) => r(String(m))));
       const tMsg = now();
       ca.send("hello bob");
-      const echo = await within(echoed, left(), "bob's echo");
+      const echo = await deadline(echoed, left(), (ms) => new Timeout("bob's echo", ms));
       run.timings.roundTripMs = now() - tMsg;
       void cb;
       run.outcome = echo === "echo: hello bob" ? "dc-verified" : "echo-mismatch";
@@ -205,14 +193,14 @@ async function runScenario(
         ? "both P-CSCFs forwarded the SDP unchanged, both fingerprints verified, chat both ways"
         : `unexpected echo ${JSON.stringify(echo)}`;
       progress("hanging up");
-      await within(call.hangup(), left(), "BYE");
-      await within(bcall.sip.terminated(), left(), "call release at bob");
+      await deadline(call.hangup(), left(), (ms) => new Timeout("BYE", ms));
+      await deadline(bcall.sip.terminated(), left(), (ms) => new Timeout("call release at bob", ms));
     } else {
       progress("waiting for bob's DTLS verdict and the release");
-      const ended = await within(
+      const ended = await deadline(
         Promise.all([call.sip.terminated(), bcall.sip.terminated()]),
         left(),
-        "release of the session after the failed handshake",
+        (ms) => new Timeout("release of the session after the failed handshake", ms),
       );
       run.timings.releaseMs = now() - run.t0;
       const vb = bcall.dc.verdict;
@@ -273,25 +261,37 @@ async function runE2ae(
     const tReg = now();
     // behind the IMS-ALG the a=path URIs are rewritten: MSRP matches the session-id (docs/e2ae-ue.md)
     const e2ae = { msrp: { pathMatch: "session-id" as const }, bfcp: { conferenceId: 1, userId: 2, floorIds: [1] } };
-    const alice = await within(
+    const alice = await deadline(
       net.addUe("ueA", "alice", { transport: "TCP", media: [kind], e2ae }),
       left(),
-      "alice's registration",
+      (ms) => new Timeout("alice's registration", ms),
     );
-    const bob = await within(net.addUe("ueB", "bob", { transport: "UDP", e2ae }), left(), "bob's registration");
+    const bob = await deadline(
+      net.addUe("ueB", "bob", { transport: "UDP", e2ae }),
+      left(),
+      (ms) => new Timeout("bob's registration", ms),
+    );
     run.timings.registerMs = now() - tReg;
     const incoming = new Promise<UeCall>((r) => bob.once("incoming", r));
     progress(`calling sip:bob@${net.domain} with ${kind.toUpperCase()} over TLS and a=3ge2ae:requested`);
     run.t0 = now();
-    const call = await within(alice.call(`sip:bob@${net.domain}`), left(), "call establishment (200 OK + ACK)");
+    const call = await deadline(
+      alice.call(`sip:bob@${net.domain}`),
+      left(),
+      (ms) => new Timeout("call establishment (200 OK + ACK)", ms),
+    );
     run.timings.inviteTo200Ms = now() - run.t0;
-    const bcall = await within(incoming, left(), "incoming call at bob");
+    const bcall = await deadline(incoming, left(), (ms) => new Timeout("incoming call at bob", ms));
     const ea = call[kind];
     const eb = bcall[kind];
     if (!ea || !eb) throw new CliError("E_NOT_AVAILABLE", `no ${kind} stream was negotiated`);
     progress("waiting for TCP + TLS between each UE and its IMS-AGW");
     const tTls = now();
-    await within(Promise.allSettled([ea.connected(), eb.connected()]), left(), "TLS toward the IMS-AGWs");
+    await deadline(
+      Promise.allSettled([ea.connected(), eb.connected()]),
+      left(),
+      (ms) => new Timeout("TLS toward the IMS-AGWs", ms),
+    );
     run.timings.tlsMs = now() - tTls;
     // what the PASS line may claim, each read from the nodes' own records (their audit events and the UEs' verdicts)
     const anchored = (pcscf: "pcscf-a" | "pcscf-b") =>
@@ -352,8 +352,8 @@ async function runE2ae(
       const send = async (from: typeof ea, to: typeof ea, ue: "ueA" | "ueB", text: string) => {
         const got = new Promise<string>((r) => to.once("message", (m) => r(m.content.toString())));
         // RFC 4975 §7.1.1: send() resolves on the 2xx of every chunk; §10: 200 OK is MSRP's one 2xx
-        await within(from.send(text, "text/plain"), left(), `MSRP SEND / 200 from ${ue}`);
-        const received = await within(got, left(), "MSRP message at the peer");
+        await deadline(from.send(text, "text/plain"), left(), (ms) => new Timeout(`MSRP SEND / 200 from ${ue}`, ms));
+        const received = await deadline(got, left(), (ms) => new Timeout("MSRP message at the peer", ms));
         net.trace(ue, "e2ae-exchange", {
           protocol: "msrp",
           method: "SEND",
@@ -368,7 +368,11 @@ async function runE2ae(
       run.ok = text === "hello bob" && echo === "echo: hello bob";
       exchanged = run.ok ? "SEND/200 both ways" : `unexpected messages ${JSON.stringify([text, echo])}`;
     } else {
-      const status = await within(ea.requestFloor(), left(), "BFCP FloorRequest / FloorRequestStatus");
+      const status = await deadline(
+        ea.requestFloor(),
+        left(),
+        (ms) => new Timeout("BFCP FloorRequest / FloorRequestStatus", ms),
+      );
       // RFC 8855 §13.1.1: the floor participant's FloorRequest, answered by the floor control server's
       // FloorRequestStatus (REQUEST-STATUS, §5.2.5)
       net.trace("ueA", "e2ae-exchange", {
@@ -395,8 +399,8 @@ async function runE2ae(
           ? `P-CSCF(A) and P-CSCF(B) anchored ${kind.toUpperCase()} on the IMS-AGW (${coreProto} in the core), alice and bob each verified the certificate of the AGW their P-CSCF signalled, ${exchanged}`
           : exchanged;
     progress("hanging up");
-    await within(call.hangup(), left(), "BYE");
-    await within(bcall.sip.terminated(), left(), "call release at bob");
+    await deadline(call.hangup(), left(), (ms) => new Timeout("BYE", ms));
+    await deadline(bcall.sip.terminated(), left(), (ms) => new Timeout("call release at bob", ms));
     return run;
   } catch (e) {
     run.outcome = "error";

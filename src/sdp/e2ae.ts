@@ -1,6 +1,7 @@
 /**
  * `a=3ge2ae` codec (TS 24.229 §7.5.2) and the mapping of the wire values to the abstract security-scope indications
- * of TS 33.328 (specs.md §1.3/§1.4). The wire form of the e2DCe indication is not confirmed, so it is configurable.
+ * of TS 33.328 (§7.2.1 e2ae, §7.2.4 e2DCe). TS 24.229 §7.5.2 defines only "requested" and "applied" ("Other values
+ * shall be ignored"): no text defines the wire form of the e2DCe indication, so it is configurable.
  */
 import { type Parsed, problem, result } from "./findings.ts";
 import { isToken, show } from "./text.ts";
@@ -36,8 +37,8 @@ export type SecurityIndication = "e2ae-requested" | "e2dce-requested" | "e2ae-ap
 
 export interface IndicationOptions {
   /**
-   * 3ge2ae tokens that mean "e2DCe-security for IMS data channel requested by UE". The wire encoding is not
-   * confirmed by any text seen (specs.md §1.4), so none is mapped by default.
+   * 3ge2ae tokens that mean "e2DCe-security for IMS data channel requested by UE". The wire encoding is
+   * defined by neither TS 33.328 §7.2.4 nor TS 24.229 §7.5.2, so none is mapped by default.
    */
   e2dceValues?: readonly string[];
 }

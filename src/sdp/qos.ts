@@ -1,7 +1,7 @@
 /**
- * `a=3gpp-qos-hint` codec (TS 26.114 Annex M.11 registration; media level). The ABNF clause itself was not
- * available (specs.md §2.4 [?]); the observed shape is `loss=<fraction>;latency=<ms>` and unknown parameters are
- * kept and ignored.
+ * `a=3gpp-qos-hint` codec (TS 26.114 Annex M.11 registration; media level). The clause holding its ABNF is not
+ * named by the registration and was not available; the observed shape is `loss=<fraction>;latency=<ms>` and unknown
+ * parameters are kept and ignored.
  */
 import { type Parsed, type Problem, problem, result } from "./findings.ts";
 import { isCanonicalUint, isToken, parseUint, show, toPlainDecimal } from "./text.ts";

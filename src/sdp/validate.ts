@@ -1,6 +1,7 @@
 /**
  * Offer/answer validation: single-SDP findings from `model.ts` plus the role rules of RFC 5763/8842/4145/3264 and,
- * with `{ e2eDc: true }`, the e2e data channel profile of TS 33.328 §7.2.5 (seed CR 1; specs.md §6 UE 1, 2, 5).
+ * with `{ e2eDc: true }`, the e2e data channel profile of TS 33.328 §7.2.5 (seed CR 1: the offer carries the UE's own
+ * fingerprint, tls-id and a=setup:actpass and no 3ge2ae/e2DCe indication; RFC 8122 §5, RFC 8842 §5).
  */
 import { isFloorCtrlAnswerAllowed } from "./bfcp.ts";
 import { reqAppIdentity } from "./dc3gpp.ts";

@@ -9,7 +9,8 @@
  *   certificate's public key verifies, the certificate's self-signature verifies, and the key is P-256. werift does
  *   not check that key and certificate belong together, so a mismatch would otherwise only surface as a failed
  *   handshake (or, worse, as a certificate we advertise but cannot prove possession of).
- * - Fingerprints (RFC 8122 §5) are hashes of the DER certificate in uppercase colon-separated hex.
+ * - Fingerprints (RFC 8122 §5) are hashes of the DER certificate in uppercase colon-separated hex, in the one
+ *   `Fingerprint` vocabulary of src/sdp (`{ hash, value }`).
  */
 import {
   createHash,
@@ -18,7 +19,6 @@ import {
   type KeyObject,
   randomBytes,
   sign,
-  timingSafeEqual,
   verify,
   X509Certificate,
 } from "node:crypto";
@@ -36,13 +36,9 @@ import {
   Version,
 } from "@peculiar/asn1-x509";
 import { ImsdcError } from "../errors.ts";
+import { type Fingerprint, fingerprintFromBytes, type HashFunc } from "../sdp/fingerprint.ts";
 
-export type CertificateErrorCode =
-  | "E_CERT_SELFTEST"
-  | "E_CERT_KEY_FORMAT"
-  | "E_CERT_PARSE"
-  | "E_FINGERPRINT_ALGORITHM"
-  | "E_FINGERPRINT_FORMAT";
+export type CertificateErrorCode = "E_CERT_SELFTEST" | "E_CERT_KEY_FORMAT" | "E_CERT_PARSE" | "E_FINGERPRINT_ALGORITHM";
 
 export class CertificateError extends ImsdcError {
   constructor(code: CertificateErrorCode, message: string, options?: { cause?: unknown }) {
@@ -50,15 +46,12 @@ export class CertificateError extends ImsdcError {
   }
 }
 
-/** Hash functions we accept for a=fingerprint (RFC 8122 §5 names). SHA-1/SHA-224 are deliberately not offered. */
-export const FINGERPRINT_ALGORITHMS = ["sha-256", "sha-384", "sha-512"] as const;
-export type FingerprintAlgorithm = (typeof FINGERPRINT_ALGORITHMS)[number];
-
-export interface Fingerprint {
-  readonly algorithm: FingerprintAlgorithm;
-  /** Uppercase hex pairs separated by ":" (RFC 8122 §5, e.g. "AB:CD:…"). */
-  readonly value: string;
-}
+/**
+ * The hash functions of the fingerprints a session certificate carries, and the ones the IMS-AGW verifies with
+ * (RFC 8122 §5 names; SHA-256 preferred). SHA-1/SHA-224 are deliberately not offered.
+ */
+export const CERTIFICATE_HASHES = ["sha-256", "sha-384", "sha-512"] as const satisfies readonly HashFunc[];
+export type CertificateHash = (typeof CERTIFICATE_HASHES)[number];
 
 /** TLS 1.2 SignatureAndHashAlgorithm of the certificate key: sha256(4) + ecdsa(3) (RFC 5246 §7.4.1.4.1). */
 export const ECDSA_SHA256_SIGNATURE_HASH = { hash: 4, signature: 3 } as const;
@@ -75,7 +68,7 @@ export interface SessionCertificate {
   readonly fingerprint: Fingerprint;
   /** SHA-256, SHA-384 and SHA-512 fingerprints. */
   readonly fingerprints: readonly Fingerprint[];
-  fingerprintFor(algorithm: FingerprintAlgorithm): Fingerprint;
+  fingerprintFor(hash: CertificateHash): Fingerprint;
 }
 
 export interface GenerateOptions {
@@ -87,49 +80,21 @@ export interface GenerateOptions {
   now?: Date;
 }
 
-const HASH_OF: Record<FingerprintAlgorithm, string> = { "sha-256": "sha256", "sha-384": "sha384", "sha-512": "sha512" };
-const DIGEST_LENGTH: Record<FingerprintAlgorithm, number> = { "sha-256": 32, "sha-384": 48, "sha-512": 64 };
+const NODE_HASH: Readonly<Record<HashFunc, string>> = {
+  "sha-1": "sha1",
+  "sha-224": "sha224",
+  "sha-256": "sha256",
+  "sha-384": "sha384",
+  "sha-512": "sha512",
+};
 
-export function isFingerprintAlgorithm(name: string): name is FingerprintAlgorithm {
-  return (FINGERPRINT_ALGORITHMS as readonly string[]).includes(name);
-}
-
-/** Uppercase colon-separated hex (RFC 8122 §5). */
-export function formatFingerprint(digest: Buffer): string {
-  return [...digest].map((b) => b.toString(16).toUpperCase().padStart(2, "0")).join(":");
-}
-
-/** Parses an RFC 8122 fingerprint value (hex pairs separated by ":"; case-insensitive on input). */
-export function parseFingerprintValue(algorithm: string, value: string): Buffer {
-  const alg = algorithm.toLowerCase();
-  if (!isFingerprintAlgorithm(alg)) {
-    throw new CertificateError("E_FINGERPRINT_ALGORITHM", `unsupported fingerprint hash function "${algorithm}"`);
-  }
-  if (!/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2})*$/.test(value)) {
-    throw new CertificateError("E_FINGERPRINT_FORMAT", "fingerprint is not colon-separated hex pairs");
-  }
-  const bytes = Buffer.from(value.replaceAll(":", ""), "hex");
-  if (bytes.length !== DIGEST_LENGTH[alg]) {
-    throw new CertificateError(
-      "E_FINGERPRINT_FORMAT",
-      `${alg} fingerprint has ${bytes.length} bytes, expected ${DIGEST_LENGTH[alg]}`,
-    );
-  }
-  return bytes;
-}
-
-/** Fingerprint of a certificate given as DER bytes or PEM text. */
-export function fingerprintOf(certificate: Buffer | string, algorithm: FingerprintAlgorithm = "sha-256"): Fingerprint {
+/**
+ * The one certificate digest of the stack: the RFC 8122 §5 fingerprint (hash of the DER certificate, upper-case
+ * colon-separated hex) of a certificate given as DER bytes or PEM text.
+ */
+export function fingerprintOf(certificate: Uint8Array | string, hash: HashFunc = "sha-256"): Fingerprint {
   const der = typeof certificate === "string" ? parseCertificate(certificate).raw : certificate;
-  return { algorithm, value: formatFingerprint(createHash(HASH_OF[algorithm]).update(der).digest()) };
-}
-
-/** Constant-time comparison of a certificate against a signalled fingerprint. */
-export function fingerprintMatches(certificateDer: Buffer, expected: { algorithm: string; value: string }): boolean {
-  const want = parseFingerprintValue(expected.algorithm, expected.value);
-  const alg = expected.algorithm.toLowerCase() as FingerprintAlgorithm;
-  const got = createHash(HASH_OF[alg]).update(certificateDer).digest();
-  return got.length === want.length && timingSafeEqual(got, want);
+  return fingerprintFromBytes(hash, createHash(NODE_HASH[hash]).update(der).digest());
 }
 
 /** Generates a fresh ECDSA P-256 key and self-signed certificate and self-tests them. */
@@ -159,10 +124,10 @@ export function loadSessionCertificate(certPem: string, keyPem: string): Session
   const key = parsePrivateKey(keyPem);
   certificateSelfTest(x509, key);
   const der = x509.raw;
-  const fingerprints = FINGERPRINT_ALGORITHMS.map((alg) => fingerprintOf(der, alg));
-  const byAlg = (alg: FingerprintAlgorithm): Fingerprint => {
-    const fp = fingerprints.find((f) => f.algorithm === alg);
-    if (!fp) throw new CertificateError("E_FINGERPRINT_ALGORITHM", `no ${alg} fingerprint`);
+  const fingerprints = CERTIFICATE_HASHES.map((hash) => fingerprintOf(der, hash));
+  const byHash = (hash: CertificateHash): Fingerprint => {
+    const fp = fingerprints.find((f) => f.hash === hash);
+    if (!fp) throw new CertificateError("E_FINGERPRINT_ALGORITHM", `no ${hash} fingerprint`);
     return fp;
   };
   return {
@@ -172,9 +137,9 @@ export function loadSessionCertificate(certPem: string, keyPem: string): Session
     notBefore: new Date(x509.validFrom),
     notAfter: new Date(x509.validTo),
     signatureHash: ECDSA_SHA256_SIGNATURE_HASH,
-    fingerprint: byAlg("sha-256"),
+    fingerprint: byHash("sha-256"),
     fingerprints,
-    fingerprintFor: byAlg,
+    fingerprintFor: byHash,
   };
 }
 

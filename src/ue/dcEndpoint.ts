@@ -14,7 +14,6 @@ import {
   type DcMedia,
   decideAssociation,
   type Finding,
-  type Fingerprint,
   negotiatedDtlsRole,
   type QosHint,
   readDcMedia,
@@ -116,12 +115,8 @@ export function identityFromCertificate(c: SessionCertificate): DtlsIdentity {
     certPem: c.certPem,
     keyType: "ecdsa",
     // RFC 8122 §5.1: at least SHA-256, which is also the certificate's signature hash
-    fingerprints: [{ hash: c.fingerprint.algorithm, value: c.fingerprint.value }],
+    fingerprints: [c.fingerprint],
   };
-}
-
-function toSdpFingerprints(fps: { hash: string; value: string }[]): Fingerprint[] {
-  return fps.map((f) => ({ hash: f.hash.toLowerCase() as Fingerprint["hash"], value: f.value.toUpperCase() }));
 }
 
 function iceOf(local: { iceUfrag: string; icePwd: string; candidates: string[] }) {
@@ -291,7 +286,7 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
         {
           port: local.port,
           connection: { address: local.address },
-          fingerprints: toSdpFingerprints(local.fingerprints),
+          fingerprints: local.fingerprints,
           ...(tlsId !== undefined ? { tlsId } : {}),
           sctpPort: transport.localSctpPort,
           maxMessageSize: transport.localMaxMessageSize,
@@ -357,7 +352,7 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
     const next: AssociationState = {
       localTlsId: p.tlsId,
       ...(remote.tlsId !== undefined ? { remoteTlsId: remote.tlsId } : {}),
-      localFingerprints: toSdpFingerprints(p.transport.identity.fingerprints),
+      localFingerprints: p.transport.identity.fingerprints,
       remoteFingerprints: remote.fingerprints,
       role,
     };
@@ -383,7 +378,7 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
     const probe: AssociationState = {
       ...(remote.tlsId !== undefined ? { remoteTlsId: remote.tlsId } : {}),
       ...(prev?.state.localTlsId !== undefined ? { localTlsId: prev.state.localTlsId } : {}),
-      localFingerprints: toSdpFingerprints(this.identity.fingerprints),
+      localFingerprints: this.identity.fingerprints,
       remoteFingerprints: remote.fingerprints,
       role,
     };
@@ -405,7 +400,7 @@ export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
       ...(ice.iceLite ? { iceLite: true } : {}),
       port: local.port,
       connection: { address: local.address },
-      fingerprints: toSdpFingerprints(local.fingerprints),
+      fingerprints: local.fingerprints,
       setup,
       ...(prev
         ? {

@@ -19,6 +19,7 @@ import {
   RTCSctpTransport,
 } from "#werift";
 import { type Logger, silentLogger } from "../log.ts";
+import { verifyPeerCertificate } from "../security/verify.ts";
 import { DcChannel, type DcChannelInfo } from "./channel.ts";
 import { DatagramLink } from "./datagramLink.ts";
 import { UeError, withTimeout } from "./errors.ts";
@@ -27,11 +28,11 @@ import { hasSctpChunk, SCTP_SHUTDOWN } from "./sctpChunk.ts";
 import { consentIntervalMs, type DcTimeouts, DEFAULT_TIMEOUTS, MIN_CONSENT_MS } from "./timeouts.ts";
 import type { DtlsIdentity, LocalTransportParams, RemoteTransportParams } from "./transportParams.ts";
 import { adoptWeriftSocket, bindUdp, UdpPath, type UdpPathCounters } from "./udpPath.ts";
-import { type SecurityVerdict, verifyPeerCertificate } from "./verdict.ts";
+import { dcSecurityVerdict, type SecurityVerdict } from "./verdict.ts";
 
 export { consentIntervalMs, type DcTimeouts, DEFAULT_TIMEOUTS, MIN_CONSENT_MS } from "./timeouts.ts";
 export type { DtlsIdentity, LocalTransportParams, RemoteTransportParams } from "./transportParams.ts";
-export { derFingerprint, pemToDer, type SecurityVerdict, verifyPeerCertificate } from "./verdict.ts";
+export type { SecurityVerdict } from "./verdict.ts";
 
 export type DtlsRole = "client" | "server";
 export type DcTransportState = "new" | "gathering" | "connecting" | "connected" | "failed" | "closed";
@@ -365,7 +366,7 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
         }),
       );
       // Belt and braces over the patched werift check: RFC 8122 §6 verified again on the DER the peer presented.
-      const verdict = verifyPeerCertificate(this.dtls.dtls?.remoteCertificate, remote.fingerprints);
+      const verdict = dcSecurityVerdict(verifyPeerCertificate(this.dtls.dtls?.remoteCertificate, remote.fingerprints));
       this.setVerdict(verdict);
       if (!verdict.verified) {
         throw new UeError("E_FP_MISMATCH", verdict.reason ?? "fingerprint mismatch", { details: { ...verdict } });
@@ -439,7 +440,7 @@ export class DcTransport extends EventEmitter<DcTransportEvents> {
     if (e instanceof UeError) return e;
     const msg = e instanceof Error ? e.message : String(e);
     if (/fingerprint/i.test(msg)) {
-      const verdict = verifyPeerCertificate(this.dtls.dtls?.remoteCertificate, remote.fingerprints);
+      const verdict = dcSecurityVerdict(verifyPeerCertificate(this.dtls.dtls?.remoteCertificate, remote.fingerprints));
       this.setVerdict(verdict.verified ? { ...verdict, verified: false, code: "E_FP_MISMATCH", reason: msg } : verdict);
       return new UeError("E_FP_MISMATCH", `peer certificate refused: ${msg}`, { cause: e });
     }

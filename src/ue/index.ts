@@ -17,11 +17,9 @@ export {
   DEFAULT_TIMEOUTS,
   type DtlsIdentity,
   type DtlsRole,
-  derFingerprint,
   type IceState,
   MIN_CONSENT_MS,
   type SecurityVerdict,
-  verifyPeerCertificate,
 } from "./dcTransport.ts";
 export * from "./e2ae/index.ts";
 export {

@@ -1,3 +1,5 @@
+import type { Fingerprint } from "../sdp/index.ts";
+
 /** What one data channel association needs from each side: the DTLS identity, our and the peer's parameters. */
 
 /** The DTLS identity of one session: a PKCS#8 key, its self-signed certificate and the certificate's fingerprints. */
@@ -7,7 +9,7 @@ export interface DtlsIdentity {
   /** "ecdsa" for P-256 (default), "rsa" for RSA certificates */
   keyType: "ecdsa" | "rsa";
   /** RFC 8122 fingerprints of the DER certificate, e.g. { hash: "sha-256", value: "AB:CD:..." } */
-  fingerprints: { hash: string; value: string }[];
+  fingerprints: Fingerprint[];
 }
 
 export interface LocalTransportParams {
@@ -19,7 +21,7 @@ export interface LocalTransportParams {
   /** the default candidate's address and port (for c= and the m-line port) */
   address: string;
   port: number;
-  fingerprints: { hash: string; value: string }[];
+  fingerprints: Fingerprint[];
 }
 
 export interface RemoteTransportParams {
@@ -30,7 +32,7 @@ export interface RemoteTransportParams {
   /** the peer's `c=` address and m-line port: where media goes without ICE (RFC 4566 §5.7, §5.14) */
   address?: string;
   port?: number;
-  fingerprints: { hash: string; value: string }[];
+  fingerprints: Fingerprint[];
   sctpPort: number;
   /** the peer's a=max-message-size; 0 = unlimited (RFC 8841 §6) */
   maxMessageSize: number;

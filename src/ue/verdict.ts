@@ -1,8 +1,9 @@
-/** Peer authentication on the DTLS certificate the peer presented (RFC 8122 §5.1, §6): the verdict of one association. */
-import { X509Certificate } from "node:crypto";
-import { isHashFunc } from "../sdp/index.ts";
-import { checkPeerCertificate, fingerprintOfDer } from "../security/verify.ts";
-import { UeError } from "./errors.ts";
+/**
+ * The data channel's reading of the one peer-certificate verdict (src/security/verify.ts, RFC 8122 §5.1, §6): its
+ * error codes (E_DTLS_FAILED without a certificate, E_FP_MISMATCH otherwise) and the `verdict` event it emits once per
+ * association.
+ */
+import type { PeerCertificateVerdict } from "../security/verify.ts";
 
 /** Outcome of peer authentication, emitted once per association. */
 export interface SecurityVerdict {
@@ -17,37 +18,19 @@ export interface SecurityVerdict {
   reason?: string;
 }
 
-/** RFC 8122 §5: fingerprint of a DER certificate as uppercase colon-separated hex. */
-export function derFingerprint(der: Uint8Array, hash: string): string {
-  const h = hash.toLowerCase();
-  if (!isHashFunc(h)) throw new UeError("E_DTLS_FAILED", `unsupported fingerprint hash ${hash}`);
-  return fingerprintOfDer(der, h);
-}
-
-/**
- * RFC 8122 §5.1: take the peer's most preferred (strongest) hash among those it signalled; the certificate must match
- * one fingerprint of that set, else the connection MUST NOT be established (src/security/verify.ts).
- */
-export function verifyPeerCertificate(
-  der: Uint8Array | undefined,
-  signalled: { hash: string; value: string }[],
-): SecurityVerdict {
-  const c = checkPeerCertificate(der, signalled);
-  if (c.reason === "no-certificate")
+export function dcSecurityVerdict(v: PeerCertificateVerdict): SecurityVerdict {
+  // RFC 8122 §6: the peer MUST present a certificate whose fingerprint was signalled
+  if (v.outcome === "no-certificate")
     return { verified: false, signalled: [], code: "E_DTLS_FAILED", reason: "peer presented no certificate" };
-  if (c.reason === "no-usable-fingerprint")
+  if (v.outcome === "no-usable-fingerprint")
     return { verified: false, signalled: [], code: "E_FP_MISMATCH", reason: "no usable signalled fingerprint" };
   const base = {
-    signalled: c.signalled,
-    ...(c.hash ? { hash: c.hash } : {}),
-    ...(c.presented ? { presented: c.presented } : {}),
+    signalled: v.signalled.map((f) => f.value),
+    ...(v.hash ? { hash: v.hash } : {}),
+    ...(v.presented ? { presented: v.presented.value } : {}),
   };
-  return c.ok
+  // RFC 8122 §5.1: no matching fingerprint ⇒ the connection MUST NOT be established
+  return v.verified
     ? { verified: true, ...base }
     : { verified: false, ...base, code: "E_FP_MISMATCH", reason: "peer certificate matches no signalled fingerprint" };
-}
-
-/** Parses the DER of a PEM certificate (for fingerprints of injected identities). */
-export function pemToDer(certPem: string): Uint8Array {
-  return new X509Certificate(certPem).raw;
 }

@@ -18,6 +18,7 @@ import type { E2aeEndpoint } from "../../src/ue/e2ae/endpoint.ts";
 import type { MsrpMessage } from "../../src/ue/e2ae/msrpSession.ts";
 import type { UeCall } from "../../src/ue/ue.ts";
 import { activeResources, expectNoLeaks, sleep, waitFor } from "../sip/helpers.ts";
+import { within } from "../ue/e2ae/helpers.ts";
 import { nextMessage as nextDcMessage, waitOpen } from "../ue/helpers.ts";
 import { type E2aeCallMedia, E2aeUa, type E2aeUaOptions } from "./e2ae-ua.ts";
 import { CHANNELS, type Core, DOMAIN, startCore, startUe } from "./e2e-helpers.ts";
@@ -28,22 +29,6 @@ const closers: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
 });
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what} not done within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}
 
 interface Net {
   c: Core;
@@ -359,7 +344,7 @@ describe("e2ae end to end: UE A → P-CSCF(A)+AGW-A → S-CSCF → P-CSCF(B)+AGW
     await within((bmedia.msrp as E2aeEndpoint).connected(), 10_000, "UE B ↔ AGW-B");
     await waitFor(() => n.agwAuditA.events.some((e) => e.decision === "fingerprint-mismatch"), 8000, "AGW-A refusal");
     const mismatch = n.agwAuditA.events.find((e) => e.decision === "fingerprint-mismatch");
-    expect(mismatch).toMatchObject({ expected: [{ algorithm: "sha-256", value: stranger }] });
+    expect(mismatch).toMatchObject({ expected: [{ hash: "sha-256", value: stranger }] });
     // the P-CSCF saw the Notify (D)TLS session establishment Failure Event of its context
     await waitFor(
       () =>

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { readMedia } from "../../src/sdp/index.ts";
 import { ImsUe, type UeCall } from "../../src/ue/ue.ts";
+import { within } from "./e2ae/helpers.ts";
 import { nextMessage, waitOpen } from "./helpers.ts";
 
 const TIMERS = { T1: 100, T2: 400, T4: 500, D: 500 };
@@ -8,10 +9,6 @@ const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`${what} timed out`)), ms))]);
-}
 
 describe("UE with data channel + e2ae MSRP + BFCP streams in one INVITE", () => {
   it("composes the offer and answer; every stream comes up verified end to end", async () => {

@@ -76,7 +76,7 @@ describe.each(WERIFT_BUILDS)("werift %s build", (build) => {
             role: victimRole === "server" ? "client" : "server",
             certificate: impersonatorCertificate(legit.certPem),
           },
-          fingerprintOfB: legit.fingerprint, // what the victim's SDP says: the legit peer
+          fingerprintOfB: { algorithm: legit.fingerprint.hash, value: legit.fingerprint.value }, // what the victim's SDP says: the legit peer
           timeoutMs: 8000,
         });
         try {

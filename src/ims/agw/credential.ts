@@ -1,6 +1,7 @@
 import { constants as cryptoConstants } from "node:crypto";
 import tls from "node:tls";
-import type { Fingerprint, SessionCertificate } from "../../security/certificate.ts";
+import type { Fingerprint } from "../../sdp/index.ts";
+import type { SessionCertificate } from "../../security/certificate.ts";
 import { AgwError } from "./iqErrors.ts";
 
 /**

@@ -4,7 +4,6 @@ export * from "./iq.ts";
 export { Relay, type RelayOptions, type RelayResult } from "./relay.ts";
 export { normalizeAddress } from "./sockets.ts";
 export { Termination } from "./termination.ts";
-export { verifyPeerCertificate } from "./verifyPeer.ts";
 export {
   IQ_BYE_REASON,
   IQ_SESSION_HEADER,

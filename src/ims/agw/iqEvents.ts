@@ -1,6 +1,8 @@
 /** Iq events pushed by the IMS-AGW to the IMS-ALG. */
+
+import type { Fingerprint } from "../../sdp/index.ts";
 import type { AgwErrorCode } from "./iqErrors.ts";
-import type { CertificateFingerprint, TerminationStatistics, TlsRole } from "./iqTypes.ts";
+import type { TerminationStatistics, TlsRole } from "./iqTypes.ts";
 
 export type TlsFailureReason =
   | "handshake-failed"
@@ -54,7 +56,7 @@ export type IqEvent =
       readonly event: "tlsSessionEstablished";
       readonly role: TlsRole;
       readonly protocol: string;
-      readonly peerCertificateFingerprint: CertificateFingerprint;
+      readonly peerCertificateFingerprint: Fingerprint;
     })
   | (EventBase & {
       /** TS 23.334 "Notify (D)TLS session establishment Failure Event" (only when subscribed). */
@@ -62,7 +64,7 @@ export type IqEvent =
       readonly reason: TlsFailureReason;
       readonly detail: string;
       readonly peerAddress?: string;
-      readonly peerCertificateFingerprint?: CertificateFingerprint;
+      readonly peerCertificateFingerprint?: Fingerprint;
     })
   | (EventBase & { readonly event: "relayStarted"; readonly peerTerminationId: string })
   | (EventBase & {

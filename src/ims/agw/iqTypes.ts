@@ -3,6 +3,7 @@
  * (see iq.ts for the scope of this rendering). TCP establishment control follows TR 29.828 §4.4.2.1.2 (H.248
  * signalling indications 1–5) and §4.4.2.2 (immediate vs delayed establishment).
  */
+import type { Fingerprint } from "../../sdp/index.ts";
 import type { IqEventListener } from "./iqEvents.ts";
 
 /** Transport values of TS 23.334 for TCP-based media (application-agnostic "TCP"/"TCP/TLS" or aware forms). */
@@ -29,12 +30,6 @@ export type TcpEstablishment =
   | { readonly mode: "immediate" }
   | { readonly mode: "delayed"; readonly policy: "drop" | "hold" };
 
-/** An RFC 8122 §5 fingerprint: hash function name and colon-separated hex value. */
-export interface CertificateFingerprint {
-  readonly algorithm: string;
-  readonly value: string;
-}
-
 /** Remote descriptor of a termination (what the IMS-ALG learned from the peer's SDP). */
 export interface RemoteDescriptor {
   /** Remote IP address (c= line). */
@@ -42,7 +37,7 @@ export interface RemoteDescriptor {
   /** Remote port (m= line); 9 from an `active` peer means "no port" (RFC 4145 §4). */
   readonly port?: number;
   /** TS 23.334 IE "Remote certificate fingerprint": the peer's a=fingerprint value(s) (RFC 8122 §5). */
-  readonly certificateFingerprints?: readonly CertificateFingerprint[];
+  readonly certificateFingerprints?: readonly Fingerprint[];
   /** The peer's a=setup (RFC 4145 §4); used to derive the AGW's TCP and TLS roles. */
   readonly setup?: SetupRole;
 }
@@ -139,7 +134,7 @@ export interface AgwConnectionPoint {
   readonly localAddress: string;
   readonly localPort: number;
   /** Answer to "Local certificate fingerprint Request" (SHA-256, RFC 8122 §5). Present only when requested. */
-  readonly localCertificateFingerprint?: CertificateFingerprint;
+  readonly localCertificateFingerprint?: Fingerprint;
   /** Coarse termination state (informative). */
   readonly state: TerminationState;
 }

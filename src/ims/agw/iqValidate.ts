@@ -4,12 +4,11 @@
  * never anything else; the WebSocket client checks what it receives with the response/event shape checks.
  */
 import { isIP } from "node:net";
-import { isFingerprintAlgorithm, parseFingerprintValue } from "../../security/certificate.ts";
+import { FINDING_CODES, type Fingerprint, parseFingerprint } from "../../sdp/index.ts";
 import { AgwError } from "./iqErrors.ts";
 import { IQ_EVENT_NAMES, type IqEvent } from "./iqEvents.ts";
 import {
   type AgwConnectionPoint,
-  type CertificateFingerprint,
   type ConfigureAgwConnectionPointRequest,
   IQ_TRANSPORTS,
   type ReleaseAgwConnectionPointRequest,
@@ -102,25 +101,25 @@ function optAddress(r: Rec, k: string, path: string): string | undefined {
   return v;
 }
 
-/** Validates one fingerprint: RFC 8122 §5 hash-func token and hex pairs; md2/md5 refused (RFC 8122 §5). */
-export function parseCertificateFingerprint(x: unknown, path: string): CertificateFingerprint {
-  const r = record(x, path, ["algorithm", "value"]);
-  const algorithm = r.algorithm;
+/**
+ * Validates one Remote certificate fingerprint IE with the SDP codec (RFC 8122 §5): hash-func token, hex pairs, the
+ * byte count of the hash; md2/md5 refused. A well-formed hash function the codec does not know is ignored, as in SDP
+ * (undefined): it could never verify a certificate.
+ */
+export function parseCertificateFingerprint(x: unknown, path: string): Fingerprint | undefined {
+  const r = record(x, path, ["hash", "value"]);
+  const hash = r.hash;
   const value = r.value;
-  if (typeof algorithm !== "string" || !HASH_TOKEN_RE.test(algorithm)) throw invalid(`${path}.algorithm`, "bad token");
+  if (typeof hash !== "string" || !HASH_TOKEN_RE.test(hash)) throw invalid(`${path}.hash`, "bad token");
   if (typeof value !== "string" || !HEX_PAIRS_RE.test(value)) throw invalid(`${path}.value`, "must be hex pairs");
-  const alg = algorithm.toLowerCase();
+  const parsed = parseFingerprint(`${hash} ${value}`);
+  const error = parsed.problems.find((p) => FINDING_CODES[p.code].severity === "error");
   // RFC 8122 §5: MUST NOT use MD2/MD5 to verify received fingerprints.
-  if (alg === "md2" || alg === "md5") throw invalid(`${path}.algorithm`, `${alg} is not allowed (RFC 8122 §5)`);
-  if (isFingerprintAlgorithm(alg)) {
-    try {
-      parseFingerprintValue(alg, value); // length per hash function (RFC 8122 §5)
-    } catch (e) {
-      throw invalid(`${path}.value`, e instanceof Error ? e.message : "bad fingerprint");
-    }
-  }
-  // Other tokens (sha-1, sha-224, future) are kept but never used for verification (see verifyPeerCertificate).
-  return { algorithm: alg, value: value.toUpperCase() };
+  if (error?.code === "E_FP_WEAK_HASH")
+    throw invalid(`${path}.hash`, `${hash.toLowerCase()} is not allowed (RFC 8122 §5)`);
+  // RFC 8122 §5: the byte count is fixed by the hash function
+  if (error) throw invalid(`${path}.value`, error.message);
+  return parsed.value;
 }
 
 const REMOTE_FIELDS = ["address", "port", "certificateFingerprints", "setup"] as const;
@@ -129,13 +128,13 @@ export function parseRemoteDescriptor(x: unknown, path: string): RemoteDescripto
   const r = record(x, path, REMOTE_FIELDS);
   const address = optAddress(r, "address", path);
   const port = optInt(r, "port", path, 0, 65535);
-  let fps: CertificateFingerprint[] | undefined;
+  let fps: Fingerprint[] | undefined;
   if (r.certificateFingerprints !== undefined) {
     const a = r.certificateFingerprints;
     if (!Array.isArray(a) || a.length > IQ_LIMITS.fingerprints) {
       throw invalid(`${path}.certificateFingerprints`, `must be an array of at most ${IQ_LIMITS.fingerprints}`);
     }
-    fps = a.map((f, i) => parseCertificateFingerprint(f, `${path}.certificateFingerprints[${i}]`));
+    fps = a.flatMap((f, i) => parseCertificateFingerprint(f, `${path}.certificateFingerprints[${i}]`) ?? []);
   }
   const setup =
     r.setup === undefined

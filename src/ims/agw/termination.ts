@@ -170,9 +170,7 @@ export class Termination {
       localPort: this.localPort,
       state: this.state,
       // TS 23.334 "Local certificate fingerprint Request": answered with the SHA-256 fingerprint (RFC 8122 §5)
-      ...(includeFingerprint && fp
-        ? { localCertificateFingerprint: { algorithm: fp.algorithm, value: fp.value } }
-        : {}),
+      ...(includeFingerprint && fp ? { localCertificateFingerprint: { hash: fp.hash, value: fp.value } } : {}),
     };
   }
 

@@ -2,9 +2,9 @@
  * What a termination was told: the TS 23.334 IEs the IMS-ALG configured and the remote descriptor it learned from the
  * peer's SDP, with their update by a Configure AGW Connection Point request.
  */
+import type { Fingerprint } from "../../sdp/index.ts";
 import { AgwError } from "./iqErrors.ts";
 import type {
-  CertificateFingerprint,
   ConfigureAgwConnectionPointRequest,
   RemoteDescriptor,
   SetupRole,
@@ -19,7 +19,7 @@ export type ConfigureRequest = Omit<ConfigureAgwConnectionPointRequest, "context
 export class TerminationSettings {
   remoteAddress: string | undefined;
   remotePort: number | undefined;
-  remoteFingerprints: CertificateFingerprint[] = [];
+  remoteFingerprints: Fingerprint[] = [];
   remoteSetup: SetupRole | undefined;
   establishTlsSession: boolean;
   tlsRole: TlsRole | undefined;

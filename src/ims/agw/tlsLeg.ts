@@ -10,15 +10,18 @@
  */
 import type net from "node:net";
 import tls from "node:tls";
-import { fingerprintOf } from "../../security/certificate.ts";
+import type { Fingerprint } from "../../sdp/index.ts";
+import { CERTIFICATE_HASHES, fingerprintOf } from "../../security/certificate.ts";
+import { verifyPeerCertificate } from "../../security/verify.ts";
 import { AgwError } from "./iqErrors.ts";
 import type { TlsFailureReason } from "./iqEvents.ts";
-import type { CertificateFingerprint, SetupRole, TlsRole } from "./iqTypes.ts";
+import type { SetupRole, TlsRole } from "./iqTypes.ts";
 import type { HighWaterMark } from "./sockets.ts";
 import type { TerminationInit } from "./terminationTypes.ts";
-import { verifyPeerCertificate } from "./verifyPeer.ts";
 
 const CLAUSE_FINGERPRINT = "RFC 8122 §5.1/§6.2; TR 29.828 §5.2.1.2.2 steps 5-7, §5.2.1.2.3 steps 12-16";
+/** The AGW signs and verifies with SHA-256 or stronger only: other signalled hashes are ignored (RFC 8122 §5.1). */
+const AGW_HASHES = { hashes: CERTIFICATE_HASHES };
 
 export type LegState = "tcp" | "handshaking" | "awaiting-fingerprint" | "ready" | "closed";
 
@@ -85,7 +88,7 @@ export function resolveTlsRole(s: TlsRoleSettings, direction: "incoming" | "outg
 
 /** What the TLS leg needs from its termination. */
 export interface TlsLegHost {
-  remoteFingerprints(): readonly CertificateFingerprint[];
+  remoteFingerprints(): readonly Fingerprint[];
   /** TS 23.334 "Notify (D)TLS session establishment Failure Event" is subscribed */
   notifyTlsFailure(): boolean;
   track(s: net.Socket): void;
@@ -207,14 +210,15 @@ export class TlsLegs {
     const der = leg.peerDer;
     if (!der || leg.state === "closed") return;
     leg.clearTimer();
-    const v = verifyPeerCertificate(der, this.host.remoteFingerprints());
-    this.auditFingerprint(leg, v.ok, v.reason);
-    if (!v.ok) {
+    const v = verifyPeerCertificate(der, this.host.remoteFingerprints(), AGW_HASHES);
+    const noHash = v.outcome === "no-usable-fingerprint";
+    this.auditFingerprint(leg, v.verified, v.verified ? undefined : noHash ? "no-supported-hash" : "mismatch");
+    if (!v.verified) {
       // RFC 8122 §5.1: no matching fingerprint ⇒ MUST NOT establish the TLS connection (nothing is relayed)
       this.fail(
         leg,
-        v.reason === "no-supported-hash" ? "no-supported-fingerprint" : "fingerprint-mismatch",
-        v.reason === "no-supported-hash"
+        noHash ? "no-supported-fingerprint" : "fingerprint-mismatch",
+        noHash
           ? "no signalled fingerprint uses a supported hash function"
           : "peer certificate does not match the remote certificate fingerprint",
         true,
@@ -238,7 +242,7 @@ export class TlsLegs {
    */
   recheck(leg: Leg): boolean {
     if (!leg.peerDer || leg.state !== "ready") return false;
-    if (verifyPeerCertificate(leg.peerDer, this.host.remoteFingerprints()).ok) return false;
+    if (verifyPeerCertificate(leg.peerDer, this.host.remoteFingerprints(), AGW_HASHES).verified) return false;
     this.auditFingerprint(leg, false, "fingerprint changed by Configure");
     this.fail(leg, "fingerprint-mismatch", "peer certificate does not match the reconfigured fingerprint", true);
     return true;

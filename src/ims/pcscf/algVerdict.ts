@@ -177,7 +177,7 @@ export class AlgVerdict {
         iq: "ok",
         agwSession: session.id,
         agwContextId: s.contextId,
-        agwFingerprint: `${s.agwFingerprint.algorithm} ${s.agwFingerprint.value}`,
+        agwFingerprint: `${s.agwFingerprint.hash} ${s.agwFingerprint.value}`,
         agwAccess: `${s.access.localAddress}:${s.access.localPort}`,
         agwCore: `${s.core.localAddress}:${s.core.localPort}`,
       });

@@ -4,8 +4,8 @@
  * The UE lists the media-plane mechanisms it supports in `Security-Client` at REGISTER, each labelled with the 3GPP
  * `mediasec` header field parameter (TS 24.229 §7.2A.7; RFC 3329 §2.2 syntax), e.g.
  * `Security-Client: ipsec-3gpp;alg=hmac-sha-1-96;spi-c=1;spi-s=2;port-c=5062;port-s=5064, msrp-tls;mediasec`.
- * The P-CSCF keeps them per contact (it strips Security-Client before forwarding, specs.md §5, so the core never
- * sees them) and consults them in the IMS-ALG decision (TR 29.828 §5.2.1.2.2 / §5.2.1.2.3 step 1).
+ * The P-CSCF keeps them per contact (it strips Security-Client before forwarding, TS 24.229 §5.2.2, so the core
+ * never sees them) and consults them in the IMS-ALG decision (TR 29.828 §5.2.1.2.2 / §5.2.1.2.3 step 1).
  *
  * Everything here works on header VALUE strings (one string per header field line, or a list of them), so it does not
  * depend on the SIP codec. Nothing throws on bad input: malformed entries are reported as problems and skipped.
@@ -210,7 +210,8 @@ export interface StripResult {
 
 /**
  * Removes the mediasec entries from Security-* header values before the request goes to the core (the P-CSCF keeps
- * the media capabilities itself; specs.md §5). Malformed entries are removed too (never forwarded).
+ * the media capabilities itself: TS 24.229 §5.2.2 ends sec-agree at the P-CSCF). Malformed entries are removed too
+ * (never forwarded).
  * Note that on REGISTER the P-CSCF removes Security-Client altogether (TS 24.229 §5.2.2); this helper serves the
  * cases where the signalling entries must stay.
  */

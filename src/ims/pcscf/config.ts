@@ -17,7 +17,7 @@ export type E2dceAction =
 /**
  * Wire mapping of "e2DCe-security for IMS data channel requested by UE" (TS 33.328 §7.2.5 step 2 / §7.2.4).
  *
- * PROVISIONAL: no text available to this project gives the encoding (specs.md §1.4, §7.1). The default reuses the
+ * PROVISIONAL: neither TS 33.328 §7.2.4, TS 24.229 nor TS 26.114 defines an encoding for it. The default reuses the
  * extension point of `a=3ge2ae` (TS 24.229 §7.5.2.2: indicator = "requested" / "applied" / token; other values are
  * ignored by nodes that do not know them), i.e. `a=3ge2ae:e2dce-requested`. Change it when the real encoding is known,
  * e.g. `{ attribute: "3ge2dce", values: ["requested"] }` for `a=3ge2dce:requested`.
@@ -83,7 +83,7 @@ export interface AlgConfig {
   /**
    * mediasec mechanism name (Security-Client, TS 24.229 §7.2A.7) that stands for "e2ae for IMS data channels".
    * PROVISIONAL: the verified names are sdes-srtp, msrp-tls, bfcp-tls, udptl-dtls; none covers DTLS/SCTP data
-   * channels (specs.md §1.5, §7.3). Default "dc-dtls".
+   * channels (TS 24.229 §7.2A.7 mechanism-name defines none for DTLS/SCTP). Default "dc-dtls".
    */
   dcE2aeMechanism: string;
   /**
@@ -96,7 +96,7 @@ export interface AlgConfig {
   e2dce: E2dceConfig;
   /**
    * Add `a=3ge2ae:applied` to the e2ae answer sent back to an originating UE. TR 29.828 §5.2.1.2.2 step 19 only says
-   * the answer gets TCP/TLS/MSRP and the AGW fingerprint (specs.md §7.10 open question), so the default is false;
+   * the answer gets TCP/TLS/MSRP and the AGW fingerprint (it says nothing about `applied`), so the default is false;
    * when true it is added only to m-lines whose offer carried `a=3ge2ae:requested`.
    */
   appliedInAnswer: boolean;

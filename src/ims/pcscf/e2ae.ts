@@ -374,7 +374,7 @@ export class E2aeAnchor {
       contextId: cp.contextId,
       terminationId: cp.terminationId,
       local: hostPort(cp),
-      ...(fp ? { agwFingerprint: `${fp.algorithm} ${fp.value}` } : {}),
+      ...(fp ? { agwFingerprint: `${fp.hash} ${fp.value}` } : {}),
     });
     return cp;
   }
@@ -409,8 +409,8 @@ export class E2aeAnchor {
       if (k === "event" || k === "contextId" || k === "terminationId") continue;
       if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") extra[k] = v;
       else if (k === "peerCertificateFingerprint" && typeof v === "object" && v !== null) {
-        const f = v as { algorithm?: unknown; value?: unknown };
-        if (typeof f.algorithm === "string" && typeof f.value === "string") extra[k] = `${f.algorithm} ${f.value}`;
+        const f = v as { hash?: unknown; value?: unknown };
+        if (typeof f.hash === "string" && typeof f.value === "string") extra[k] = `${f.hash} ${f.value}`;
       }
     }
     this.record({

@@ -5,16 +5,7 @@
  * (13-15) and, for MSRP, the TLS setup direction toward UE A (16-18).
  */
 import type { AnchoredStream, E2aeFamily } from "./e2aeSession.ts";
-import {
-  anchoredStream,
-  CLAUSE,
-  complement,
-  iqFingerprints,
-  PLAIN,
-  type StepContext,
-  TLS,
-  tcpEstablishment,
-} from "./e2aeSteps.ts";
+import { anchoredStream, CLAUSE, complement, PLAIN, type StepContext, TLS, tcpEstablishment } from "./e2aeSteps.ts";
 import { IqProcedureError } from "./iqProcedure.ts";
 import type { IqMediaInfo } from "./rewrite.ts";
 
@@ -63,7 +54,7 @@ export async function reserveOriginating(
         address,
         port: info.port,
         setup: info.effectiveSetup,
-        certificateFingerprints: iqFingerprints(info.fingerprints),
+        certificateFingerprints: info.fingerprints,
       },
     }),
   );

@@ -3,8 +3,10 @@
  * at least one m-line, one AGW context (two terminations: access toward the UE, core toward the IMS core) per anchored
  * m-line; and the outcomes of the offer and the answer as E2aeAnchor (e2ae.ts) reports them.
  */
+
+import type { Fingerprint } from "../../sdp/index.ts";
 import type { Direction } from "./algTypes.ts";
-import type { IqConnectionPoint, IqFingerprint } from "./iq.ts";
+import type { IqConnectionPoint } from "./iq.ts";
 import type { MediaChange } from "./rewrite.ts";
 
 export type E2aeFamily = "msrp" | "bfcp";
@@ -19,7 +21,7 @@ export interface AnchoredStream {
   /** the termination toward the IMS core (TCP/…) */
   readonly core: IqConnectionPoint;
   /** the AGW's certificate fingerprint on the access termination (answer to the Local certificate fingerprint Request) */
-  readonly agwFingerprint: IqFingerprint;
+  readonly agwFingerprint: Fingerprint;
   released: boolean;
 }
 

@@ -3,11 +3,10 @@
  * the clause of each table, the TCP establishment mode (§4.4.2), the fingerprint and a=setup conversions, the stream
  * made of two terminations and the AGW leg written into a body. The tables: e2aeOriginating.ts, e2aeTerminating.ts.
  */
-import { type Fingerprint, isHashFunc } from "../../sdp/index.ts";
 import type { Direction } from "./algTypes.ts";
 import type { AgwPolicy, AgwTcpMode } from "./config.ts";
 import type { AnchoredStream, E2aeFamily } from "./e2aeSession.ts";
-import type { IqClient, IqConnectionPoint, IqFingerprint, IqTcpEstablishment, IqTransport } from "./iq.ts";
+import type { IqClient, IqConnectionPoint, IqTcpEstablishment, IqTransport } from "./iq.ts";
 import { IqProcedureError } from "./iqProcedure.ts";
 import type { AgwLegSdp, IqMediaInfo } from "./rewrite.ts";
 
@@ -33,15 +32,6 @@ export function tcpEstablishment(m: AgwTcpMode): IqTcpEstablishment {
     : { mode: "delayed", policy: m === "delayed-drop" ? "drop" : "hold" };
 }
 
-export function iqFingerprints(fps: readonly Fingerprint[]): IqFingerprint[] {
-  return fps.map((f) => ({ algorithm: f.hash, value: f.value }));
-}
-
-export function sdpFingerprint(f: IqFingerprint): Fingerprint | undefined {
-  const hash = f.algorithm.toLowerCase();
-  return isHashFunc(hash) ? { hash, value: f.value.toUpperCase() } : undefined;
-}
-
 /** RFC 4145 §4: the other end of a TCP connection takes the opposite role. */
 export function complement(setup: string): "active" | "passive" | undefined {
   return setup === "active" ? "passive" : setup === "passive" ? "active" : undefined;
@@ -57,7 +47,7 @@ export function anchoredStream(
   fpClause: string,
 ): AnchoredStream {
   const fp = access.localCertificateFingerprint;
-  if (!fp || !sdpFingerprint(fp)) {
+  if (!fp) {
     throw new IqProcedureError(
       "reserve (access side)",
       fpClause,
@@ -70,10 +60,9 @@ export function anchoredStream(
 /** The AGW leg whose data goes into a body: toward the core the core termination, toward the UE the access one. */
 export function legSdp(s: AnchoredStream, leg: "core" | "access"): AgwLegSdp {
   const p = leg === "core" ? s.core : s.access;
-  const fp = sdpFingerprint(s.agwFingerprint);
   return {
     address: p.localAddress,
     port: p.localPort,
-    ...(leg === "access" && fp ? { fingerprints: [fp] } : {}),
+    ...(leg === "access" ? { fingerprints: [s.agwFingerprint] } : {}),
   };
 }

@@ -5,16 +5,7 @@
  * toward UE B with its address and fingerprint (14-16).
  */
 import type { AnchoredStream, E2aeFamily } from "./e2aeSession.ts";
-import {
-  anchoredStream,
-  CLAUSE,
-  complement,
-  iqFingerprints,
-  PLAIN,
-  type StepContext,
-  TLS,
-  tcpEstablishment,
-} from "./e2aeSteps.ts";
+import { anchoredStream, CLAUSE, complement, PLAIN, type StepContext, TLS, tcpEstablishment } from "./e2aeSteps.ts";
 import { IqProcedureError } from "./iqProcedure.ts";
 import type { IqMediaInfo } from "./rewrite.ts";
 
@@ -85,7 +76,7 @@ export async function configureTerminatingAnswer(
         ...(info.address !== null ? { address: info.address } : {}),
         port: info.port,
         setup,
-        certificateFingerprints: iqFingerprints(info.fingerprints),
+        certificateFingerprints: info.fingerprints,
       },
       ...(!interlinkage && agwAccessActive ? { tcpConnect: true } : {}),
     }),

@@ -18,21 +18,17 @@
  *  - terminating answer: `configureAgwConnectionPoint` access side with the UE's address and fingerprint (14-16);
  *  - session end, refusal or failure: `releaseAgwContext`.
  */
+import type { Fingerprint } from "../../sdp/index.ts";
 
 /** TS 23.334 transports for TCP-based media. */
 export type IqTransport = "TCP" | "TCP/TLS" | "TCP/MSRP" | "TCP/TLS/MSRP" | "TCP/BFCP" | "TCP/TLS/BFCP";
 export type IqSide = "access" | "core";
 
-export interface IqFingerprint {
-  readonly algorithm: string;
-  readonly value: string;
-}
-
 export interface IqRemoteDescriptor {
   readonly address?: string;
   readonly port?: number;
   /** IE "Remote certificate fingerprint" */
-  readonly certificateFingerprints?: readonly IqFingerprint[];
+  readonly certificateFingerprints?: readonly Fingerprint[];
   readonly setup?: "active" | "passive" | "actpass" | "holdconn";
 }
 
@@ -84,7 +80,7 @@ export interface IqConnectionPoint {
   readonly localAddress: string;
   readonly localPort: number;
   /** answer to "Local certificate fingerprint Request" */
-  readonly localCertificateFingerprint?: IqFingerprint;
+  readonly localCertificateFingerprint?: Fingerprint;
 }
 
 /** An event pushed by the IMS-AGW (informative for the IMS-ALG: audited, never trusted for a decision). */

@@ -111,7 +111,8 @@ export function decideMedia(m: MediaInfo, input: MediaInput): MediaDecision {
     warnings.push(`3ge2ae value "${u}" ignored (TS 24.229 §7.5.2.1: other values shall be ignored)`);
 
   // Guarded m-lines: data channels and TLS/DTLS MSRP/BFCP. Their security attributes must be well-formed before
-  // anything is forwarded or the IMS-AGW is driven (specs.md §6 P-CSCF 5; RFC 8122 §5; RFC 4145 §4; RFC 8842 §4).
+  // anything is forwarded or the IMS-AGW is driven (RFC 8122 §5; RFC 4145 §4; RFC 8842 §4; rejecting first is a
+  // design decision of this IMS-ALG, no clause orders it).
   const guarded = family === "dc" || ((family === "msrp" || family === "bfcp") && isSecured(m));
   if (guarded) {
     // RFC 8842 §5 / RFC 5763 §5: a DTLS data channel without a usable fingerprint cannot be authenticated at all.
@@ -229,7 +230,7 @@ function decideOffer(
     if (m.security === "srtp") {
       warnings.push(`e2ae for ${m.proto} (sdes-srtp) is not supported by this IMS-ALG; forwarded e2e`);
     } else if (!isSecured(m)) {
-      // specs.md §4.6 / TS 23.334 §6.2.10: "requested" on a non-TLS/DTLS proto is ignored.
+      // TS 23.334 §6.2.10: e2ae is TLS/DTLS terminated in the IMS-AGW; "requested" on a non-TLS/DTLS proto is ignored.
       warnings.push(`a=3ge2ae:requested on ${m.proto} (no TLS/DTLS) ignored`);
     } else if (mechanism === null) {
       warnings.push(`e2ae for ${m.proto} is not supported by this IMS-ALG; forwarded e2e`);
@@ -242,7 +243,7 @@ function decideOffer(
         extra: { step },
       };
     } else if (!rcs) {
-      // specs.md §4.6: requested without the matching registration → no e2ae (forward as is).
+      // TR 29.828 §5.2.1.2.2 / §5.2.1.3.2 step 1: requested without the matching registration → no e2ae (as is).
       warnings.push(`a=3ge2ae:requested but ${mechanism} not registered for this UE: forwarded e2e`);
       return e2eOrNone(m, clauseE2aeOffer(m, "originating"), "e2ae requested without registration: forwarded");
     }

@@ -3,7 +3,7 @@
  * S-CSCF (core side, Mw) with the IMS-ALG media-security decision on every SDP offer and answer (alg.ts).
  *
  * - REGISTER: Path with a flow token (RFC 3327 §5.2, RFC 5626 §5.3 style) and `Require: path`; Security-Client,
- *   Security-Verify and the sec-agree option tags stop here (TS 24.229 §5.2.2; specs.md §5); the UE's `mediasec`
+ *   Security-Verify and the sec-agree option tags stop here (TS 24.229 §5.2.2); the UE's `mediasec`
  *   mechanisms are kept per contact (CapabilityStore) and the accepted ones are echoed in Security-Server on the
  *   200 OK (TS 24.229 §7.2A.7); the 200's Service-Route is remembered (RFC 3608 §6).
  * - Requests from a UE go to the S-CSCF (its preloaded Route / the Service-Route, else the configured S-CSCF URI),

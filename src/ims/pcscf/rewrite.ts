@@ -1,6 +1,6 @@
 /**
- * The e2ae SDP rewrites of the IMS-ALG (TR 29.828 §5.2.1.2.2/§5.2.1.2.3 MSRP, §5.2.1.3.2/§5.2.1.3.3 BFCP; specs.md
- * §4.4) and the extraction of what the Iq procedures need from each SDP.
+ * The e2ae SDP rewrites of the IMS-ALG (TR 29.828 §5.2.1.2.2/§5.2.1.2.3 MSRP, §5.2.1.3.2/§5.2.1.3.3 BFCP) and the
+ * extraction of what the Iq procedures need from each SDP.
  *
  * Every rewrite works on one m-section through the src/sdp section editor: the session section and every other
  * m-section stay byte-identical, untouched lines inside the edited section stay byte-identical, and inserted lines
@@ -18,7 +18,8 @@
  * that forwards a=setup unmodified, with an AGW whose incoming TCP SYN on one termination triggers the SYN on the
  * other; the expected Iq behaviour), and the MSRP a=path follows `msrpPath` (docs/pcscf-alg.md "MSRP a=path").
  *
- * Data channels (UDP/DTLS/SCTP) — PROVISIONAL, no text seen specifies them (specs.md §1.6, §7.2): the AGW terminates
+ * Data channels (UDP/DTLS/SCTP) — PROVISIONAL, no text seen specifies them (TS 33.328 §7.2.1 does not say whether
+ * e2ae covers data channels; the rules follow the DTLS-SRTP analogue of TS 23.334 §6.2.10.5): the AGW terminates
  * DTLS on both legs and relays SCTP; the proto stays, fingerprint and tls-id become the AGW's on both legs, the
  * TS 24.186 §9.3.3.2.1 set of "DC endpoint information" (c=, port, tls-id, fingerprint, setup) is what changes.
  */
@@ -68,7 +69,7 @@ export interface RewriteMedia {
   agw?: AgwLegSdp;
   /**
    * Add `a=3ge2ae:applied`. Default: terminating-offer true (TR 29.828 §5.2.1.2.3 step 8); originating-answer
-   * `appliedInAnswer` (specs.md §7.10); never in the bodies toward the core.
+   * `appliedInAnswer` (step 19 says nothing about `applied`); never in the bodies toward the core.
    */
   applied?: boolean;
 }
@@ -339,7 +340,7 @@ function rewriteSection(
   // no indication; step 8 (terminating) adds "applied" (below), so any 3ge2ae from the core goes first.
   s = removeAttributes(s, "3ge2ae");
 
-  // The AGW anchors on plain c=/port (specs.md §2.5): ICE attributes of the far end would point past the AGW.
+  // TS 24.186 §9.3.3.2.1: an anchor replaces c= and the m-line port (no ICE); far-end ICE attributes would bypass it.
   s = removeAttributes(s, (name) => ICE_ATTRS.has(name));
 
   // Fingerprints: the peer's never cross the AGW (steps 8/17 remove them); a TLS/DTLS leg gets the AGW's
@@ -385,7 +386,7 @@ function rewriteSection(
   }
 
   // a=3ge2ae:applied — TR 29.828 §5.2.1.2.3 / §5.2.1.3.3 step 8 (offer to the terminating UE); in the answer to the
-  // originating UE only when configured (specs.md §7.10: the seed's step 19 does not say so).
+  // originating UE only when configured (TR 29.828 §5.2.1.2.2 step 19 names only proto and fingerprint).
   const applied =
     req.applied ?? (step === "terminating-offer" ? true : step === "originating-answer" ? opts.appliedInAnswer : false);
   if (applied && leg === "access") {
@@ -513,7 +514,8 @@ export interface IqMediaInfo {
 /**
  * What the Iq procedures need from each m-line of an SDP (TR 29.828 steps 5-7 / 13-16: remote address, port,
  * remote fingerprint, TLS setup direction). For BFCP on the terminating side the seed has the IMS-AGW start TLS
- * regardless of the TCP role (TR 29.828 §5.2.1.3.3 steps 2-4/12; specs.md §4.2 [?]): pass `{ step }` to apply it.
+ * regardless of the TCP role (TR 29.828 §5.2.1.3.3 steps 2-4/12; TR 29.828 §4.3.3.1.4 ties the TLS role to the BFCP
+ * role, not to the TCP setup): pass `{ step }` to apply it.
  */
 export function extractIqMedia(
   body: Uint8Array | string,

@@ -138,7 +138,7 @@ export class Router {
 
   private routeFromAccess(pr: ProxyRequest): RouteOutcome<TxData> | Promise<RouteOutcome<TxData>> {
     const req = pr.req;
-    // TS 24.229 §5.2.2 (specs.md §5): sec-agree headers and option tags end at the P-CSCF
+    // TS 24.229 §5.2.2: sec-agree headers and option tags end at the P-CSCF
     req.removeHeader("Security-Client");
     req.removeHeader("Security-Verify");
     dropOptionTag(req, "Require", "sec-agree");

@@ -11,6 +11,7 @@ import { type Logger, silentLogger } from "../../log.ts";
 import type { Fingerprint, FloorCtrlRole, SetupRole } from "../../sdp/index.ts";
 import { validateAnswer, validateOffer } from "../../sdp/index.ts";
 import { generateSessionCertificate, type SessionCertificate } from "../../security/certificate.ts";
+import { verifyPeerCertificate } from "../../security/verify.ts";
 import { requireHardenedEngine } from "../engine.ts";
 import { startBfcpLeg } from "./bfcpLeg.ts";
 import type { BfcpClient, BfcpFloorServer, FloorRequestState, HelloResult } from "./bfcpSession.ts";
@@ -41,7 +42,7 @@ import {
   localTcpRole,
   readE2aeMedia,
 } from "./sdp.ts";
-import { peerCertificateDer, plainAddress, type TlsRole, verifyPeerCertificate } from "./tls.ts";
+import { e2aeVerdict, peerCertificateDer, plainAddress, type TlsRole } from "./tls.ts";
 
 export {
   DEFAULT_E2AE_TIMEOUTS,
@@ -325,7 +326,7 @@ export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
       return;
     }
     if (c.timer) clearTimeout(c.timer);
-    const verdict = verifyPeerCertificate(peerCertificateDer(sock), plan.remote.fingerprints);
+    const verdict = e2aeVerdict(verifyPeerCertificate(peerCertificateDer(sock), plan.remote.fingerprints));
     const ev: E2aeVerdictEvent = {
       ...verdict,
       tlsRole: plan.tls,

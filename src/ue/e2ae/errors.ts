@@ -1,5 +1,5 @@
 /** Typed errors of the UE e2ae media layer (MSRP over TLS, BFCP over TLS, the e2ae endpoint). */
-import { deadline, ImsdcError } from "../../errors.ts";
+import { ImsdcError } from "../../errors.ts";
 
 /** Stable codes (docs/e2ae-ue.md "Error codes"). */
 export type E2aeErrorCode =
@@ -58,9 +58,4 @@ export function toE2aeError(e: unknown, code: E2aeErrorCode, what: string): E2ae
   if (e instanceof E2aeError) return e;
   const msg = e instanceof Error ? e.message : String(e);
   return new E2aeError(code, `${what}: ${msg}`, { cause: e });
-}
-
-/** Rejects with `E2aeError(code)` when `p` does not settle within `ms` (0 = no bound). The timer is unref'd. */
-export function withDeadline<T>(p: Promise<T>, ms: number, code: E2aeErrorCode, what: string): Promise<T> {
-  return deadline(p, ms, () => new E2aeError(code, `${what} did not complete within ${ms} ms`));
 }

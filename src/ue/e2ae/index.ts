@@ -25,5 +25,4 @@ export {
   type TlsRole,
   tcpConnect,
   tlsHandshake,
-  verifyPeerCertificate,
 } from "./tls.ts";

@@ -2,14 +2,13 @@
  * TCP and TLS plumbing of the e2ae endpoint: TCP connect/listen, the TLS handshake in a given role on an
  * established TCP connection (the TLS role need not follow the TCP role: BFCP, RFC 8856), and the RFC 8122 §6
  * fingerprint check of the peer certificate. Nothing here reads or writes an application byte: the caller attaches
- * MSRP/BFCP only after `verifyPeerCertificate` said yes.
+ * MSRP/BFCP only after `verifyPeerCertificate` (src/security/verify.ts) said yes.
  */
 import { constants } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
-import type { Fingerprint } from "../../sdp/index.ts";
 import type { SessionCertificate } from "../../security/certificate.ts";
-import { checkPeerCertificate } from "../../security/verify.ts";
+import type { PeerCertificateVerdict } from "../../security/verify.ts";
 import { E2aeError } from "./errors.ts";
 
 export type TlsRole = "client" | "server";
@@ -28,35 +27,35 @@ export interface E2aeVerdict {
 }
 
 /**
- * RFC 8122 §5.1 / §6: compare the DER certificate the peer presented with the strongest signalled hash; no
- * certificate, no usable fingerprint or no match ⇒ not verified (fail closed). The check is src/security/verify.ts.
+ * The e2ae reading of the one peer-certificate verdict (src/security/verify.ts, RFC 8122 §5.1 / §6): no certificate,
+ * no usable fingerprint or no match ⇒ not verified (fail closed), with the e2ae error codes.
  */
-export function verifyPeerCertificate(der: Uint8Array | undefined, signalled: readonly Fingerprint[]): E2aeVerdict {
-  const c = checkPeerCertificate(der, signalled);
+export function e2aeVerdict(v: PeerCertificateVerdict): E2aeVerdict {
+  const signalled = v.signalled.map((f) => f.value);
   // RFC 8122 §6: the endpoint MUST present a certificate whose fingerprint was signalled
-  if (c.reason === "no-certificate")
+  if (v.outcome === "no-certificate")
     return {
       verified: false,
-      signalled: c.signalled,
-      ...(c.hash ? { hash: c.hash } : {}),
+      signalled,
+      ...(v.hash ? { hash: v.hash } : {}),
       code: "E_E2AE_NO_PEER_CERT",
       reason: "the TLS peer presented no certificate",
     };
-  if (c.reason === "no-usable-fingerprint")
+  if (v.outcome === "no-usable-fingerprint")
     return {
       verified: false,
       signalled: [],
       code: "E_E2AE_FP_MISMATCH",
       reason: "no usable fingerprint was signalled",
     };
-  const base = { hash: c.hash as Fingerprint["hash"], presented: c.presented ?? "", signalled: c.signalled };
-  return c.ok
-    ? { verified: true, ...base, reason: `certificate matches the signalled ${c.hash} fingerprint` }
+  const base = { ...(v.hash ? { hash: v.hash } : {}), presented: v.presented?.value ?? "", signalled };
+  return v.verified
+    ? { verified: true, ...base, reason: `certificate matches the signalled ${v.hash} fingerprint` }
     : {
         verified: false,
         ...base,
         code: "E_E2AE_FP_MISMATCH",
-        reason: `certificate matches no signalled ${c.hash} fingerprint`,
+        reason: `certificate matches no signalled ${v.hash} fingerprint`,
       };
 }
 

@@ -72,7 +72,7 @@ async function originatingE2ae(iq: IqAgw, corePort: number) {
 describe("Iq over WebSocket", () => {
   it("drives the same scenario as the in-process binding; events arrive over the socket", async () => {
     const viaWs = await originatingE2ae(client, core.port);
-    expect(viaWs.access.localCertificateFingerprint?.algorithm).toBe("sha-256");
+    expect(viaWs.access.localCertificateFingerprint?.hash).toBe("sha-256");
     expect(viaWs.est.role).toBe("server");
     expect(viaWs.released.terminations).toHaveLength(2);
     await waitFor(() => core.text().includes("MSRP ws1 SEND"), 3000, "relayed via WS-driven AGW");
@@ -189,7 +189,7 @@ describe("validators (property): any JSON value yields a request or an AgwError,
               address: fc.oneof(fc.constant(LOOPBACK), fc.string()),
               port: fc.integer({ min: -1, max: 70_000 }),
               certificateFingerprints: fc.array(
-                fc.record({ algorithm: fc.constantFrom("sha-256", "SHA-1", "md5", "x"), value: fc.string() }),
+                fc.record({ hash: fc.constantFrom("sha-256", "SHA-1", "md5", "x"), value: fc.string() }),
               ),
               setup: fc.string(),
             },

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ImsAgw } from "../../../src/ims/agw/agw.ts";
 import { AuditLog } from "../../../src/log.ts";
+import type { Fingerprint } from "../../../src/sdp/index.ts";
 import { fingerprintOf } from "../../../src/security/certificate.ts";
 import { CorePeer, EventRecorder, LOOPBACK, waitFor } from "./helpers.ts";
 
@@ -125,7 +126,7 @@ describe.skipIf(!OPENSSL)("openssl s_client as the UE", () => {
     await core.close();
   });
 
-  async function context(ueFingerprint: { algorithm: string; value: string }) {
+  async function context(ueFingerprint: Fingerprint) {
     const coreTerm = await agw.reserveAndConfigureAgwConnectionPoint({
       side: "core",
       transport: "TCP/MSRP",

@@ -70,7 +70,7 @@ async function originating(ue: SessionCertificate, opts: { configureCore?: boole
 function expectAgwFingerprint(s: tls.TLSSocket, access: AgwConnectionPoint) {
   const der = s.getPeerX509Certificate()?.raw;
   expect(der).toBeDefined();
-  expect(access.localCertificateFingerprint?.algorithm).toBe("sha-256");
+  expect(access.localCertificateFingerprint?.hash).toBe("sha-256");
   expect(fingerprintOf(der as Buffer).value).toBe(access.localCertificateFingerprint?.value);
 }
 

@@ -3,7 +3,7 @@ const EXPECT = {
   "imsdc/sdp": ["inspectSdp", "validateOffer", "buildDcMedia"],
   "imsdc/sip": ["parseMessage", "SipUserAgent", "TransactionManager"],
   "imsdc/browser": ["SipUserAgent", "BrowserWsTransport", "inspectSdp"],
-  "imsdc/security": ["generateSessionCertificate", "checkPeerCertificate"],
+  "imsdc/security": ["generateSessionCertificate", "verifyPeerCertificate"],
   "imsdc/ue": ["ImsUe", "DcEndpoint", "inspectEngine"],
   "imsdc/pcscf": ["Pcscf"],
   "imsdc/scscf": ["Scscf"],

@@ -10,8 +10,9 @@
 import net from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ImsAgw } from "../../../src/ims/agw/agw.ts";
-import type { AgwConnectionPoint, CertificateFingerprint, IqEvent } from "../../../src/ims/agw/iq.ts";
+import type { AgwConnectionPoint, IqEvent } from "../../../src/ims/agw/iq.ts";
 import { AuditLog } from "../../../src/log.ts";
+import type { Fingerprint } from "../../../src/sdp/index.ts";
 import { generateSessionCertificate } from "../../../src/security/certificate.ts";
 import { BfcpFloorServer } from "../../../src/ue/e2ae/bfcpSession.ts";
 import { E2aeEndpoint, type E2aeEndpointOptions } from "../../../src/ue/e2ae/endpoint.ts";
@@ -63,8 +64,8 @@ function ue(opts: Partial<E2aeEndpointOptions> & { kind: "msrp" | "bfcp" }): E2a
   return e;
 }
 
-function fp(e: E2aeEndpoint): CertificateFingerprint {
-  return { algorithm: "sha-256", value: e.fingerprint.value };
+function fp(e: E2aeEndpoint): Fingerprint {
+  return { hash: "sha-256", value: e.fingerprint.value };
 }
 
 function failure(e: E2aeEndpoint, ms = 6000): Promise<E2aeError> {
@@ -240,7 +241,7 @@ function leg(t: AgwConnectionPoint) {
   return { address: t.localAddress, port: t.localPort };
 }
 
-function agwFingerprint(t: AgwConnectionPoint): CertificateFingerprint {
+function agwFingerprint(t: AgwConnectionPoint): Fingerprint {
   const f = t.localCertificateFingerprint;
   if (!f) throw new Error("no local fingerprint in the response");
   return f;
@@ -360,7 +361,7 @@ describe("MSRP through the IMS-AGW", () => {
         address: LOOPBACK,
         port: 9,
         setup: "active",
-        certificateFingerprints: [{ algorithm: "sha-256", value: fpB?.value ?? "" }],
+        certificateFingerprints: [{ hash: "sha-256", value: fpB?.value ?? "" }],
       },
     });
     // steps 17-18: the answer toward the core: TCP/MSRP, no fingerprint
@@ -522,7 +523,7 @@ describe("BFCP through the IMS-AGW", () => {
         address: LOOPBACK,
         port: 9,
         setup: "active",
-        certificateFingerprints: [{ algorithm: "sha-256", value: fpB?.value ?? "" }],
+        certificateFingerprints: [{ hash: "sha-256", value: fpB?.value ?? "" }],
       },
     });
     expect(toCore(answerUe, 0, leg(coreTerm))).not.toContain("fingerprint"); // step 17

@@ -4,8 +4,11 @@
  * the tests drive the IMS-AGW through the Iq API directly.
  */
 import net from "node:net";
+import { deadline } from "../../../src/errors.ts";
 import {
   editSdpMedia,
+  type Fingerprint,
+  formatFingerprint,
   formatMsrpUri,
   parseMsrpUri,
   readMedia,
@@ -27,21 +30,9 @@ export async function waitFor(pred: () => boolean, timeoutMs = 5000, what = "con
   }
 }
 
-/** Rejects after `ms` unless `p` settles first. */
+/** Rejects after `ms` unless `p` settles first: `deadline` of src/errors.ts with a test's message. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what} not done within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
+  return deadline(p, ms, () => new Error(`${what} not done within ${ms} ms`));
 }
 
 /** Counts of active handles by type (sockets, servers, timers). */
@@ -151,12 +142,12 @@ export function toUe(
   sdp: string,
   mline: number,
   leg: { address: string; port: number },
-  fingerprint: { readonly algorithm: string; readonly value: string },
+  fingerprint: Fingerprint,
   opts: { applied?: boolean } = {},
 ): string {
   const m = readMedia(sdp)[mline];
   if (!m) throw new Error("no such m-line");
-  const insert = [`a=fingerprint:${fingerprint.algorithm} ${fingerprint.value}`];
+  const insert = [`a=fingerprint:${formatFingerprint(fingerprint)}`];
   if (opts.applied) insert.push("a=3ge2ae:applied");
   let body = editSdpMedia(sdp, mline, {
     proto: TLS_OF[m.proto] ?? m.proto,
