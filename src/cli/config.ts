@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { type AlgConfig, AlgConfigError, loadAlgConfig } from "../ims/pcscf/index.ts";
 import { parseSipUri } from "../sip/index.ts";
+import { bindProblem } from "./binds.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
 
 type Json = unknown;
@@ -110,10 +111,16 @@ function join(path: string, key: string): string {
 
 const LOOPBACK_HINT = "the lab network is loopback only: use 127.0.0.1 or ::1";
 
+/**
+ * The `host` of a listener without authentication (every SIP listener and the Iq WebSocket today): loopback only,
+ * unless the same object says `allowPublic: true` (binds.ts; TLS / authentication will be the other way out).
+ */
 function hostOf(r: Reader, o: Record<string, Json>, path: string): string | undefined {
   const h = r.string(o, "host", path);
-  if (h !== undefined && !/^(127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0|::|localhost)$/.test(h)) {
-    r.problem(join(path, "host"), `${h} is not a local address (${LOOPBACK_HINT})`);
+  const allowPublic = r.bool(o, "allowPublic", path);
+  if (h !== undefined) {
+    const p = bindProblem(h, { allowPublic, authenticated: false });
+    if (p !== undefined) r.problem(join(path, "host"), p);
   }
   return h;
 }
@@ -148,6 +155,8 @@ export async function readJsonFile(file: string): Promise<unknown> {
 export interface ScscfConfig {
   name?: string;
   host?: string;
+  /** accept a wildcard or non-loopback `host` (SIP has no authentication here: binds.ts) */
+  allowPublic?: boolean;
   udp?: boolean | number;
   tcp?: boolean | number;
   ws?: boolean | number;
@@ -159,7 +168,18 @@ export interface ScscfConfig {
 
 export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
   const r = new Reader();
-  const o = r.object(v, "", ["name", "host", "udp", "tcp", "ws", "viaHost", "domains", "aliases", "timers"]);
+  const o = r.object(v, "", [
+    "name",
+    "host",
+    "allowPublic",
+    "udp",
+    "tcp",
+    "ws",
+    "viaHost",
+    "domains",
+    "aliases",
+    "timers",
+  ]);
   const out: ScscfConfig = {};
   if (o) {
     const set = <K extends keyof ScscfConfig>(k: K, x: ScscfConfig[K] | undefined) => {
@@ -167,6 +187,7 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
     };
     set("name", r.string(o, "name", ""));
     set("host", hostOf(r, o, ""));
+    set("allowPublic", r.bool(o, "allowPublic", ""));
     set("udp", r.listen(o, "udp", ""));
     set("tcp", r.listen(o, "tcp", ""));
     set("ws", r.listen(o, "ws", ""));
@@ -186,6 +207,8 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
 
 export interface InterfaceConfig {
   host?: string;
+  /** accept a wildcard or non-loopback `host` (SIP has no authentication here: binds.ts) */
+  allowPublic?: boolean;
   udp?: boolean | number;
   tcp?: boolean | number;
   ws?: boolean | number;
@@ -214,11 +237,12 @@ export interface PcscfConfig {
 }
 
 function iface(r: Reader, v: Json, path: string, required: boolean): InterfaceConfig | undefined {
-  const o = r.object(v, path, ["host", "udp", "tcp", "ws", "viaHost"], required);
+  const o = r.object(v, path, ["host", "allowPublic", "udp", "tcp", "ws", "viaHost"], required);
   if (!o) return undefined;
   const out: InterfaceConfig = {};
   const h = hostOf(r, o, path);
   if (h !== undefined) out.host = h;
+  if (o.allowPublic === true) out.allowPublic = true;
   for (const k of ["udp", "tcp", "ws"] as const) {
     const l = r.listen(o, k, path);
     if (l !== undefined) out[k] = l;
@@ -317,7 +341,8 @@ export function validatePcscfConfig(v: unknown, file: string): PcscfConfig {
 // IMS-AGW
 
 export interface AgwConfig {
-  iq: { host?: string; port: number };
+  /** the Iq WebSocket; `allowPublic` accepts a wildcard or non-loopback `host` (Iq has no authentication: binds.ts) */
+  iq: { host?: string; port: number; allowPublic?: boolean };
   accessAddress?: string;
   coreAddress?: string;
   tcpEstablishmentInterlinkage?: boolean;
@@ -350,11 +375,17 @@ export function validateAgwConfig(v: unknown, file: string): AgwConfig {
   ]);
   let out: AgwConfig = { iq: { port: 0 } };
   if (o) {
-    const iq = r.object(o.iq, "iq", ["host", "port"]);
+    const iq = r.object(o.iq, "iq", ["host", "port", "allowPublic"]);
     const port = iq ? r.int(iq, "port", "iq", 0, 65535) : undefined;
     if (iq && iq.port === undefined) r.problem("iq.port", "is required");
     const host = iq ? hostOf(r, iq, "iq") : undefined;
-    out = { iq: { port: port ?? 0, ...(host !== undefined ? { host } : {}) } };
+    out = {
+      iq: {
+        port: port ?? 0,
+        ...(host !== undefined ? { host } : {}),
+        ...(iq?.allowPublic === true ? { allowPublic: true } : {}),
+      },
+    };
     for (const k of ["accessAddress", "coreAddress"] as const) {
       const a = r.string(o, k, "");
       if (a !== undefined) {
