@@ -164,6 +164,41 @@ export interface ScscfConfig {
   domains?: string[];
   aliases?: string[];
   timers?: Partial<Record<"T1" | "T2" | "T4" | "D", number>>;
+  /** SIP connection limits (docs/sip.md "Connection admission") */
+  limits?: ConnectionLimitsConfig;
+}
+
+/** The connection limits a node's config may set (src/sip/transport/limiter.ts). */
+export interface ConnectionLimitsConfig {
+  maxConnections?: number;
+  maxConnectionsPerSource?: number;
+  idleTimeoutMs?: number;
+  unregisteredIdleTimeoutMs?: number;
+  messageTimeoutMs?: number;
+}
+
+const LIMIT_KEYS = [
+  ["maxConnections", 1, 1_000_000],
+  ["maxConnectionsPerSource", 1, 1_000_000],
+  ["idleTimeoutMs", 1000, 86_400_000],
+  ["unregisteredIdleTimeoutMs", 1000, 86_400_000],
+  ["messageTimeoutMs", 100, 600_000],
+] as const;
+
+function connectionLimits(r: Reader, o: Record<string, Json>): ConnectionLimitsConfig | undefined {
+  const l = r.object(
+    o.limits,
+    "limits",
+    LIMIT_KEYS.map(([k]) => k),
+    false,
+  );
+  if (!l) return undefined;
+  const out: ConnectionLimitsConfig = {};
+  for (const [k, min, max] of LIMIT_KEYS) {
+    const n = r.int(l, k, "limits", min, max);
+    if (n !== undefined) out[k] = n;
+  }
+  return out;
 }
 
 export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
@@ -179,6 +214,7 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
     "domains",
     "aliases",
     "timers",
+    "limits",
   ]);
   const out: ScscfConfig = {};
   if (o) {
@@ -195,6 +231,7 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
     set("domains", r.stringList(o, "domains", ""));
     set("aliases", r.stringList(o, "aliases", ""));
     set("timers", r.timers(o, ""));
+    set("limits", connectionLimits(r, o));
     if (out.udp === undefined && out.tcp === undefined && out.ws === undefined)
       r.problem("", "needs at least one of udp, tcp, ws");
   }
@@ -234,6 +271,8 @@ export interface PcscfConfig {
   retryAfter?: number;
   sessionMaxAgeMs?: number;
   rateLimit?: false | { rate?: number; burst?: number; key?: "flow" | "address" };
+  /** SIP connection limits of both interfaces (docs/sip.md "Connection admission") */
+  limits?: ConnectionLimitsConfig;
 }
 
 function iface(r: Reader, v: Json, path: string, required: boolean): InterfaceConfig | undefined {
@@ -273,6 +312,7 @@ export function validatePcscfConfig(v: unknown, file: string): PcscfConfig {
     "retryAfter",
     "sessionMaxAgeMs",
     "rateLimit",
+    "limits",
   ]);
   let out: PcscfConfig = { name: "pcscf", access: {} };
   if (o) {
@@ -317,6 +357,8 @@ export function validatePcscfConfig(v: unknown, file: string): PcscfConfig {
     if (retryAfter !== undefined) out.retryAfter = retryAfter;
     const age = r.int(o, "sessionMaxAgeMs", "", 0, 7 * 86_400_000);
     if (age !== undefined) out.sessionMaxAgeMs = age;
+    const limits = connectionLimits(r, o);
+    if (limits) out.limits = limits;
     if (o.rateLimit === false) out.rateLimit = false;
     else if (o.rateLimit !== undefined) {
       const rl = r.object(o.rateLimit, "rateLimit", ["rate", "burst", "key"]);

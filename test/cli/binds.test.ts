@@ -106,6 +106,30 @@ const TABLE: { name: string; node: "pcscf" | "scscf" | "agw"; config: unknown; e
     exit: EXIT.OK,
   },
   { name: "scscf host localhost", node: "scscf", config: { host: "localhost", tcp: 0 }, exit: EXIT.OK },
+  // the connection limits that go with the bind rule (docs/sip.md "Connection admission")
+  {
+    name: "pcscf limits",
+    node: "pcscf",
+    config: {
+      ...pcscf({ host: "127.0.0.1" }),
+      limits: { maxConnectionsPerSource: 64, unregisteredIdleTimeoutMs: 10_000 },
+    },
+    exit: EXIT.OK,
+  },
+  {
+    name: "pcscf limits.maxConnectionsPerSource 0",
+    node: "pcscf",
+    config: { ...pcscf({ host: "127.0.0.1" }), limits: { maxConnectionsPerSource: 0 } },
+    exit: EXIT.USAGE,
+    message: /limits\.maxConnectionsPerSource: must be an integer 1-1000000/,
+  },
+  {
+    name: "scscf limits with an unknown key",
+    node: "scscf",
+    config: { tcp: 0, limits: { perSource: 4 } },
+    exit: EXIT.USAGE,
+    message: /limits\.perSource: unknown key/,
+  },
 ];
 
 describe("strict binds: --check", () => {
