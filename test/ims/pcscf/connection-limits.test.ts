@@ -27,12 +27,14 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
   }
 }
 
+interface Attacker {
+  socket: Socket;
+  closed: () => boolean;
+  answered: () => boolean;
+}
+
 /** One attacking connection from `from`: connects, sends one OPTIONS, then idles. Resolves once connected. */
-function idleConnection(
-  from: string,
-  port: number,
-  i: number,
-): Promise<{ socket: Socket; closed: () => boolean; answered: () => boolean }> {
+function idleConnection(from: string, port: number, i: number): Promise<Attacker> {
   return new Promise((resolve) => {
     let closed = false;
     let answered = false;
@@ -73,7 +75,7 @@ describe("P-CSCF TCP connection limits under an idle-connection attack", () => {
     const layer = core.a.access.layer;
     const refusals: ConnectionRefusedInfo[] = [];
     layer.onConnectionRefused((i) => refusals.push(i));
-    const attack = [];
+    const attack: Attacker[] = [];
     for (let i = 0; i < 100; i++) attack.push(await idleConnection("127.0.0.2", port, i));
     // every attacking connection is either answered (admitted) or closed (refused)
     await waitFor(() => attack.every((a) => a.closed() || a.answered()), 5000, "the attack settled");
@@ -122,7 +124,7 @@ describe("P-CSCF TCP connection limits under an idle-connection attack", () => {
     ues.push(bob);
     expect(layer.connectionStats("TCP")?.flows).toBe(1);
     const wave = async (base: number) => {
-      const out = [];
+      const out: Attacker[] = [];
       for (let src = 0; src < 10; src++)
         for (let i = 0; i < 8; i++) out.push(await idleConnection(`127.0.0.${base + src}`, port, src * 8 + i));
       return out;
