@@ -1,7 +1,10 @@
 /**
- * P-CSCF under a one-source UDP flood, with the per-source rate limit on and off (docs/faults.md, "Limits"):
+ * P-CSCF under a one-source UDP flood, with the per-source rate limit on and off (docs/faults.md, "Limits"), and under
+ * a TCP connection-exhaustion attack with the connection limits of before and of now (`--scenario connections`,
+ * bench/limits/connections.ts):
  *
- *   node --import tsx bench/limits.ts [--flood-rate 20000] [--flood-ms 4000] [--flood-count 400000]
+ *   node --import tsx bench/limits.ts [--scenario flood|connections|all] [--flood-rate 20000] [--flood-ms 4000]
+ *                                     [--flood-count 400000] [--conns 1100] [--sources 1] [--attempts 5]
  *
  * The P-CSCF runs in its own process (bench/limits/server.ts), the flooder in another (bench/limits/flood.ts: OPTIONS
  * from one UDP socket at --flood-rate per second, 0 = as fast as the socket takes them; bounded in count and time). Meanwhile a legitimate UE (this process, its own
@@ -15,21 +18,44 @@ import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchArgs, Progress } from "./cli.ts";
+import { type ConnectionsResult, runConnections } from "./limits/connections.ts";
 
 const FLAGS = benchArgs(
-  `usage: node --import tsx bench/limits.ts [--flood-rate N] [--flood-ms MS] [--flood-count N]
+  `usage: node --import tsx bench/limits.ts [--scenario flood|connections|all] [--flood-rate N] [--flood-ms MS]
+                                     [--flood-count N] [--conns N] [--sources N] [--attempts N]
 
-One source floods the P-CSCF with OPTIONS while a legitimate UE on another flow pings it every 20 ms; run with the
-per-source rate limit off, then on (docs/faults.md). P-CSCF, flooder and UE are three processes.
+flood: one source floods the P-CSCF with OPTIONS over UDP while a legitimate UE on another flow pings it every
+20 ms; run with the per-source rate limit off, then on (docs/faults.md). P-CSCF, flooder and UE are three processes.
 
+connections: --conns TCP connections from --sources loopback addresses (127.0.0.10 …) each send one OPTIONS and
+idle, then a legitimate UE on 127.0.0.3 connects, REGISTERs and sends OPTIONS --attempts times; run with the
+connection limits of before (one global cap, 300 s idle timeout, no eviction), then the defaults (docs/sip.md).
+
+  --scenario S      flood, connections or all (default all)
   --flood-rate N    OPTIONS per second; 0 = as fast as the socket takes them (default 20000)
   --flood-ms MS     flood duration (default 4000, at most 20000)
   --flood-count N   flood size bound (default 400000, at most 2000000)
+  --conns N         idle attack connections (default 1100, at most 5000)
+  --sources N       attacking source addresses (default 1, at most 200)
+  --attempts N      registrations of the legitimate UE (default 5, at most 50)
 
-One JSON line per mode and a table on stdout; progress on stderr.
+One JSON line per mode and a table per scenario on stdout; progress on stderr.
 `,
-  { "flood-rate": "number", "flood-ms": "number", "flood-count": "number" },
+  {
+    scenario: "string",
+    "flood-rate": "number",
+    "flood-ms": "number",
+    "flood-count": "number",
+    conns: "number",
+    sources: "number",
+    attempts: "number",
+  },
 );
+const SCENARIO = FLAGS.scenario ?? "all";
+if (!["flood", "connections", "all"].includes(SCENARIO)) {
+  process.stderr.write(`bench/limits.ts: --scenario must be flood, connections or all, not ${SCENARIO}\n`);
+  process.exit(2);
+}
 const HERE = join(dirname(fileURLToPath(import.meta.url)), "limits");
 const positive = (v: number | undefined, def: number) => (v !== undefined && v > 0 ? v : def);
 const FLOOD_MS = Math.min(positive(FLAGS["flood-ms"], 4000), 20_000);
@@ -71,7 +97,7 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 }
 
-const progress = new Progress("limits", { total: 2, unit: "modes" });
+const progress = new Progress("limits", { total: SCENARIO === "all" ? 4 : 2, unit: "modes" });
 
 async function run(rateLimit: boolean) {
   const mode = `rate limit ${rateLimit ? "on" : "off"}`;
@@ -157,23 +183,54 @@ async function run(rateLimit: boolean) {
   };
 }
 
-const results = [];
 progress.start();
-for (const on of [false, true]) {
-  const r = await run(on);
-  progress.add(1);
-  console.log(JSON.stringify({ ...r, floodRate: FLOOD_RATE, cpus: cpus().length, node: process.version }));
-  results.push(r);
-}
+if (SCENARIO !== "connections") await floodScenario();
+if (SCENARIO !== "flood") await connectionsScenario();
 progress.stop();
-console.log("");
-console.log(
-  "| rate limit | flood sent (rate/s) | flood 200 | flood 503 | flood unanswered | UE rtt p50 / p99 / max (ms) | UE lost | P-CSCF peak transactions | heap MiB | CPU ms |",
-);
-console.log("|---|---|---|---|---|---|---|---|---|---|");
-for (const r of results) {
-  console.log(
-    `| ${r.rateLimit ? "on (200/s, burst 400)" : "off"} | ${r.flood.sent} (${r.flood.sendRate}) | ${r.flood.ok200} | ${r.flood.refused503} | ${r.flood.unanswered} | ${r.ue.p50} / ${r.ue.p99} / ${r.ue.max} | ${r.ue.lost} | ${r.pcscf.peakTransactions} | ${r.pcscf.heapMiB} | ${r.pcscf.cpuMs} |`,
-  );
-}
 process.exit(0);
+
+async function connectionsScenario(): Promise<void> {
+  const conns = Math.min(positive(FLAGS.conns, 1100), 5000);
+  const sources = Math.min(positive(FLAGS.sources, 1), 200);
+  const attempts = Math.min(positive(FLAGS.attempts, 5), 50);
+  const results: ConnectionsResult[] = [];
+  for (const mode of ["before", "default"] as const) {
+    const r = await runConnections(mode, { conns, sources, attempts, onNote: (s) => progress.note(s) });
+    progress.add(1);
+    console.log(JSON.stringify({ ...r, cpus: cpus().length, node: process.version }));
+    results.push(r);
+  }
+  console.log("");
+  console.log(
+    "| connection limits | attack conns (sources) | attack held | attack refused | UE registered | UE OPTIONS answered | UE REGISTER p50 / max (ms) | evicted | refused per-source / global |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|");
+  for (const r of results) {
+    const refused = (r.pcscf?.refused ?? {}) as Record<string, number>;
+    console.log(
+      `| ${r.limits === "before" ? "before (1024 global, 300 s idle)" : "default (32/source, evict near full, 32 s unregistered idle)"} | ${r.attack.conns} (${r.attack.sources}) | ${r.attack.admitted} | ${r.attack.refused} | ${r.ue.registered}/${r.ue.attempts} | ${r.ue.answered}/${r.ue.attempts} | ${r.ue.rttP50} / ${r.ue.rttMax} | ${String(r.pcscf?.evicted ?? 0)} | ${refused["per-source"] ?? 0} / ${refused.global ?? 0} |`,
+    );
+  }
+  console.log("");
+}
+
+async function floodScenario(): Promise<void> {
+  const results = [];
+  for (const on of [false, true]) {
+    const r = await run(on);
+    progress.add(1);
+    console.log(JSON.stringify({ ...r, floodRate: FLOOD_RATE, cpus: cpus().length, node: process.version }));
+    results.push(r);
+  }
+  console.log("");
+  console.log(
+    "| rate limit | flood sent (rate/s) | flood 200 | flood 503 | flood unanswered | UE rtt p50 / p99 / max (ms) | UE lost | P-CSCF peak transactions | heap MiB | CPU ms |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of results) {
+    console.log(
+      `| ${r.rateLimit ? "on (200/s, burst 400)" : "off"} | ${r.flood.sent} (${r.flood.sendRate}) | ${r.flood.ok200} | ${r.flood.refused503} | ${r.flood.unanswered} | ${r.ue.p50} / ${r.ue.p99} / ${r.ue.max} | ${r.ue.lost} | ${r.pcscf.peakTransactions} | ${r.pcscf.heapMiB} | ${r.pcscf.cpuMs} |`,
+    );
+  }
+  console.log("");
+}

@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { type AlgConfig, AlgConfigError, loadAlgConfig } from "../ims/pcscf/index.ts";
 import { parseSipUri } from "../sip/index.ts";
+import { bindProblem } from "./binds.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
 
 type Json = unknown;
@@ -110,10 +111,16 @@ function join(path: string, key: string): string {
 
 const LOOPBACK_HINT = "the lab network is loopback only: use 127.0.0.1 or ::1";
 
+/**
+ * The `host` of a listener without authentication (every SIP listener and the Iq WebSocket today): loopback only,
+ * unless the same object says `allowPublic: true` (binds.ts; TLS / authentication will be the other way out).
+ */
 function hostOf(r: Reader, o: Record<string, Json>, path: string): string | undefined {
   const h = r.string(o, "host", path);
-  if (h !== undefined && !/^(127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0|::|localhost)$/.test(h)) {
-    r.problem(join(path, "host"), `${h} is not a local address (${LOOPBACK_HINT})`);
+  const allowPublic = r.bool(o, "allowPublic", path);
+  if (h !== undefined) {
+    const p = bindProblem(h, { allowPublic, authenticated: false });
+    if (p !== undefined) r.problem(join(path, "host"), p);
   }
   return h;
 }
@@ -148,6 +155,8 @@ export async function readJsonFile(file: string): Promise<unknown> {
 export interface ScscfConfig {
   name?: string;
   host?: string;
+  /** accept a wildcard or non-loopback `host` (SIP has no authentication here: binds.ts) */
+  allowPublic?: boolean;
   udp?: boolean | number;
   tcp?: boolean | number;
   ws?: boolean | number;
@@ -155,11 +164,58 @@ export interface ScscfConfig {
   domains?: string[];
   aliases?: string[];
   timers?: Partial<Record<"T1" | "T2" | "T4" | "D", number>>;
+  /** SIP connection limits (docs/sip.md "Connection admission") */
+  limits?: ConnectionLimitsConfig;
+}
+
+/** The connection limits a node's config may set (src/sip/transport/limiter.ts). */
+export interface ConnectionLimitsConfig {
+  maxConnections?: number;
+  maxConnectionsPerSource?: number;
+  idleTimeoutMs?: number;
+  unregisteredIdleTimeoutMs?: number;
+  messageTimeoutMs?: number;
+}
+
+const LIMIT_KEYS = [
+  ["maxConnections", 1, 1_000_000],
+  ["maxConnectionsPerSource", 1, 1_000_000],
+  ["idleTimeoutMs", 1000, 86_400_000],
+  ["unregisteredIdleTimeoutMs", 1000, 86_400_000],
+  ["messageTimeoutMs", 100, 600_000],
+] as const;
+
+function connectionLimits(r: Reader, o: Record<string, Json>): ConnectionLimitsConfig | undefined {
+  const l = r.object(
+    o.limits,
+    "limits",
+    LIMIT_KEYS.map(([k]) => k),
+    false,
+  );
+  if (!l) return undefined;
+  const out: ConnectionLimitsConfig = {};
+  for (const [k, min, max] of LIMIT_KEYS) {
+    const n = r.int(l, k, "limits", min, max);
+    if (n !== undefined) out[k] = n;
+  }
+  return out;
 }
 
 export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
   const r = new Reader();
-  const o = r.object(v, "", ["name", "host", "udp", "tcp", "ws", "viaHost", "domains", "aliases", "timers"]);
+  const o = r.object(v, "", [
+    "name",
+    "host",
+    "allowPublic",
+    "udp",
+    "tcp",
+    "ws",
+    "viaHost",
+    "domains",
+    "aliases",
+    "timers",
+    "limits",
+  ]);
   const out: ScscfConfig = {};
   if (o) {
     const set = <K extends keyof ScscfConfig>(k: K, x: ScscfConfig[K] | undefined) => {
@@ -167,6 +223,7 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
     };
     set("name", r.string(o, "name", ""));
     set("host", hostOf(r, o, ""));
+    set("allowPublic", r.bool(o, "allowPublic", ""));
     set("udp", r.listen(o, "udp", ""));
     set("tcp", r.listen(o, "tcp", ""));
     set("ws", r.listen(o, "ws", ""));
@@ -174,6 +231,7 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
     set("domains", r.stringList(o, "domains", ""));
     set("aliases", r.stringList(o, "aliases", ""));
     set("timers", r.timers(o, ""));
+    set("limits", connectionLimits(r, o));
     if (out.udp === undefined && out.tcp === undefined && out.ws === undefined)
       r.problem("", "needs at least one of udp, tcp, ws");
   }
@@ -186,6 +244,8 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
 
 export interface InterfaceConfig {
   host?: string;
+  /** accept a wildcard or non-loopback `host` (SIP has no authentication here: binds.ts) */
+  allowPublic?: boolean;
   udp?: boolean | number;
   tcp?: boolean | number;
   ws?: boolean | number;
@@ -211,14 +271,17 @@ export interface PcscfConfig {
   retryAfter?: number;
   sessionMaxAgeMs?: number;
   rateLimit?: false | { rate?: number; burst?: number; key?: "flow" | "address" };
+  /** SIP connection limits of both interfaces (docs/sip.md "Connection admission") */
+  limits?: ConnectionLimitsConfig;
 }
 
 function iface(r: Reader, v: Json, path: string, required: boolean): InterfaceConfig | undefined {
-  const o = r.object(v, path, ["host", "udp", "tcp", "ws", "viaHost"], required);
+  const o = r.object(v, path, ["host", "allowPublic", "udp", "tcp", "ws", "viaHost"], required);
   if (!o) return undefined;
   const out: InterfaceConfig = {};
   const h = hostOf(r, o, path);
   if (h !== undefined) out.host = h;
+  if (o.allowPublic === true) out.allowPublic = true;
   for (const k of ["udp", "tcp", "ws"] as const) {
     const l = r.listen(o, k, path);
     if (l !== undefined) out[k] = l;
@@ -249,6 +312,7 @@ export function validatePcscfConfig(v: unknown, file: string): PcscfConfig {
     "retryAfter",
     "sessionMaxAgeMs",
     "rateLimit",
+    "limits",
   ]);
   let out: PcscfConfig = { name: "pcscf", access: {} };
   if (o) {
@@ -293,6 +357,8 @@ export function validatePcscfConfig(v: unknown, file: string): PcscfConfig {
     if (retryAfter !== undefined) out.retryAfter = retryAfter;
     const age = r.int(o, "sessionMaxAgeMs", "", 0, 7 * 86_400_000);
     if (age !== undefined) out.sessionMaxAgeMs = age;
+    const limits = connectionLimits(r, o);
+    if (limits) out.limits = limits;
     if (o.rateLimit === false) out.rateLimit = false;
     else if (o.rateLimit !== undefined) {
       const rl = r.object(o.rateLimit, "rateLimit", ["rate", "burst", "key"]);
@@ -317,7 +383,8 @@ export function validatePcscfConfig(v: unknown, file: string): PcscfConfig {
 // IMS-AGW
 
 export interface AgwConfig {
-  iq: { host?: string; port: number };
+  /** the Iq WebSocket; `allowPublic` accepts a wildcard or non-loopback `host` (Iq has no authentication: binds.ts) */
+  iq: { host?: string; port: number; allowPublic?: boolean };
   accessAddress?: string;
   coreAddress?: string;
   tcpEstablishmentInterlinkage?: boolean;
@@ -350,11 +417,17 @@ export function validateAgwConfig(v: unknown, file: string): AgwConfig {
   ]);
   let out: AgwConfig = { iq: { port: 0 } };
   if (o) {
-    const iq = r.object(o.iq, "iq", ["host", "port"]);
+    const iq = r.object(o.iq, "iq", ["host", "port", "allowPublic"]);
     const port = iq ? r.int(iq, "port", "iq", 0, 65535) : undefined;
     if (iq && iq.port === undefined) r.problem("iq.port", "is required");
     const host = iq ? hostOf(r, iq, "iq") : undefined;
-    out = { iq: { port: port ?? 0, ...(host !== undefined ? { host } : {}) } };
+    out = {
+      iq: {
+        port: port ?? 0,
+        ...(host !== undefined ? { host } : {}),
+        ...(iq?.allowPublic === true ? { allowPublic: true } : {}),
+      },
+    };
     for (const k of ["accessAddress", "coreAddress"] as const) {
       const a = r.string(o, k, "");
       if (a !== undefined) {

@@ -128,6 +128,24 @@ function addresses(layer: SipTransportLayer): Record<string, string> {
 
 // -------------------------------------------------------------------------------------------------------------------
 
+/** Connections refused by a node's SIP listeners (per-source or global cap) become audit events of that node. */
+function auditRefusals(layer: SipTransportLayer, node: string, audit: AuditLog): void {
+  layer.onConnectionRefused((info) =>
+    // RFC 3261 §26.3.2.4: refusing connections to protect the proxy is a security decision
+    audit.record({
+      node,
+      decision: "connection-refused",
+      clause: "RFC 3261 §26.3.2.4",
+      transport: info.transport,
+      remote: `${info.remote.host}:${info.remote.port}`,
+      reason: info.reason,
+      code: info.code,
+      limit: info.limit,
+      open: info.open,
+    }),
+  );
+}
+
 export function scscfCommand(args: string[], io: CliIo): Promise<number> {
   return runNode(
     "scscf",
@@ -135,9 +153,11 @@ export function scscfCommand(args: string[], io: CliIo): Promise<number> {
     args,
     io,
     validateScscfConfig,
-    async (c, log) => {
-      const s = new Scscf({ ...c, logger: log });
+    async (c, log, audit) => {
+      const { allowPublic: _allowPublic, ...rest } = c;
+      const s = new Scscf({ ...rest, logger: log });
       await s.start();
+      auditRefusals(s.iface.layer, s.name, audit);
       const proto = s.iface.layer.protocols().includes("TCP") ? "TCP" : (s.iface.layer.protocols()[0] ?? "UDP");
       return { ready: { name: s.name, listen: addresses(s.iface.layer), uri: s.uri(proto) }, close: () => s.close() };
     },
@@ -161,6 +181,8 @@ export function pcscfCommand(args: string[], io: CliIo): Promise<number> {
         await iq?.close();
         throw e;
       }
+      auditRefusals(p.access.layer, p.name, audit);
+      if (p.core !== p.access) auditRefusals(p.core.layer, p.name, audit);
       const access = addresses(p.access.layer);
       const ready: Record<string, unknown> = {
         name: p.name,

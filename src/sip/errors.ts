@@ -33,6 +33,8 @@ export const SIP_ERROR_CODES = {
   // layers above the codec
   E_SIP_TRANSPORT: "transport failure: no route, connect/send error, or no such connection",
   E_SIP_CONNECTION_LIMIT: "connection limit reached",
+  E_SIP_SOURCE_LIMIT: "an inbound connection was refused: its source IP holds maxConnectionsPerSource connections",
+  E_SIP_EVICTED: "an idle connection was closed to make room: the connection table was near full",
   E_SIP_MESSAGE_TIMEOUT:
     "a TCP/WS message (or an inbound connection's first message, or a WebSocket upgrade) was not complete within messageTimeoutMs",
   E_SIP_IDLE_TIMEOUT: "a TCP/WS connection carried no traffic for idleTimeoutMs",

@@ -78,6 +78,7 @@ export {
 } from "./transaction/server.ts";
 export { DEFAULT_TIMERS, resolveTimers, type SipTimerConfig, TimerBag } from "./transaction/timers.ts";
 export {
+  type ConnectionRefusedListener,
   defaultPort,
   type InboundListener,
   type ListenOptions,
@@ -88,6 +89,12 @@ export {
   uriTarget,
   viaTransport,
 } from "./transport/layer.ts";
+export {
+  ConnectionLimiter,
+  type ConnectionLimiterStats,
+  type ConnectionRefusalReason,
+  type ConnectionRefusedInfo,
+} from "./transport/limiter.ts";
 export { TcpTransport, type TcpTransportOptions } from "./transport/tcp.ts";
 export {
   bareHost,

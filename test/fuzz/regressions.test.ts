@@ -3,6 +3,7 @@
  * fails without the fix.
  */
 import { createSocket } from "node:dgram";
+import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { inspectSdp, parseMsrpPath, validateOffer } from "../../src/sdp/index.ts";
 import { parseViaParm } from "../../src/sip/headers.ts";
@@ -122,6 +123,45 @@ describe("fuzz findings (regressions)", () => {
       expect(got[0]).toContain("Call-ID: lower-via@test");
     } finally {
       await new Promise<void>((r) => sock.close(() => r()));
+      await layer.close();
+    }
+    expect(await expectNoLeaks(before)).toEqual({});
+  });
+
+  it("half-closed garbage does not fill the P-CSCF's connection table: the next malformed request still gets its 400", async () => {
+    // before: a request the layer dropped unanswered stayed "owed"; after the peer's FIN the connection waited for that
+    // answer until the idle timeout (300 s), the table filled, and new connections (with their 400s) were refused
+    const before = activeResources();
+    const layer = new SipTransportLayer({ tcp: true, limits: { maxConnections: 16 } });
+    await layer.start();
+    const port = layer.address("TCP")?.port ?? 0;
+    const send = (text: string) =>
+      new Promise<string>((resolve) => {
+        let got = "";
+        const s = connect({ host: "127.0.0.1", port });
+        s.on("error", () => undefined);
+        s.on("data", (d: Buffer) => {
+          got += d.toString("latin1");
+        });
+        const t = setTimeout(() => s.destroy(), 3000);
+        s.on("close", () => {
+          clearTimeout(t);
+          resolve(got);
+        });
+        s.once("connect", () => s.end(text));
+      });
+    try {
+      // unanswerable (no Via, no Call-ID): dropped; then FIN
+      for (let i = 0; i < 40; i++)
+        expect(await send(`FOO sip:x SIP/2.0\r\nX-N: ${i}\r\nContent-Length: 0\r\n\r\n`)).toBe("");
+      const answered = await send(
+        "OPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-hc\r\nMax-Forwards: 70\r\n" +
+          "From: <sip:a@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: hc@test\r\nCSeq: x OPTIONS\r\n" +
+          "Content-Length: 0\r\n\r\n",
+      );
+      expect(answered).toMatch(/^SIP\/2\.0 400 /);
+      expect(layer.connectionStats("TCP")?.refused.global).toBe(0);
+    } finally {
       await layer.close();
     }
     expect(await expectNoLeaks(before)).toEqual({});

@@ -1,16 +1,26 @@
 /**
  * The connection table the TCP and WebSocket transports share: open connections by id and by remote address (reuse,
- * RFC 3261 §18.1.1 / §18.2.2), outbound connects in progress (one per remote address), the connection limit, the
- * per-message read deadline, and the one place a closed connection is reported (`TransportHandlers.
- * onConnectionClosed`, which `SipTransportLayer.onConnectionClosed` fans out).
+ * RFC 3261 §18.1.1 / §18.2.2), outbound connects in progress (one per remote address), the admission limits
+ * (`limiter`: per-source cap, eviction, idle timeouts, limiter.ts), the per-message read deadline, and the one place a
+ * closed connection is reported (`TransportHandlers.onConnectionClosed`, which `SipTransportLayer.onConnectionClosed`
+ * fans out).
  */
 import type { Logger } from "../../log.ts";
 import { SipError, type SipErrorCode } from "../errors.ts";
-import { type ConnectionCloseReason, endpointKey, type SipSource, type TransportHandlers } from "./types.ts";
+import { ConnectionLimiter, type Slot } from "./limiter.ts";
+import {
+  type ConnectionCloseReason,
+  endpointKey,
+  type SipSource,
+  type TransportHandlers,
+  type TransportLimits,
+} from "./types.ts";
 
 export interface TrackedConnection {
   readonly id: string;
   readonly source: SipSource;
+  /** its place in the limiter (activity, transactions, registered flow) */
+  readonly slot: Slot;
   /** the peer opened it */
   readonly inbound: boolean;
   /** why it is closing: set by whoever decides first (idle timer, read deadline, close() …) */
@@ -29,12 +39,16 @@ export class ConnectionTable<C extends TrackedConnection> {
   private readonly byRemote = new Map<string, string>();
   /** outbound connects in progress, by remote address */
   readonly pending = new Map<string, Promise<C>>();
+  readonly limiter: ConnectionLimiter;
 
   constructor(
     private readonly protocol: "TCP" | "WS",
     private readonly handlers: TransportHandlers,
     private readonly log: Logger,
-  ) {}
+    limits: TransportLimits,
+  ) {
+    this.limiter = new ConnectionLimiter(protocol, limits, log, (info) => handlers.onConnectionRefused?.(info));
+  }
 
   nextId(): string {
     return `${this.protocol.toLowerCase()}-${++this.seq}`;
@@ -70,6 +84,7 @@ export class ConnectionTable<C extends TrackedConnection> {
    *  marked one. */
   remove(c: C, fallback: ConnectionCloseReason): void {
     if (this.conns.get(c.id) !== c) return;
+    this.limiter.release(c.slot);
     this.clearDeadline(c);
     this.conns.delete(c.id);
     this.unmapRemote(c);
@@ -103,9 +118,29 @@ export class ConnectionTable<C extends TrackedConnection> {
     return this.conns.size;
   }
 
-  /** Open connections plus connects in progress plus `extra`: what the connection limit counts. */
-  load(extra = 0): number {
-    return this.conns.size + this.pending.size + extra;
+  /**
+   * Sets up the limiter side of a new connection: `evict` closes it with reason "evicted", the idle timer closes it
+   * with "idle-timeout" (the long or the short timeout, limiter.ts). `destroy` closes the socket.
+   */
+  track(c: C, destroy: () => void): void {
+    c.slot.evict = () => {
+      this.markClosing(c, "evicted", "E_SIP_EVICTED");
+      destroy();
+    };
+    this.limiter.armIdle(c.slot, (timeoutMs) => {
+      this.markClosing(c, "idle-timeout", "E_SIP_IDLE_TIMEOUT");
+      this.log.info(
+        { id: c.id, code: "E_SIP_IDLE_TIMEOUT", timeoutMs, registered: c.slot.registered },
+        `sip ${this.protocol.toLowerCase()}: idle timeout`,
+      );
+      destroy();
+    });
+  }
+
+  /** Marks a connection as a registered flow (or not): limiter.ts. */
+  setFlow(id: string, registered: boolean): void {
+    const c = this.conns.get(id);
+    if (c) this.limiter.setRegistered(c.slot, registered);
   }
 
   values(): IterableIterator<C> {
@@ -114,14 +149,14 @@ export class ConnectionTable<C extends TrackedConnection> {
 
   /**
    * One outbound connect per remote address at a time (a second send waits for the first connect); refused with
-   * E_SIP_CONNECTION_LIMIT at `limit`.
+   * E_SIP_CONNECTION_LIMIT when the table is full of connections that cannot be evicted.
    */
-  connectOnce(host: string, port: number, limit: number, make: () => Promise<C>): Promise<C> {
+  connectOnce(host: string, port: number, make: () => Promise<C>): Promise<C> {
     const key = endpointKey(host, port);
     const existing = this.pending.get(key);
     if (existing) return existing;
-    if (this.load() >= limit) {
-      this.log.warn({ code: "E_SIP_CONNECTION_LIMIT", host, port, limit }, "sip: connection limit reached");
+    if (!this.limiter.canConnect(this.pending.size)) {
+      this.log.warn({ code: "E_SIP_CONNECTION_LIMIT", host, port }, "sip: connection limit reached");
       return Promise.reject(new SipError("E_SIP_CONNECTION_LIMIT", `${this.protocol} connection limit reached`));
     }
     const p = make();

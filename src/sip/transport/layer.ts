@@ -3,10 +3,11 @@
  * what cannot be parsed (400 with a Warning, 505, 413/513), stamps received/rport on inbound requests (§18.2.1,
  * RFC 3581 §4), checks the top Via of inbound responses (§18.1.2), and routes outbound responses (§18.2.2, RFC 3581
  * §4) and requests (reusing TCP/WS connections), and reports every closed TCP/WS connection
- * (`onConnectionClosed`, the flow-failure signal of RFC 5626 §4.4). Transactions talk to it through
- * `TransactionTransport`.
+ * (`onConnectionClosed`, the flow-failure signal of RFC 5626 §4.4), and every refused one (`onConnectionRefused`,
+ * an audit event when `audit` is given; limiter.ts). A connection over which a REGISTER got a 2xx becomes a registered
+ * flow (kept under pressure, long idle timeout). Transactions talk to it through `TransactionTransport`.
  */
-import type { Logger } from "../../log.ts";
+import type { AuditEvent, Logger } from "../../log.ts";
 import { silentLogger } from "../../log.ts";
 import { type PartialMessage, SipError, SipParseError } from "../errors.ts";
 import { getParam, randomHex, setParam } from "../grammar.ts";
@@ -21,6 +22,7 @@ import {
 } from "../message.ts";
 import { findHeaderEnd, parseMessage, readPartial } from "../parse.ts";
 import { answerableRows, errorResponseFor } from "../reply.ts";
+import { type ConnectionLimiterStats, type ConnectionRefusedInfo, messageKind } from "./limiter.ts";
 import { defaultPort, responseTarget, viaTransport } from "./route.ts";
 import { TcpTransport } from "./tcp.ts";
 import {
@@ -65,7 +67,13 @@ export interface SipTransportLayerOptions {
   /** RFC 3261 §18.1.2: drop responses whose top Via sent-by is not ours; default true */
   checkResponseVia?: boolean;
   logger?: Logger;
+  /** where refused connections are recorded as audit events (decision "connection-refused") */
+  audit?: { record(e: AuditEvent): void };
+  /** `node` of those audit events; default "sip" */
+  auditNode?: string;
 }
+
+export type ConnectionRefusedListener = (info: ConnectionRefusedInfo) => void;
 
 export { defaultPort, responseTarget, uriTarget, viaTransport } from "./route.ts";
 
@@ -96,6 +104,7 @@ export class SipTransportLayer implements TransactionTransport {
   private readonly transports = new Map<SipTransportProtocol, SipTransport>();
   private readonly listeners = new Set<InboundListener>();
   private readonly closedListeners = new Set<ConnectionClosedListener>();
+  private readonly refusedListeners = new Set<ConnectionRefusedListener>();
   private readonly limits: TransportLimits;
   private readonly log: Logger;
   private readonly viaHosts = new Map<SipTransportProtocol, { host: string; port: number | undefined }>();
@@ -110,6 +119,7 @@ export class SipTransportLayer implements TransactionTransport {
       onMessage: (bytes, source) => this.inbound(bytes, source),
       onStreamError: (err, head, tooLarge, source) => this.streamError(err, head, tooLarge, source),
       onConnectionClosed: (info) => this.connectionClosed(info),
+      onConnectionRefused: (info) => this.connectionRefused(info),
     };
     const host = opts.host ?? "127.0.0.1";
     const cfg = (c: boolean | ListenOptions | undefined): ListenOptions | undefined =>
@@ -186,6 +196,7 @@ export class SipTransportLayer implements TransactionTransport {
     // connection-closed listeners still hear the "transport-closed" reports of this close
     await Promise.all([...this.transports.values()].map((t) => t.close()));
     this.closedListeners.clear();
+    this.refusedListeners.clear();
   }
 
   get maxMessageSize(): number {
@@ -247,6 +258,52 @@ export class SipTransportLayer implements TransactionTransport {
     return () => this.closedListeners.delete(listener);
   }
 
+  /** Subscribes to inbound connections refused at accept (per-source or global limit); returns an unsubscribe. */
+  onConnectionRefused(listener: ConnectionRefusedListener): () => void {
+    this.refusedListeners.add(listener);
+    return () => this.refusedListeners.delete(listener);
+  }
+
+  /** Admission counters of a stream transport (limiter.ts); undefined for UDP or an absent transport. */
+  connectionStats(p: SipTransportProtocol): ConnectionLimiterStats | undefined {
+    return this.transports.get(p)?.connectionStats?.();
+  }
+
+  /**
+   * Marks a connection as carrying a registered flow, or not (RFC 5626 §5.2). The layer does it by itself when a 2xx
+   * to a REGISTER leaves on a connection; a registrar or edge proxy may call it for finer control.
+   */
+  setFlow(p: SipTransportProtocol, connectionId: string, registered: boolean): void {
+    this.transports.get(p)?.setFlow?.(connectionId, registered);
+  }
+
+  private connectionRefused(info: ConnectionRefusedInfo): void {
+    if (info.reason === "closed") return;
+    try {
+      // RFC 3261 §26.3.2.4: refusals that protect the proxy from denial of service are security decisions
+      this.opts.audit?.record({
+        node: this.opts.auditNode ?? "sip",
+        decision: "connection-refused",
+        clause: "RFC 3261 §26.3.2.4",
+        transport: info.transport,
+        remote: `${info.remote.host}:${info.remote.port}`,
+        reason: info.reason,
+        code: info.code,
+        limit: info.limit,
+        open: info.open,
+      });
+    } catch (e) {
+      this.log.error({ err: e }, "sip: audit of a refused connection failed");
+    }
+    for (const l of this.refusedListeners) {
+      try {
+        l(info);
+      } catch (e) {
+        this.log.error({ err: e }, "sip: connection-refused listener failed");
+      }
+    }
+  }
+
   private connectionClosed(info: ConnectionClosedInfo): void {
     this.log.debug({ ...info }, "sip: connection closed");
     for (const l of this.closedListeners) {
@@ -277,7 +334,10 @@ export class SipTransportLayer implements TransactionTransport {
     // a response starts with "SIP/" (RFC 3261 §7.2); everything else is a request (or garbage) and is gated
     if (this.gate && !(bytes[0] === 0x53 && bytes[1] === 0x49 && bytes[2] === 0x50 && bytes[3] === 0x2f)) {
       const g = this.gate(source, bytes);
-      if (g === "drop") return;
+      if (g === "drop") {
+        this.settle(source, bytes);
+        return;
+      }
       if (g !== undefined) {
         this.refuse(bytes, source, g);
         return;
@@ -293,7 +353,7 @@ export class SipTransportLayer implements TransactionTransport {
       msg = parseMessage(bytes, { datagram });
     } catch (e) {
       const err = e instanceof SipParseError ? e : new SipParseError("E_SIP_HEADER", "unparseable");
-      this.answerMalformed(err, err.partial, source);
+      this.answerMalformed(err, err.partial, source, undefined, bytes);
       return;
     }
     try {
@@ -305,6 +365,7 @@ export class SipTransportLayer implements TransactionTransport {
       }
     } catch (e) {
       this.log.info({ err: e, source }, "sip: message dropped");
+      this.settle(source, bytes);
       return;
     }
     for (const l of this.listeners) {
@@ -314,6 +375,16 @@ export class SipTransportLayer implements TransactionTransport {
         this.log.error({ err: e }, "sip: inbound listener failed");
       }
     }
+  }
+
+  /**
+   * An inbound message left unanswered here: the connection it came on owes nothing for it (a half-closed TCP
+   * connection then closes instead of waiting for an answer that never comes). Only what the transport counted as a
+   * request (limiter.ts `messageKind`: not a response, not an ACK) owed an answer.
+   */
+  private settle(source: SipSource, bytes: Uint8Array): void {
+    if (source.connectionId === undefined || source.transport === "UDP" || messageKind(bytes) !== "request") return;
+    this.transports.get(source.transport)?.settle?.(source.connectionId);
   }
 
   /** RFC 3261 §18.2.1 and RFC 3581 §4: add received (and fill rport) to the top Via of an inbound request. */
@@ -349,7 +420,8 @@ export class SipTransportLayer implements TransactionTransport {
     err: SipError,
     partial: PartialMessage | undefined,
     source: SipSource,
-    status?: number,
+    status: number | undefined,
+    bytes: Uint8Array,
   ): void {
     const res = errorResponseFor(partial, err, this.agent, status);
     if (!res) {
@@ -357,6 +429,7 @@ export class SipTransportLayer implements TransactionTransport {
         { code: err.code, msg: err.message, source, kind: partial?.kind },
         "sip: malformed message dropped",
       );
+      this.settle(source, bytes);
       return;
     }
     this.log.info({ code: err.code, msg: err.message, source, status: res.status }, "sip: malformed request answered");
@@ -374,7 +447,10 @@ export class SipTransportLayer implements TransactionTransport {
       bytes.byteLength > this.limits.maxMessageSize ? bytes.subarray(0, this.limits.maxMessageSize) : bytes,
     );
     const rows = partial ? answerableRows(partial) : undefined;
-    if (!rows) return;
+    if (!rows) {
+      this.settle(source, bytes);
+      return;
+    }
     const res = createResponse({ headers: rows }, g.status, g.reason, { toTag: generateTag(), headers: g.headers });
     this.stampViaSafe(res, source);
     this.sendResponse(res, source).catch((e: unknown) => this.log.info({ err: e }, "sip: refusal not sent"));
@@ -405,7 +481,7 @@ export class SipTransportLayer implements TransactionTransport {
       "E_SIP_TOO_LARGE",
       `message of ${bytes.byteLength} bytes exceeds ${this.limits.maxMessageSize}`,
     );
-    this.answerMalformed(err, readPartial(bytes), source, headTooLarge ? 513 : 413);
+    this.answerMalformed(err, readPartial(bytes), source, headTooLarge ? 513 : 413, bytes);
   }
 
   private streamError(
@@ -428,6 +504,17 @@ export class SipTransportLayer implements TransactionTransport {
 
   // ------------------------------------------------------------------------------------------------------------------
   // outbound
+
+  /**
+   * RFC 5626 §5.2 / RFC 3327: a 2xx to a REGISTER that leaves on a connection makes it the registered flow of that
+   * UE (the edge proxy routes to it); a 2xx without any Contact (every binding removed, RFC 3261 §10.3 step 8) ends it.
+   */
+  private noteRegistration(res: SipResponse, transport: SipTransportProtocol, id: string): void {
+    if (res.status < 200 || res.status > 299 || transport === "UDP") return;
+    const cseq = res.getHeaders("CSeq")[0] ?? "";
+    if (!/\sREGISTER\s*$/i.test(cseq)) return;
+    this.setFlow(transport, id, res.getHeaders("Contact").length > 0);
+  }
 
   /** Sends a request (its top Via must already be set); resolves with the flow used. */
   async sendRequest(req: SipRequest, target: SipTarget): Promise<SipSource> {
@@ -458,6 +545,7 @@ export class SipTransportLayer implements TransactionTransport {
           port: source.port,
           connectionId: source.connectionId,
         });
+        this.noteRegistration(res, source.transport, source.connectionId);
         return;
       } catch (e) {
         // the connection failed under the write: fall through to a new connection (RFC 3261 §18.2.2)

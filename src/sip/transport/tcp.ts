@@ -1,8 +1,9 @@
 /**
  * SIP over TCP (RFC 3261 §18): Content-Length framing (framing.ts), connection reuse in both directions (a response
  * goes back on the connection its request came in on, RFC 3261 §18.2.2; a request toward a peer reuses any open
- * connection to it), bounded buffers, a connection limit, an idle timeout, a per-message read deadline, half-close
- * handling, and CRLF keep-alive pongs (RFC 5626 §4.4.1). Every closed connection is reported once
+ * connection to it), bounded buffers, the admission limits of limiter.ts (global and per-source caps, eviction of idle
+ * connections under pressure, a long idle timeout for registered flows and a short one for the rest), a per-message
+ * read deadline, half-close handling, and CRLF keep-alive pongs (RFC 5626 §4.4.1). Every closed connection is reported once
  * (`TransportHandlers.onConnectionClosed`, through the shared ConnectionTable).
  */
 import { createConnection, createServer, type Server, type Socket } from "node:net";
@@ -11,6 +12,7 @@ import { silentLogger } from "../../log.ts";
 import { SipError } from "../errors.ts";
 import { SipStreamFramer } from "../framing.ts";
 import { ConnectionTable, type TrackedConnection } from "./connections.ts";
+import { type ConnectionLimiterStats, messageKind, type Slot } from "./limiter.ts";
 import {
   bareHost,
   DEFAULT_LIMITS,
@@ -36,20 +38,11 @@ interface TcpConnection extends TrackedConnection {
   framer: SipStreamFramer;
   /** the peer sent FIN: nothing more can be read, owed responses still go out (RFC 3261 §18.2.2) */
   readEnded: boolean;
-  /** requests received on this connection that still await a final response from us */
-  owed: number;
 }
 
 const PONG = new Uint8Array([0x0d, 0x0a]);
 
-/** What a message is, from its first bytes only (no parse): the transport counts the responses a peer is owed. */
-export function messageKind(b: Uint8Array): "request" | "ack" | "provisional" | "final" {
-  // "SIP/2.0 " then the status code
-  if (b[0] === 0x53 && b[1] === 0x49 && b[2] === 0x50 && b[3] === 0x2f && b[7] === 0x20) {
-    return b[8] === 0x31 ? "provisional" : "final";
-  }
-  return b[0] === 0x41 && b[1] === 0x43 && b[2] === 0x4b && b[3] === 0x20 ? "ack" : "request";
-}
+export { messageKind } from "./limiter.ts";
 
 export class TcpTransport implements SipTransport {
   readonly protocol = "TCP" as const;
@@ -68,7 +61,7 @@ export class TcpTransport implements SipTransport {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.log = opts.logger ?? silentLogger;
-    this.table = new ConnectionTable<TcpConnection>("TCP", handlers, this.log);
+    this.table = new ConnectionTable<TcpConnection>("TCP", handlers, this.log, this.limits);
   }
 
   listen(): Promise<SipEndpoint | undefined> {
@@ -82,19 +75,18 @@ export class TcpTransport implements SipTransport {
       server.once("error", onError);
       server.on("connection", (socket) => {
         try {
-          if (this.closed || this.table.load() >= this.limits.maxConnections) {
-            this.log.warn(
-              {
-                code: "E_SIP_CONNECTION_LIMIT",
-                remote: `${socket.remoteAddress}:${socket.remotePort}`,
-                limit: this.limits.maxConnections,
-              },
-              "sip tcp: connection limit reached, refusing",
-            );
+          // limiter.ts: per-source cap, eviction of the idlest connection when near full, global cap
+          const slot = this.table.limiter.admit(
+            socket.remoteAddress ?? "",
+            socket.remotePort ?? 0,
+            this.table.pending.size,
+            this.closed,
+          );
+          if (!slot) {
             socket.destroy();
             return;
           }
-          this.adopt(socket, true);
+          this.adopt(socket, true, slot);
         } catch (e) {
           this.log.error({ err: e }, "sip tcp: accept failed");
           socket.destroy();
@@ -118,7 +110,7 @@ export class TcpTransport implements SipTransport {
     return this.bound;
   }
 
-  private adopt(socket: Socket, inbound: boolean): TcpConnection {
+  private adopt(socket: Socket, inbound: boolean, slot: Slot): TcpConnection {
     const id = this.table.nextId();
     const source: SipSource = {
       transport: "TCP",
@@ -134,17 +126,13 @@ export class TcpTransport implements SipTransport {
       framer: new SipStreamFramer({ maxMessageSize: this.limits.maxMessageSize }),
       source,
       inbound,
+      slot,
       readEnded: false,
-      owed: 0,
     };
     this.table.add(conn);
     socket.setNoDelay(true);
-    // idle timeout: no traffic either way for idleTimeoutMs closes the connection
-    socket.setTimeout(this.limits.idleTimeoutMs, () => {
-      this.table.markClosing(conn, "idle-timeout", "E_SIP_IDLE_TIMEOUT");
-      this.log.info({ id, code: "E_SIP_IDLE_TIMEOUT", timeoutMs: this.limits.idleTimeoutMs }, "sip tcp: idle timeout");
-      socket.destroy();
-    });
+    // idle timeout (no traffic either way) and eviction: limiter.ts
+    this.table.track(conn, () => socket.destroy());
     // Kamailio tcp_msg_data_timeout: an inbound connection must deliver its first message within the read deadline
     if (inbound) this.table.armDeadline(conn, this.limits.messageTimeoutMs, () => socket.destroy());
     socket.on("data", (chunk: Buffer) => this.onData(conn, chunk));
@@ -153,18 +141,22 @@ export class TcpTransport implements SipTransport {
       this.table.markClosing(conn, "reset");
       this.log.debug({ err: e, id }, "sip tcp: socket error");
     });
-    socket.on("close", () => this.table.remove(conn, "peer-closed"));
+    socket.on("close", () => {
+      this.table.remove(conn, "peer-closed");
+      this.table.limiter.release(slot);
+    });
     return conn;
   }
 
   private onData(conn: TcpConnection, chunk: Buffer): void {
     let completed = false;
+    const limiter = this.table.limiter;
     try {
+      limiter.note(conn.slot, undefined, true);
       for (const ev of conn.framer.push(chunk)) {
         if (ev.type === "message") {
           completed = true;
-          const kind = messageKind(ev.bytes);
-          if (kind === "request") conn.owed++;
+          limiter.note(conn.slot, ev.bytes, true);
           this.handlers.onMessage(ev.bytes, conn.source);
         } else if (ev.type === "ping") {
           // RFC 5626 §4.4.1: answer a CRLFCRLF ping with a CRLF pong
@@ -206,6 +198,7 @@ export class TcpTransport implements SipTransport {
    */
   private onEnd(conn: TcpConnection): void {
     conn.readEnded = true;
+    conn.slot.halfClosed = true;
     this.table.clearDeadline(conn);
     this.table.unmapRemote(conn);
     this.table.markClosing(conn, "peer-closed");
@@ -214,15 +207,15 @@ export class TcpTransport implements SipTransport {
     if (conn.framer.buffered > 0) {
       this.log.info({ id: conn.id, buffered: conn.framer.buffered }, "sip tcp: peer closed in the middle of a message");
     }
-    if (conn.owed <= 0) {
+    if (conn.slot.owed <= 0) {
       conn.socket.end();
       return;
     }
-    this.log.info({ id: conn.id, owed: conn.owed }, "sip tcp: peer half-closed; writing the responses it is owed");
+    this.log.info({ id: conn.id, owed: conn.slot.owed }, "sip tcp: peer half-closed; writing the responses it is owed");
   }
 
   private connect(target: SipTarget): Promise<TcpConnection> {
-    return this.table.connectOnce(target.host, target.port, this.limits.maxConnections, () => this.dial(target));
+    return this.table.connectOnce(target.host, target.port, () => this.dial(target));
   }
 
   private dial(target: SipTarget): Promise<TcpConnection> {
@@ -253,7 +246,7 @@ export class TcpTransport implements SipTransport {
           reject(new SipError("E_SIP_CLOSED", "TCP transport closed"));
           return;
         }
-        resolve(this.adopt(socket, false));
+        resolve(this.adopt(socket, false, this.table.limiter.outbound(target.host)));
       });
       socket.once("error", (e) => {
         clearTimeout(timer);
@@ -316,11 +309,10 @@ export class TcpTransport implements SipTransport {
       conn = await this.connect(target);
       await this.write(conn, bytes);
     }
-    if (kind === "final" && conn.owed > 0) {
-      conn.owed--;
-      // the peer half-closed and got every response it was owed: close our side too
-      if (conn.readEnded && conn.owed === 0) conn.socket.end();
-    }
+    const owedBefore = conn.slot.owed;
+    this.table.limiter.note(conn.slot, bytes, false);
+    // the peer half-closed and got every response it was owed: close our side too
+    if (kind === "final" && owedBefore > 0 && conn.readEnded && conn.slot.owed === 0) conn.socket.end();
     return conn.source;
   }
 
@@ -338,6 +330,22 @@ export class TcpTransport implements SipTransport {
     return this.table.size;
   }
 
+  setFlow(id: string, registered: boolean): void {
+    this.table.setFlow(id, registered);
+  }
+
+  settle(id: string): void {
+    const c = this.table.get(id);
+    if (!c) return;
+    this.table.limiter.settle(c.slot);
+    // the peer half-closed and nothing more is owed to it: close our side too (RFC 3261 §18.2.2)
+    if (c.readEnded && c.slot.owed === 0 && !c.socket.destroyed) c.socket.end();
+  }
+
+  connectionStats(): ConnectionLimiterStats {
+    return this.table.limiter.stats();
+  }
+
   /** Closes one connection (tests, and the layer when a peer misbehaves). */
   closeConnection(id: string): void {
     const c = this.table.get(id);
@@ -349,6 +357,7 @@ export class TcpTransport implements SipTransport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.table.limiter.clear();
     const waits: Promise<unknown>[] = [];
     for (const c of this.table.values()) {
       this.table.markClosing(c, "transport-closed");

@@ -3,6 +3,7 @@
  * RFC 7118).
  */
 import type { SipError, SipErrorCode } from "../errors.ts";
+import type { ConnectionLimiterStats, ConnectionRefusedInfo } from "./limiter.ts";
 
 export type SipTransportProtocol = "UDP" | "TCP" | "WS";
 
@@ -48,7 +49,9 @@ export type ConnectionCloseReason =
   /** we closed it: `closeConnection()`, or a write on it failed */
   | "local"
   /** the transport (layer) was closed */
-  | "transport-closed";
+  | "transport-closed"
+  /** the table was near full and this was its idlest connection (E_SIP_EVICTED, limiter.ts) */
+  | "evicted";
 
 /** One closed TCP/WS connection, as `SipTransportLayer.onConnectionClosed` reports it. */
 export interface ConnectionClosedInfo {
@@ -85,6 +88,8 @@ export interface TransportHandlers {
    * the peer is owed): once per connection that was open, whatever the reason
    */
   onConnectionClosed?(info: ConnectionClosedInfo): void;
+  /** an inbound connection was refused at accept (per-source or global limit, limiter.ts); it is already closed */
+  onConnectionRefused?(info: ConnectionRefusedInfo): void;
 }
 
 export interface TransportLimits {
@@ -92,8 +97,24 @@ export interface TransportLimits {
   maxMessageSize: number;
   /** simultaneous connections per stream transport (inbound + outbound); default 1024 */
   maxConnections: number;
-  /** a stream connection without traffic for this long is closed; default 300000 ms */
+  /**
+   * Inbound connections one source IP may hold per stream transport; default 32. A UE needs one (two with RFC 5626
+   * outbound), so 32 leaves room for a loopback lab's or a NAT's UEs behind one address, while one address takes at
+   * most 1/32 of the default table. Raise it for a lab with more stream UEs on one address.
+   */
+  maxConnectionsPerSource: number;
+  /** a registered flow or an outbound connection without traffic for this long is closed; default 300000 ms */
   idleTimeoutMs: number;
+  /**
+   * An inbound connection that never carried an accepted registration, and has no transaction in progress, is closed
+   * after this long without traffic (capped by idleTimeoutMs); default 32000 ms (64·T1, RFC 3261 §17.1.2.2).
+   */
+  unregisteredIdleTimeoutMs: number;
+  /**
+   * When the table is near full (7/8 of maxConnections) a new inbound connection evicts the idlest connection that is
+   * not a registered flow, carries no transaction and has been quiet at least this long; default 1000 ms.
+   */
+  evictIdleMs: number;
   /**
    * Per-message read deadline on TCP/WS (slowloris defence, like Kamailio's tcp_msg_read_timeout /
    * tcp_msg_data_timeout): a message must be complete this long after its first byte; an inbound connection must
@@ -110,7 +131,10 @@ export interface TransportLimits {
 export const DEFAULT_LIMITS: TransportLimits = {
   maxMessageSize: 65536,
   maxConnections: 1024,
+  maxConnectionsPerSource: 32,
   idleTimeoutMs: 300_000,
+  unregisteredIdleTimeoutMs: 32_000,
+  evictIdleMs: 1000,
   messageTimeoutMs: 10_000,
   connectTimeoutMs: 5000,
   udpBufferSize: 0,
@@ -133,6 +157,18 @@ export interface SipTransport {
    */
   canRespond?(id: string): boolean;
   connectionCount(): number;
+  /**
+   * Marks a connection as carrying (or no longer carrying) a registered flow (RFC 5626 §5.2): it is never evicted and
+   * keeps the long idle timeout. Stream transports only.
+   */
+  setFlow?(id: string, registered: boolean): void;
+  /**
+   * A request received on this connection was dropped without an answer: the connection no longer owes it one (a
+   * half-closed TCP connection then closes). Stream transports only.
+   */
+  settle?(id: string): void;
+  /** admission counters of a stream transport (limiter.ts) */
+  connectionStats?(): ConnectionLimiterStats;
   /** frees every socket and timer */
   close(): Promise<void>;
 }

@@ -1,8 +1,9 @@
 /**
  * SIP over WebSocket (RFC 7118, `ws` library): the "sip" subprotocol is required in both directions (§4), one SIP
  * message per WebSocket message, text or binary frames (§5.1), Via transport "WS" (§5.2). Bounded by maxPayload
- * (an oversize frame closes the connection with 1009), a connection limit, an idle timeout, and a read deadline on
- * the HTTP upgrade and on every message. Every closed connection is reported once (`TransportHandlers.
+ * (an oversize frame closes the connection with 1009), the admission limits of limiter.ts (applied to the TCP
+ * connection, before the HTTP upgrade: global and per-source caps, eviction of idle connections under pressure, the
+ * long and short idle timeouts), and a read deadline on the HTTP upgrade and on every message. Every closed connection is reported once (`TransportHandlers.
  * onConnectionClosed`, through the shared ConnectionTable). WSS (TLS) is not terminated here.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
@@ -13,6 +14,7 @@ import type { Logger } from "../../log.ts";
 import { silentLogger } from "../../log.ts";
 import { SipError } from "../errors.ts";
 import { ConnectionTable, type TrackedConnection } from "./connections.ts";
+import type { ConnectionLimiterStats, Slot } from "./limiter.ts";
 import {
   bareHost,
   DEFAULT_LIMITS,
@@ -37,7 +39,6 @@ export interface WsTransportOptions {
 
 interface WsConnection extends TrackedConnection {
   ws: WebSocket;
-  idle: NodeJS.Timeout;
 }
 
 /** RFC 6455 §7.4.1: 1006 = the connection closed without a Close frame (reset, vanished peer). */
@@ -89,10 +90,11 @@ export class WsTransport implements SipTransport {
   private wss: WebSocketServer | undefined;
   private bound: SipEndpoint | undefined;
   private closed = false;
-  private upgrading = 0;
   private readonly table: ConnectionTable<WsConnection>;
   /** accepted TCP connections whose HTTP upgrade has not completed, with their read deadline */
   private readonly handshaking = new Map<Socket, NodeJS.Timeout>();
+  /** the limiter slot of every accepted TCP connection (taken at accept, before the upgrade) */
+  private readonly slots = new WeakMap<Socket, Slot>();
   private readonly connecting = new Map<WebSocket, (e: SipError) => void>();
   private readonly limits: TransportLimits;
   private readonly log: Logger;
@@ -103,7 +105,7 @@ export class WsTransport implements SipTransport {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.log = opts.logger ?? silentLogger;
-    this.table = new ConnectionTable<WsConnection>("WS", handlers, this.log);
+    this.table = new ConnectionTable<WsConnection>("WS", handlers, this.log, this.limits);
   }
 
   listen(): Promise<SipEndpoint | undefined> {
@@ -144,22 +146,27 @@ export class WsTransport implements SipTransport {
   }
 
   /**
-   * A TCP connection to the HTTP listener: bounded in number (maxConnections sockets may be in the upgrade phase)
-   * and in time (the upgrade must complete within messageTimeoutMs, Kamailio tcp_msg_data_timeout style).
+   * A TCP connection to the HTTP listener: admitted by the limiter before anything is read (limiter.ts: per-source
+   * cap, eviction when near full, global cap; a refusal gets a 503 and is closed), bounded in time (the upgrade must
+   * complete within messageTimeoutMs, Kamailio tcp_msg_data_timeout style).
    */
   private onHttpConnection(socket: Socket): void {
-    if (this.closed || this.handshaking.size >= this.limits.maxConnections) {
-      this.log.warn(
-        {
-          code: "E_SIP_CONNECTION_LIMIT",
-          remote: `${socket.remoteAddress}:${socket.remotePort}`,
-          limit: this.limits.maxConnections,
-        },
-        "sip ws: too many connections in the HTTP upgrade phase, refusing",
-      );
-      socket.destroy();
+    const slot = this.table.limiter.admit(
+      socket.remoteAddress ?? "",
+      socket.remotePort ?? 0,
+      this.table.pending.size,
+      this.closed,
+    );
+    if (!slot) {
+      socket.on("error", () => undefined);
+      // RFC 6455 §4.2.2: a server that refuses the handshake answers with an HTTP error
+      socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      setImmediate(() => socket.destroy());
       return;
     }
+    this.slots.set(socket, slot);
+    slot.evict = () => socket.destroy();
+    socket.once("close", () => this.table.limiter.release(slot));
     const timer = setTimeout(() => {
       if (!this.handshaking.delete(socket)) return;
       this.log.warn(
@@ -200,23 +207,23 @@ export class WsTransport implements SipTransport {
         refuse("400 Bad Request");
         return;
       }
-      if (this.closed || !this.wss || this.table.load(this.upgrading) >= this.limits.maxConnections) {
+      // the connection's slot was taken at accept (onHttpConnection); without one it is not ours to upgrade
+      const slot = this.slots.get(req.socket);
+      if (this.closed || !this.wss || !slot || slot.released) {
         this.log.warn(
           { code: "E_SIP_CONNECTION_LIMIT", remote: `${req.socket.remoteAddress}:${req.socket.remotePort}` },
-          "sip ws: connection limit reached, refusing",
+          "sip ws: connection not admitted, refusing the upgrade",
         );
         refuse("503 Service Unavailable");
         return;
       }
-      this.upgrading++;
       this.wss.handleUpgrade(req, socket, head, (ws) => {
-        this.upgrading--;
         this.handshakeDone(socket);
-        if (this.closed) {
+        if (this.closed || slot.released) {
           ws.terminate();
           return;
         }
-        this.adopt(ws, bareHost(req.socket.remoteAddress ?? ""), req.socket.remotePort ?? 0, req.socket, true);
+        this.adopt(ws, bareHost(req.socket.remoteAddress ?? ""), req.socket.remotePort ?? 0, req.socket, true, slot);
       });
     } catch (e) {
       this.log.error({ err: e }, "sip ws: upgrade failed");
@@ -230,6 +237,7 @@ export class WsTransport implements SipTransport {
     port: number,
     sock: { localAddress?: string | undefined; localPort?: number | undefined },
     inbound: boolean,
+    slot: Slot,
   ): WsConnection {
     const id = this.table.nextId();
     const source: SipSource = {
@@ -240,13 +248,11 @@ export class WsTransport implements SipTransport {
       localPort: sock.localPort ?? 0,
       connectionId: id,
     };
-    const idle = setTimeout(() => {
-      this.table.markClosing(conn, "idle-timeout", "E_SIP_IDLE_TIMEOUT");
-      this.log.info({ id, code: "E_SIP_IDLE_TIMEOUT", timeoutMs: this.limits.idleTimeoutMs }, "sip ws: idle timeout");
-      ws.terminate();
-    }, this.limits.idleTimeoutMs);
-    const conn: WsConnection = { id, ws, source, idle, inbound };
+    const conn: WsConnection = { id, ws, source, inbound, slot };
     this.table.add(conn);
+    // idle timeout (no traffic either way) and eviction: limiter.ts
+    this.table.track(conn, () => ws.terminate());
+    const limiter = this.table.limiter;
     const expire = () => ws.terminate();
     // Kamailio tcp_msg_data_timeout: an inbound connection must deliver its first message within the read deadline
     if (inbound) this.table.armDeadline(conn, this.limits.messageTimeoutMs, expire);
@@ -255,6 +261,7 @@ export class WsTransport implements SipTransport {
     const raw = (ws as unknown as { _socket?: Socket })._socket;
     raw?.on("data", () => {
       if (conn.closing) return;
+      limiter.note(slot, undefined, true);
       const partial = partialFrame(ws);
       // without the receiver state (another ws version) only the first-message deadline and the idle timeout apply
       if (partial === undefined) return;
@@ -262,9 +269,9 @@ export class WsTransport implements SipTransport {
     });
     ws.on("message", (data, isBinary) => {
       try {
-        idle.refresh();
         const bytes = toBytes(data);
         const keepAlive = bytes.every((b) => b === 0x0d || b === 0x0a);
+        limiter.note(slot, keepAlive ? undefined : bytes, true);
         // a message is complete (a keep-alive does not count as the first message); the next one may have started in
         // the same read, its clock starts now (the raw data listener settles the rest)
         this.table.afterRead(conn, partialFrame(ws, true) === true, !keepAlive, this.limits.messageTimeoutMs, expire);
@@ -286,7 +293,6 @@ export class WsTransport implements SipTransport {
       this.log.debug({ err: e, id }, "sip ws: socket error");
     });
     ws.on("close", (code) => {
-      clearTimeout(idle);
       this.table.remove(conn, code === ABNORMAL_CLOSURE ? "reset" : "peer-closed");
       this.log.debug({ id, code }, "sip ws: closed");
     });
@@ -298,7 +304,7 @@ export class WsTransport implements SipTransport {
   }
 
   private connect(target: SipTarget): Promise<WsConnection> {
-    return this.table.connectOnce(target.host, target.port, this.limits.maxConnections, () => this.dial(target));
+    return this.table.connectOnce(target.host, target.port, () => this.dial(target));
   }
 
   private dial(target: SipTarget): Promise<WsConnection> {
@@ -332,7 +338,7 @@ export class WsTransport implements SipTransport {
           return;
         }
         const raw = (ws as unknown as { _socket?: { localAddress?: string; localPort?: number } })._socket ?? {};
-        resolve(this.adopt(ws, h, target.port, raw, false));
+        resolve(this.adopt(ws, h, target.port, raw, false, this.table.limiter.outbound(h)));
       });
       ws.once("error", (e) =>
         fail(new SipError("E_SIP_TRANSPORT", `WS connect to ${url} failed: ${e.message}`, { cause: e })),
@@ -370,7 +376,7 @@ export class WsTransport implements SipTransport {
         else resolve();
       });
     });
-    c.idle.refresh();
+    this.table.limiter.note(c.slot, bytes, false);
     return c.source;
   }
 
@@ -381,6 +387,19 @@ export class WsTransport implements SipTransport {
 
   connectionCount(): number {
     return this.table.size;
+  }
+
+  setFlow(id: string, registered: boolean): void {
+    this.table.setFlow(id, registered);
+  }
+
+  settle(id: string): void {
+    const c = this.table.get(id);
+    if (c) this.table.limiter.settle(c.slot);
+  }
+
+  connectionStats(): ConnectionLimiterStats {
+    return this.table.limiter.stats();
   }
 
   /** Closes one connection (tests, and the layer when a peer misbehaves). */
@@ -394,11 +413,11 @@ export class WsTransport implements SipTransport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.table.limiter.clear();
     const waits: Promise<unknown>[] = [];
     for (const c of this.table.values()) {
       this.table.markClosing(c, "transport-closed");
       this.table.clearDeadline(c);
-      clearTimeout(c.idle);
       waits.push(
         new Promise<void>((r) => (c.ws.readyState === WebSocket.CLOSED ? r() : c.ws.once("close", () => r()))),
       );
