@@ -124,10 +124,11 @@ export class DemoServer {
     }
   }
 
-  /** http://host:port/ of the page. */
+  /** http://host:port/ of the page (a wildcard listener: its loopback address, a name the guard allows). */
   get url(): string {
     const a = this.http.address() as AddressInfo;
-    const h = a.address.includes(":") ? `[${a.address}]` : a.address;
+    const addr = a.address === "0.0.0.0" ? "127.0.0.1" : a.address === "::" ? "::1" : a.address;
+    const h = addr.includes(":") ? `[${addr}]` : addr;
     return `http://${h}:${a.port}/`;
   }
 

@@ -5,9 +5,9 @@
  * - per client at most `maxPerClient` streams: a new one ends that client's oldest (a page that reconnects replaces
  *   its previous stream);
  * - in all at most `maxTotal`: a new stream ends the oldest stale one, a stream whose socket is backpressured (the
- *   client does not read what we send), or else the oldest one. A new page therefore always gets its stream; a 503
- *   is never answered.
- * - a stream with more than `maxBufferedBytes` unsent is ended at once (memory bound).
+ *   client does not read what we send: the write buffer is full, or `maxBufferedBytes` are unsent), or else the
+ *   oldest one. A new page therefore always gets its stream; a 503 is never answered.
+ * - a stream with twice `maxBufferedBytes` unsent is ended at the next write (memory bound).
  *
  * An ended stream gets `event: evicted` first, so the page stops reconnecting (a page evicted by a newer one does not
  * take the slot back in a loop).
