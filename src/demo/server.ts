@@ -93,6 +93,7 @@ export class DemoServer {
       logger: log,
       ...(o.e2aeAvailable !== undefined ? { e2aeAvailable: o.e2aeAvailable } : {}),
     });
+    guard.useAudit(net.audit);
     let http: Server | undefined;
     try {
       const bob = await net.addUe("ueB", "bob", {
@@ -103,7 +104,6 @@ export class DemoServer {
       });
       const h = createServer();
       http = h;
-      guard.useAudit(net.audit);
       const server = new DemoServer(net, bob, h, { ...o, host, webDir }, log, guard);
       h.on("request", (req, res) => void server.handle(req, res));
       h.on("clientError", (_e, socket) => socket.destroy());
@@ -208,7 +208,7 @@ export class DemoServer {
       "Content-Type": "application/json; charset=utf-8",
       "Cache-Control": "no-store",
       "X-Content-Type-Options": "nosniff",
-      // Fetch Standard #cross-origin-resource-policy-header: a no-cors read from another origin is blocked too; no Access-Control-* header is set
+      // Fetch Standard #cross-origin-resource-policy-header: no-cors reads from other origins blocked too (no CORS)
       "Cross-Origin-Resource-Policy": "same-origin",
     });
     res.end(JSON.stringify(v));

@@ -10,9 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { EXIT, main } from "../../src/cli/main.ts";
 import { DemoError } from "../../src/demo/errors.ts";
 import { DemoGuard, normalizeAllowedHost, parseHostHeader } from "../../src/demo/guard.ts";
 import { DemoServer } from "../../src/demo/server.ts";
+import { memoryIo } from "../cli/helpers.ts";
 
 interface Reply {
   status: number;
@@ -270,5 +272,19 @@ describe("guard units", () => {
     expect(g.allowedOrigins()).toContain("http://127.0.0.5");
     expect(g.checkWs({ origin: "http://localhost", host: "127.0.0.1:5", remote: "x" })).toBe(undefined);
     expect(new DemoGuard({ listenHost: "0.0.0.0" }).names.has("0.0.0.0")).toBe(false);
+  });
+
+  it("imsdc demo --allow-host: a value that is not a host name or address is a usage error (exit 2)", async () => {
+    for (const bad of ["http://demo.lab", "demo.lab:8080", "ok.lab,*.lab"]) {
+      const io = memoryIo();
+      expect(await main(["demo", "--no-build", "--allow-host", bad], io), bad).toBe(EXIT.USAGE);
+      expect(io.err()).toContain("--allow-host: not a host name or IP address");
+    }
+  });
+
+  it("DemoServer.start refuses a bad allowHosts entry before anything listens (E_DEMO_ALLOW_HOST)", async () => {
+    await expect(DemoServer.start({ port: 0, sipWsPort: 0, allowHosts: ["a b"] })).rejects.toMatchObject({
+      code: "E_DEMO_ALLOW_HOST",
+    });
   });
 });
