@@ -5,13 +5,16 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { DemoError } from "../demo/errors.ts";
+import { normalizeAllowedHost } from "../demo/guard.ts";
 import { DemoServer } from "../demo/server.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { parseArgs, wantsHelp } from "./args.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { type CliIo, EXIT, untilStopped } from "./main.ts";
 
-const USAGE = `usage: imsdc demo [--port N] [--host H] [--sip-ws-port N] [--no-build] [--quiet] [--json] [--log-level L]
+const USAGE = `usage: imsdc demo [--port N] [--host H] [--sip-ws-port N] [--allow-host NAMES] [--no-build] [--quiet] [--json]
+                  [--log-level L]
 
 Starts the embedded IMS network on 127.0.0.1 (S-CSCF, P-CSCF(A), P-CSCF(B), IMS-AGW), a headless UE "bob" that
 answers and echoes chat messages, and serves the browser demo (the browser is UE "alice").
@@ -19,6 +22,8 @@ answers and echoes chat messages, and serves the browser demo (the browser is UE
   --port N          HTTP port of the page (default 8080)
   --host H          listening address of every node and the page (default 127.0.0.1)
   --sip-ws-port N   P-CSCF(A)'s SIP WebSocket port the page registers on (default: HTTP port + 1)
+  --allow-host NAMES  comma-separated host names or addresses the page may be opened under, besides localhost,
+                    127.0.0.1, [::1] and --host (any other Host is refused with 421: DNS rebinding)
   --no-build        do not (re)build web/dist
   --quiet           only the line saying where to open the page, and warnings
   --json            print one JSON line {"url",…} when ready; logs as NDJSON
@@ -31,6 +36,7 @@ const SPEC = {
   port: "port",
   host: "string",
   "sip-ws-port": "port",
+  "allow-host": "string",
   "no-build": "boolean",
   quiet: "boolean",
   json: "boolean",
@@ -50,10 +56,21 @@ export async function demoCommand(args: string[], io: CliIo): Promise<number> {
     return EXIT.OK;
   }
   let o: ReturnType<typeof parseArgs<typeof SPEC>>["options"];
+  let allowHosts: string[] = [];
   try {
     o = parseArgs(args, SPEC).options;
     if (o["log-level"] !== undefined && !(LEVELS as readonly string[]).includes(o["log-level"]))
       throw new UsageError(`--log-level must be one of ${LEVELS.join(", ")}`);
+    allowHosts = (o["allow-host"] ?? "")
+      .split(",")
+      .filter((h) => h.trim() !== "")
+      .map((h) => {
+        try {
+          return normalizeAllowedHost(h);
+        } catch (e) {
+          throw e instanceof DemoError ? new UsageError(`--allow-host: ${e.message}`) : e;
+        }
+      });
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr(`imsdc demo: ${e.message}\n${USAGE}`);
@@ -78,6 +95,7 @@ export async function demoCommand(args: string[], io: CliIo): Promise<number> {
     host: o.host ?? "127.0.0.1",
     port,
     ...(o["sip-ws-port"] !== undefined ? { sipWsPort: o["sip-ws-port"] } : {}),
+    ...(allowHosts.length > 0 ? { allowHosts } : {}),
     logger: log,
   }).catch((e: unknown) => {
     // a port in use is a runtime failure (exit 3) with a hint

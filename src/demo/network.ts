@@ -21,6 +21,7 @@ import {
   type SipTransportProtocol,
   TypedEmitter,
 } from "../sip/index.ts";
+import { WsTransport, type WsUpgradeCheck } from "../sip/transport/ws.ts";
 import { ImsUe, type ImsUeOptions, type UeCall } from "../ue/index.ts";
 import {
   type AuditTraceEvent,
@@ -47,6 +48,8 @@ export interface EmbeddedNetworkOptions {
   /** P-CSCF `alg.e2aeAvailable` (default: true when the IMS-AGW runs, so e2ae MSRP/BFCP streams are anchored on it) */
   e2aeAvailable?: boolean;
   timers?: Partial<SipTimerConfig>;
+  /** the check of every upgrade on P-CSCF(A)'s access WebSocket (Host, Origin: the demo's guard); default none */
+  wsVerifyUpgrade?: WsUpgradeCheck;
   logger?: Logger;
 }
 
@@ -131,7 +134,7 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
       const scscf = new Scscf({ host, tcp: 0, domains: [domain], timers, logger });
       started.push(scscf);
       await scscf.start();
-      const mk = async (name: string, ws: number) => {
+      const mk = async (name: string, ws: number, verify?: WsUpgradeCheck) => {
         const p = new Pcscf({
           name,
           access: { host, udp: 0, tcp: 0, ws },
@@ -144,10 +147,13 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
           ...(agw ? { iq: agw } : {}),
         });
         started.push(p);
+        // set before the listener exists: no upgrade is ever accepted unchecked
+        const wsT = p.access.layer.transport("WS");
+        if (verify && wsT instanceof WsTransport) wsT.setVerifyUpgrade(verify);
         await p.start();
         return p;
       };
-      const a = await mk("pcscf-a", opts.wsPortA ?? 0);
+      const a = await mk("pcscf-a", opts.wsPortA ?? 0, opts.wsVerifyUpgrade);
       const b = await mk("pcscf-b", 0);
       const net = new EmbeddedNetwork(scscf, a, b, agw, audit, { ...opts, host, domain });
       net.wire();

@@ -7,6 +7,10 @@
  *   GET /api/events   Server-Sent Events: every SIP hop, audit decision and bob's data channel events (DemoEvent)
  *
  * The browser's SIP goes straight to P-CSCF(A)'s WebSocket listener (RFC 7118), not through this HTTP server.
+ *
+ * Who may use them (guard.ts): every request and the SIP WebSocket upgrade must name one of our hosts (DNS
+ * rebinding); the API and the SIP WebSocket refuse other origins (cross-site requests, WebSocket hijacking); no CORS
+ * header is ever sent. Event streams have per-client and global slots with eviction (sseSlots.ts).
  */
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -15,7 +19,9 @@ import { join } from "node:path";
 import { type Logger, silentLogger } from "../log.ts";
 import type { ImsUe } from "../ue/index.ts";
 import type { DemoEvent } from "./events.ts";
+import { DemoGuard } from "./guard.ts";
 import { DEMO_CHANNEL, EmbeddedNetwork } from "./network.ts";
+import { clientKey, SseSlots } from "./sseSlots.ts";
 
 export interface DemoServerOptions {
   /** HTTP listening address (default 127.0.0.1) */
@@ -29,6 +35,12 @@ export interface DemoServerOptions {
   /** bob's echo prefix */
   echoPrefix?: string;
   e2aeAvailable?: boolean;
+  /** host names (or addresses) allowed besides localhost, 127.0.0.1, [::1] and the listening address */
+  allowHosts?: readonly string[];
+  /** event streams in all (default 16); a new one evicts the oldest stale one, else the oldest */
+  maxEventStreams?: number;
+  /** event streams per client, i.e. remote address + the page's id (default 2) */
+  maxEventStreamsPerClient?: number;
   logger?: Logger;
 }
 
@@ -40,10 +52,9 @@ const TYPES: Record<string, string> = {
 };
 /** the only files served: nothing outside web/dist, no directory listing */
 const STATIC = new Set(["index.html", "app.js", "app.css", "app.js.map", "app.css.map"]);
-const MAX_SSE_CLIENTS = 16;
 
 export class DemoServer {
-  private readonly sse = new Set<ServerResponse>();
+  private readonly sse: SseSlots;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly offEvents: () => void;
   private closed = false;
@@ -54,11 +65,17 @@ export class DemoServer {
     private readonly http: Server,
     private readonly opts: DemoServerOptions & { webDir: string },
     private readonly log: Logger,
+    readonly guard: DemoGuard,
   ) {
+    this.sse = new SseSlots(
+      {
+        ...(opts.maxEventStreams !== undefined ? { maxTotal: opts.maxEventStreams } : {}),
+        ...(opts.maxEventStreamsPerClient !== undefined ? { maxPerClient: opts.maxEventStreamsPerClient } : {}),
+      },
+      (client, reason) => this.log.info({ client, reason }, "demo: event stream evicted"),
+    );
     this.offEvents = net.on("event", (e) => this.broadcast(e));
-    this.heartbeat = setInterval(() => {
-      for (const r of this.sse) r.write(": keep-alive\n\n");
-    }, 15_000);
+    this.heartbeat = setInterval(() => this.sse.write(": keep-alive\n\n"), 15_000);
     this.heartbeat.unref();
   }
 
@@ -67,12 +84,16 @@ export class DemoServer {
     const port = o.port ?? 8080;
     const log = o.logger ?? silentLogger;
     const webDir = o.webDir ?? join(import.meta.dirname, "..", "..", "web", "dist");
+    // throws E_DEMO_ALLOW_HOST before anything listens; refuses every Host and Origin until the ports are known
+    const guard = new DemoGuard({ listenHost: host, ...(o.allowHosts ? { allowHosts: o.allowHosts } : {}) });
     const net = await EmbeddedNetwork.start({
       host,
       wsPortA: o.sipWsPort ?? (port === 0 ? 0 : port + 1),
+      wsVerifyUpgrade: guard.checkWs,
       logger: log,
       ...(o.e2aeAvailable !== undefined ? { e2aeAvailable: o.e2aeAvailable } : {}),
     });
+    guard.useAudit(net.audit);
     let http: Server | undefined;
     try {
       const bob = await net.addUe("ueB", "bob", {
@@ -83,13 +104,15 @@ export class DemoServer {
       });
       const h = createServer();
       http = h;
-      const server = new DemoServer(net, bob, h, { ...o, host, webDir }, log);
+      const server = new DemoServer(net, bob, h, { ...o, host, webDir }, log, guard);
       h.on("request", (req, res) => void server.handle(req, res));
       h.on("clientError", (_e, socket) => socket.destroy());
       await new Promise<void>((resolve, reject) => {
         h.once("error", reject);
         h.listen({ host, port }, () => {
           h.off("error", reject);
+          const wsPort = net.pcscfA.address("access", "WS")?.port;
+          if (wsPort !== undefined) guard.setPorts((h.address() as AddressInfo).port, wsPort);
           resolve();
         });
       });
@@ -101,10 +124,11 @@ export class DemoServer {
     }
   }
 
-  /** http://host:port/ of the page. */
+  /** http://host:port/ of the page (a wildcard listener: its loopback address, a name the guard allows). */
   get url(): string {
     const a = this.http.address() as AddressInfo;
-    const h = a.address.includes(":") ? `[${a.address}]` : a.address;
+    const addr = a.address === "0.0.0.0" ? "127.0.0.1" : a.address === "::" ? "::1" : a.address;
+    const h = addr.includes(":") ? `[${addr}]` : addr;
     return `http://${h}:${a.port}/`;
   }
 
@@ -132,6 +156,12 @@ export class DemoServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const url = new URL(req.url ?? "/", "http://x");
+      const no = this.guard.checkHttp(req, url.pathname);
+      if (no) {
+        res.writeHead(no.status, { "Content-Type": "text/plain; charset=utf-8", Connection: "close" });
+        res.end(`${no.reason} (${no.code})\n`);
+        return;
+      }
       if (req.method !== "GET" && req.method !== "HEAD") {
         res.writeHead(405, { Allow: "GET, HEAD" }).end();
         return;
@@ -141,7 +171,7 @@ export class DemoServer {
         return;
       }
       if (url.pathname === "/api/events") {
-        this.openSse(req, res);
+        this.openSse(req, res, url);
         return;
       }
       const name = url.pathname === "/" ? "index.html" : url.pathname.slice(1);
@@ -162,7 +192,7 @@ export class DemoServer {
         ...(ext === ".html"
           ? {
               "Content-Security-Policy":
-                "default-src 'self'; connect-src 'self' ws: ; img-src 'self' data:; style-src 'self'; script-src 'self'",
+                "default-src 'self'; connect-src 'self' ws: ; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
             }
           : {}),
       });
@@ -174,29 +204,37 @@ export class DemoServer {
   }
 
   private json(res: ServerResponse, v: unknown): void {
-    res.writeHead(200, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
+    res.writeHead(200, {
+      "Content-Type": "application/json; charset=utf-8",
+      "Cache-Control": "no-store",
+      "X-Content-Type-Options": "nosniff",
+      // Fetch Standard #cross-origin-resource-policy-header: no-cors reads from other origins blocked too (no CORS)
+      "Cross-Origin-Resource-Policy": "same-origin",
+    });
     res.end(JSON.stringify(v));
   }
 
-  private openSse(req: IncomingMessage, res: ServerResponse): void {
-    if (this.sse.size >= MAX_SSE_CLIENTS) {
-      res.writeHead(503).end();
-      return;
-    }
+  private openSse(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    this.sse.admit(res, clientKey(req.socket.remoteAddress, url.searchParams.get("client")));
+    req.on("close", () => this.sse.release(res));
     res.writeHead(200, {
       "Content-Type": "text/event-stream; charset=utf-8",
       "Cache-Control": "no-store",
+      "X-Content-Type-Options": "nosniff",
+      "Cross-Origin-Resource-Policy": "same-origin",
       Connection: "keep-alive",
     });
     res.write("retry: 2000\n\n");
-    this.sse.add(res);
-    req.on("close", () => this.sse.delete(res));
+  }
+
+  /** Event streams open now (tests). */
+  get eventStreams(): number {
+    return this.sse.size;
   }
 
   private broadcast(e: DemoEvent): void {
     if (this.sse.size === 0) return;
-    const line = `data: ${JSON.stringify(e)}\n\n`;
-    for (const r of this.sse) r.write(line);
+    this.sse.write(`data: ${JSON.stringify(e)}\n\n`);
   }
 
   /** Stops bob, every node and the HTTP server (open SSE streams are ended). Idempotent. */
@@ -205,8 +243,7 @@ export class DemoServer {
     this.closed = true;
     clearInterval(this.heartbeat);
     this.offEvents();
-    for (const r of this.sse) r.end();
-    this.sse.clear();
+    this.sse.closeAll();
     const http = this.http;
     http.closeAllConnections();
     await new Promise<void>((r) => http.close(() => r()));

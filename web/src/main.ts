@@ -251,10 +251,22 @@ function onBob(ev: UeTraceEvent): void {
   }
 }
 
+/** This page's id on the side channel: the server keeps per-page slots (a reconnect replaces its own stream). */
+const SIDE_CLIENT = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join(
+  "",
+);
+
 function connectSideChannel(): void {
-  const es = new EventSource("api/events");
+  const es = new EventSource(`api/events?client=${SIDE_CLIENT}`);
   es.addEventListener("open", () => pill("pill-side", "ok", "side channel"));
-  es.addEventListener("error", () => pill("pill-side", "bad", "side channel lost"));
+  es.addEventListener("error", () => {
+    if (es.readyState !== EventSource.CLOSED) pill("pill-side", "bad", "side channel lost");
+  });
+  // the server ended this stream for a newer page (its slots are full): no reconnect, which would evict that page
+  es.addEventListener("evicted", () => {
+    es.close();
+    pill("pill-side", "bad", "side channel taken by a newer page: reload to get it back");
+  });
   es.addEventListener("message", (m: MessageEvent<string>) => {
     try {
       onServerEvent(JSON.parse(m.data) as DemoEvent);

@@ -35,7 +35,24 @@ export interface WsTransportOptions {
   path?: string;
   limits?: Partial<TransportLimits>;
   logger?: Logger;
+  /** checks every upgrade request before it is accepted (Origin, Host); absent = any request; see WsUpgradeCheck */
+  verifyUpgrade?: WsUpgradeCheck;
 }
+
+/** What an upgrade request is checked on: its Origin and Host headers (absent: undefined) and its source. */
+export interface WsUpgradeInfo {
+  origin: string | undefined;
+  host: string | undefined;
+  remote: string;
+}
+
+/**
+ * RFC 6455 §10.2: a server meant for some sites only verifies the Origin of a browser client and refuses the others
+ * (403); a client that is not a browser may send no Origin. Returns undefined to accept, or the HTTP refusal.
+ */
+export type WsUpgradeCheck = (req: WsUpgradeInfo) => { status: 403 | 421; reason: string } | undefined;
+
+const STATUS_TEXT: Readonly<Record<number, string>> = { 403: "Forbidden", 421: "Misdirected Request" };
 
 interface WsConnection extends TrackedConnection {
   ws: WebSocket;
@@ -98,6 +115,7 @@ export class WsTransport implements SipTransport {
   private readonly connecting = new Map<WebSocket, (e: SipError) => void>();
   private readonly limits: TransportLimits;
   private readonly log: Logger;
+  private verifyUpgrade: WsUpgradeCheck | undefined;
 
   constructor(
     private readonly handlers: TransportHandlers,
@@ -106,6 +124,12 @@ export class WsTransport implements SipTransport {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.log = opts.logger ?? silentLogger;
     this.table = new ConnectionTable<WsConnection>("WS", handlers, this.log, this.limits);
+    this.verifyUpgrade = opts.verifyUpgrade;
+  }
+
+  /** Replaces the upgrade check (an embedder that learns its page's origin after the transport exists). */
+  setVerifyUpgrade(check: WsUpgradeCheck | undefined): void {
+    this.verifyUpgrade = check;
   }
 
   listen(): Promise<SipEndpoint | undefined> {
@@ -197,10 +221,22 @@ export class WsTransport implements SipTransport {
         .split(",")
         .map((s) => s.trim())
         .filter((s) => s !== "");
-      const refuse = (status: string) => {
-        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      const refuse = (status: string, body = "") => {
+        const head = `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n`;
+        socket.end(`${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
         setImmediate(() => socket.destroy());
       };
+      // RFC 6455 §4.2.2 / §10.2: a request the server does not accept (foreign Origin, Host) gets an HTTP error
+      const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+      const no = this.verifyUpgrade?.({ origin: req.headers.origin, host: req.headers.host, remote });
+      if (no) {
+        this.log.warn(
+          { code: "E_SIP_WS_REFUSED", remote, status: no.status, reason: no.reason },
+          "sip ws: upgrade refused",
+        );
+        refuse(`${no.status} ${STATUS_TEXT[no.status]}`, `${no.reason}\n`);
+        return;
+      }
       // RFC 7118 §4: a client that does not offer "sip" is refused
       if (!offered.includes(SIP_SUBPROTOCOL)) {
         this.log.info({ offered }, "sip ws: upgrade without the sip subprotocol refused");
