@@ -601,9 +601,9 @@ describe("e2ae failures and releases", () => {
     agw1.onEvent((e) => {
       if (e.event === "relayStarted") relaying = true;
     });
-    const server1 = await IqWsServer.listen({ agw: agw1, port: 0 });
+    const server1 = await IqWsServer.listen({ agw: agw1, port: 0, insecure: true });
     const port = Number(new URL(server1.url).port);
-    const iq = await IqWsClient.connect(server1.url, { reconnectMinMs: 50, reconnectMaxMs: 200 });
+    const iq = await IqWsClient.connect(server1.url, { insecure: true, reconnectMinMs: 50, reconnectMaxMs: 200 });
     let agw2: ImsAgw | undefined;
     let server2: IqWsServer | undefined;
     closers.push(async () => {
@@ -633,7 +633,7 @@ describe("e2ae failures and releases", () => {
     expect(during?.response?.getHeader("Retry-After")).toBe("5");
     expect(during?.response?.getHeader("Warning")).toMatch(/E_AGW_IQ_UNAVAILABLE/);
     agw2 = new ImsAgw({ timers: { handshakeMs: 5000 } });
-    server2 = await IqWsServer.listen({ agw: agw2, port });
+    server2 = await IqWsServer.listen({ agw: agw2, port, insecure: true });
     const ended = await within(sip.terminated(), 8000, "released after the AGW died");
     expect(ended.reason).toBe("remote-bye");
     await waitFor(() => reasons.length === 1, 3000, "BYE at UE B");
