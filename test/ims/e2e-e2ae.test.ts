@@ -536,6 +536,29 @@ describe("e2ae failures and releases", () => {
     expect(n.c.audit.events.some((e) => e.event === "agw-release" && e.instance === "pcscf-a")).toBe(true);
   });
 
+  it("the AGW's per-controller quota (E_AGW_QUOTA) → 503 + Retry-After; its address policy (E_AGW_ADDRESS_POLICY) → 488", async () => {
+    for (const [code, status] of [
+      ["E_AGW_QUOTA", 503],
+      ["E_AGW_ADDRESS_POLICY", 488],
+    ] as const) {
+      const inner = new ImsAgw({ timers: { handshakeMs: 5000 } });
+      closers.push(() => inner.close());
+      const iq = iqOver(inner, {
+        reserveAgwConnectionPoint: () => Promise.reject(Object.assign(new Error("refused by the AGW"), { code })),
+      });
+      const n = await network({ pcscfA: { iq } });
+      const alice = await n.ue({ side: "a", user: "alice", kinds: ["msrp"] });
+      await n.ue({ side: "b", user: "bob" });
+      const err = await alice.call("bob").then(
+        () => undefined,
+        (e: unknown) => e as { status?: number; response?: SipMessage },
+      );
+      expect(err?.status).toBe(status);
+      expect(err?.response?.getHeader("Retry-After")).toBe(status === 503 ? "5" : undefined);
+      expect(err?.response?.getHeader("Warning")).toContain(code);
+    }
+  });
+
   it("a Configure failure on the answer (2xx already relayed) → BYE to both ends with Reason; contexts released", async () => {
     const inner = new ImsAgw({ timers: { handshakeMs: 5000 } });
     closers.push(() => inner.close());
