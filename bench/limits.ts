@@ -8,6 +8,10 @@
  * socket) sends one OPTIONS every 20 ms and times the answer. Printed per mode: one JSON line, then a table —
  * what the flooder got (200 / 503 / nothing), the legitimate UE's round trip p50/p99/max and losses, the P-CSCF's
  * transactions in progress (peak), heap and CPU.
+ *
+ * Scenario `iq` (bench/limits/iqFlood.ts, docs/agw.md "Iq security"): one authenticated Iq controller reserves
+ * --iq-count contexts on an AGW of --iq-max-contexts while another reserves and releases a context every 50 ms; per-
+ * controller quota off, then on (--iq-quota).
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { createSocket } from "node:dgram";
@@ -15,9 +19,11 @@ import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchArgs, Progress } from "./cli.ts";
+import { type IqFloodResult, runIqFlood } from "./limits/iqFlood.ts";
 
 const FLAGS = benchArgs(
-  `usage: node --import tsx bench/limits.ts [--flood-rate N] [--flood-ms MS] [--flood-count N]
+  `usage: node --import tsx bench/limits.ts [--scenario sip|iq|all] [--flood-rate N] [--flood-ms MS] [--flood-count N]
+                                          [--iq-count N] [--iq-max-contexts N] [--iq-quota N]
 
 One source floods the P-CSCF with OPTIONS while a legitimate UE on another flow pings it every 20 ms; run with the
 per-source rate limit off, then on (docs/faults.md). P-CSCF, flooder and UE are three processes.
@@ -25,16 +31,36 @@ per-source rate limit off, then on (docs/faults.md). P-CSCF, flooder and UE are 
   --flood-rate N    OPTIONS per second; 0 = as fast as the socket takes them (default 20000)
   --flood-ms MS     flood duration (default 4000, at most 20000)
   --flood-count N   flood size bound (default 400000, at most 2000000)
+  --scenario S      sip (the OPTIONS flood), iq (the Iq context flood) or all (default)
+  --iq-count N      contexts the Iq flooder asks for (default 3000, at most 20000)
+  --iq-max-contexts N  the AGW's maxContexts (default 2000)
+  --iq-quota N      per-controller context quota in the "on" run (default 500)
 
 One JSON line per mode and a table on stdout; progress on stderr.
 `,
-  { "flood-rate": "number", "flood-ms": "number", "flood-count": "number" },
+  {
+    "flood-rate": "number",
+    "flood-ms": "number",
+    "flood-count": "number",
+    scenario: "string",
+    "iq-count": "number",
+    "iq-max-contexts": "number",
+    "iq-quota": "number",
+  },
 );
 const HERE = join(dirname(fileURLToPath(import.meta.url)), "limits");
 const positive = (v: number | undefined, def: number) => (v !== undefined && v > 0 ? v : def);
 const FLOOD_MS = Math.min(positive(FLAGS["flood-ms"], 4000), 20_000);
 const FLOOD_COUNT = Math.min(positive(FLAGS["flood-count"], 400_000), 2_000_000);
 const FLOOD_RATE = FLAGS["flood-rate"] !== undefined ? Math.max(0, FLAGS["flood-rate"]) : 20_000;
+const SCENARIO = FLAGS.scenario ?? "all";
+if (!["sip", "iq", "all"].includes(SCENARIO)) {
+  process.stderr.write(`--scenario must be sip, iq or all, not ${SCENARIO}\n`);
+  process.exit(2);
+}
+const IQ_COUNT = Math.min(positive(FLAGS["iq-count"], 3000), 20_000);
+const IQ_MAX_CONTEXTS = Math.min(positive(FLAGS["iq-max-contexts"], 2000), 20_000);
+const IQ_QUOTA = Math.min(positive(FLAGS["iq-quota"], 500), IQ_MAX_CONTEXTS);
 
 interface Stats {
   refusals: Record<string, number>;
@@ -71,7 +97,7 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 }
 
-const progress = new Progress("limits", { total: 2, unit: "modes" });
+const progress = new Progress("limits", { total: SCENARIO === "all" ? 4 : 2, unit: "modes" });
 
 async function run(rateLimit: boolean) {
   const mode = `rate limit ${rateLimit ? "on" : "off"}`;
@@ -159,13 +185,34 @@ async function run(rateLimit: boolean) {
 
 const results = [];
 progress.start();
-for (const on of [false, true]) {
+for (const on of SCENARIO === "iq" ? [] : [false, true]) {
   const r = await run(on);
   progress.add(1);
   console.log(JSON.stringify({ ...r, floodRate: FLOOD_RATE, cpus: cpus().length, node: process.version }));
   results.push(r);
 }
+const iqResults: IqFloodResult[] = [];
+for (const quota of SCENARIO === "sip" ? [] : (["off", IQ_QUOTA] as const)) {
+  progress.note(`iq: quota ${quota}, ${IQ_COUNT} reservations asked`);
+  const r = await runIqFlood({ count: IQ_COUNT, maxContexts: IQ_MAX_CONTEXTS, quota });
+  progress.add(1);
+  console.log(JSON.stringify({ ...r, cpus: cpus().length, node: process.version }));
+  iqResults.push(r);
+}
 progress.stop();
+if (iqResults.length > 0) {
+  console.log("");
+  console.log(
+    "| Iq quota | flood asked | flood ok | flood E_AGW_QUOTA | flood other | legit ok | legit failed | legit rtt p50 / p99 / max (ms) | AGW peak contexts | AGW peak listeners | RSS MiB |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of iqResults) {
+    console.log(
+      `| ${r.quota} | ${r.flood.sent} | ${r.flood.ok} | ${r.flood.quota} | ${JSON.stringify(r.flood.other)} | ${r.legit.ok} | ${JSON.stringify(r.legit.failed)} | ${r.legit.p50} / ${r.legit.p99} / ${r.legit.max} | ${r.agw.peakContexts} | ${r.agw.peakListeners} | ${r.agw.rssMiB} |`,
+    );
+  }
+}
+if (results.length === 0) process.exit(0);
 console.log("");
 console.log(
   "| rate limit | flood sent (rate/s) | flood 200 | flood 503 | flood unanswered | UE rtt p50 / p99 / max (ms) | UE lost | P-CSCF peak transactions | heap MiB | CPU ms |",
