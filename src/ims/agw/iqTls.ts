@@ -146,6 +146,7 @@ export function connectPinned(url: URL, opts: IqTlsClientOptions, timeoutMs: num
         return;
       }
       s.removeAllListeners("error");
+      s.on("error", () => {}); // the WebSocket's HTTP request reports socket errors from here on
       resolve(s);
     });
   });
