@@ -1,10 +1,12 @@
 /**
  * P-CSCF under a one-source UDP flood, with the per-source rate limit on and off (docs/faults.md, "Limits"), and under
  * a TCP connection-exhaustion attack with the connection limits of before and of now (`--scenario connections`,
- * bench/limits/connections.ts):
+ * bench/limits/connections.ts), and the IMS-AGW under an Iq context flood with the per-controller quota off and on
+ * (`--scenario iq`, bench/limits/iqFlood.ts, docs/agw.md "Iq security"):
  *
- *   node --import tsx bench/limits.ts [--scenario flood|connections|all] [--flood-rate 20000] [--flood-ms 4000]
+ *   node --import tsx bench/limits.ts [--scenario flood|connections|iq|all] [--flood-rate 20000] [--flood-ms 4000]
  *                                     [--flood-count 400000] [--conns 1100] [--sources 1] [--attempts 5]
+ *                                     [--iq-count 3000] [--iq-max-contexts 2000] [--iq-quota 500]
  *
  * The P-CSCF runs in its own process (bench/limits/server.ts), the flooder in another (bench/limits/flood.ts: OPTIONS
  * from one UDP socket at --flood-rate per second, 0 = as fast as the socket takes them; bounded in count and time). Meanwhile a legitimate UE (this process, its own
@@ -19,10 +21,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchArgs, Progress } from "./cli.ts";
 import { type ConnectionsResult, runConnections } from "./limits/connections.ts";
+import { type IqFloodResult, runIqFlood } from "./limits/iqFlood.ts";
 
 const FLAGS = benchArgs(
-  `usage: node --import tsx bench/limits.ts [--scenario flood|connections|all] [--flood-rate N] [--flood-ms MS]
+  `usage: node --import tsx bench/limits.ts [--scenario flood|connections|iq|all] [--flood-rate N] [--flood-ms MS]
                                      [--flood-count N] [--conns N] [--sources N] [--attempts N]
+                                     [--iq-count N] [--iq-max-contexts N] [--iq-quota N]
 
 flood: one source floods the P-CSCF with OPTIONS over UDP while a legitimate UE on another flow pings it every
 20 ms; run with the per-source rate limit off, then on (docs/faults.md). P-CSCF, flooder and UE are three processes.
@@ -31,13 +35,19 @@ connections: --conns TCP connections from --sources loopback addresses (127.0.0.
 idle, then a legitimate UE on 127.0.0.3 connects, REGISTERs and sends OPTIONS --attempts times; run with the
 connection limits of before (one global cap, 300 s idle timeout, no eviction), then the defaults (docs/sip.md).
 
-  --scenario S      flood, connections or all (default all)
+iq: one authenticated Iq controller reserves --iq-count contexts on an AGW of --iq-max-contexts while another
+reserves and releases a context every 50 ms; per-controller quota off, then on (--iq-quota).
+
+  --scenario S      flood, connections, iq or all (default all)
   --flood-rate N    OPTIONS per second; 0 = as fast as the socket takes them (default 20000)
   --flood-ms MS     flood duration (default 4000, at most 20000)
   --flood-count N   flood size bound (default 400000, at most 2000000)
   --conns N         idle attack connections (default 1100, at most 5000)
   --sources N       attacking source addresses (default 1, at most 200)
   --attempts N      registrations of the legitimate UE (default 5, at most 50)
+  --iq-count N      contexts the Iq flooder asks for (default 3000, at most 20000)
+  --iq-max-contexts N  the AGW's maxContexts (default 2000)
+  --iq-quota N      per-controller context quota in the "on" run (default 500)
 
 One JSON line per mode and a table per scenario on stdout; progress on stderr.
 `,
@@ -49,11 +59,14 @@ One JSON line per mode and a table per scenario on stdout; progress on stderr.
     conns: "number",
     sources: "number",
     attempts: "number",
+    "iq-count": "number",
+    "iq-max-contexts": "number",
+    "iq-quota": "number",
   },
 );
 const SCENARIO = FLAGS.scenario ?? "all";
-if (!["flood", "connections", "all"].includes(SCENARIO)) {
-  process.stderr.write(`bench/limits.ts: --scenario must be flood, connections or all, not ${SCENARIO}\n`);
+if (!["flood", "connections", "iq", "all"].includes(SCENARIO)) {
+  process.stderr.write(`bench/limits.ts: --scenario must be flood, connections, iq or all, not ${SCENARIO}\n`);
   process.exit(2);
 }
 const HERE = join(dirname(fileURLToPath(import.meta.url)), "limits");
@@ -61,6 +74,9 @@ const positive = (v: number | undefined, def: number) => (v !== undefined && v >
 const FLOOD_MS = Math.min(positive(FLAGS["flood-ms"], 4000), 20_000);
 const FLOOD_COUNT = Math.min(positive(FLAGS["flood-count"], 400_000), 2_000_000);
 const FLOOD_RATE = FLAGS["flood-rate"] !== undefined ? Math.max(0, FLAGS["flood-rate"]) : 20_000;
+const IQ_COUNT = Math.min(positive(FLAGS["iq-count"], 3000), 20_000);
+const IQ_MAX_CONTEXTS = Math.min(positive(FLAGS["iq-max-contexts"], 2000), 20_000);
+const IQ_QUOTA = Math.min(positive(FLAGS["iq-quota"], 500), IQ_MAX_CONTEXTS);
 
 interface Stats {
   refusals: Record<string, number>;
@@ -97,7 +113,7 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 }
 
-const progress = new Progress("limits", { total: SCENARIO === "all" ? 4 : 2, unit: "modes" });
+const progress = new Progress("limits", { total: SCENARIO === "all" ? 6 : 2, unit: "modes" });
 
 async function run(rateLimit: boolean) {
   const mode = `rate limit ${rateLimit ? "on" : "off"}`;
@@ -184,8 +200,10 @@ async function run(rateLimit: boolean) {
 }
 
 progress.start();
-if (SCENARIO !== "connections") await floodScenario();
-if (SCENARIO !== "flood") await connectionsScenario();
+const want = (name: string) => SCENARIO === "all" || SCENARIO === name;
+if (want("flood")) await floodScenario();
+if (want("connections")) await connectionsScenario();
+if (want("iq")) await iqScenario();
 progress.stop();
 process.exit(0);
 
@@ -233,4 +251,27 @@ async function floodScenario(): Promise<void> {
     );
   }
   console.log("");
+}
+
+async function iqScenario(): Promise<void> {
+  const iqResults: IqFloodResult[] = [];
+  for (const quota of ["off", IQ_QUOTA] as const) {
+    progress.note(`iq: quota ${quota}, ${IQ_COUNT} reservations asked`);
+    const r = await runIqFlood({ count: IQ_COUNT, maxContexts: IQ_MAX_CONTEXTS, quota });
+    progress.add(1);
+    console.log(JSON.stringify({ ...r, cpus: cpus().length, node: process.version }));
+    iqResults.push(r);
+  }
+  if (iqResults.length > 0) {
+    console.log("");
+    console.log(
+      "| Iq quota | flood asked | flood ok | flood E_AGW_QUOTA | flood other | legit ok | legit failed | legit rtt p50 / p99 / max (ms) | AGW peak contexts | AGW peak listeners | RSS MiB |",
+    );
+    console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (const r of iqResults) {
+      console.log(
+        `| ${r.quota} | ${r.flood.sent} | ${r.flood.ok} | ${r.flood.quota} | ${JSON.stringify(r.flood.other)} | ${r.legit.ok} | ${JSON.stringify(r.legit.failed)} | ${r.legit.p50} / ${r.legit.p99} / ${r.legit.max} | ${r.agw.peakContexts} | ${r.agw.peakListeners} | ${r.agw.rssMiB} |`,
+      );
+    }
+  }
 }

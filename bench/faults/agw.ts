@@ -478,8 +478,8 @@ async function algVanishes(): Promise<FaultResult> {
   const core = await corePeer();
   const audit = new AuditLog();
   const agw = new ImsAgw({ audit });
-  const server = await IqWsServer.listen({ agw, orphanGraceMs: GRACE, pingIntervalMs: 0 });
-  const alg = await IqWsClient.connect(server.url, { reconnect: false });
+  const server = await IqWsServer.listen({ agw, insecure: true, orphanGraceMs: GRACE, pingIntervalMs: 0 });
+  const alg = await IqWsClient.connect(server.url, { insecure: true, reconnect: false });
   const ev = new Events(agw);
   const ues: net.Socket[] = [];
   try {
@@ -530,7 +530,7 @@ async function algSilent(): Promise<FaultResult> {
   const GRACE = 500;
   const audit = new AuditLog();
   const agw = new ImsAgw({ audit });
-  const server = await IqWsServer.listen({ agw, orphanGraceMs: GRACE, pingIntervalMs: PING });
+  const server = await IqWsServer.listen({ agw, insecure: true, orphanGraceMs: GRACE, pingIntervalMs: PING });
   const ws = new WebSocket(server.url, { autoPong: false, headers: { [IQ_SESSION_HEADER]: "silent-alg-bench-0001" } });
   try {
     const replies: { id?: number; result?: { contextId?: string } }[] = [];
@@ -573,9 +573,14 @@ async function algSilent(): Promise<FaultResult> {
 async function iqRestart(): Promise<FaultResult> {
   const scenario = "agw-iq-restart";
   let agw = new ImsAgw();
-  let server = await IqWsServer.listen({ agw, pingIntervalMs: 0 });
+  let server = await IqWsServer.listen({ agw, insecure: true, pingIntervalMs: 0 });
   const port = server.port;
-  const alg = await IqWsClient.connect(server.url, { reconnectMinMs: 100, reconnectMaxMs: 2000, timeoutMs: 10_000 });
+  const alg = await IqWsClient.connect(server.url, {
+    insecure: true,
+    reconnectMinMs: 100,
+    reconnectMaxMs: 2000,
+    timeoutMs: 10_000,
+  });
   const states: { s: IqConnectionState; t: number }[] = [];
   alg.onConnectionState((s) => states.push({ s, t: performance.now() }));
   try {
@@ -593,7 +598,7 @@ async function iqRestart(): Promise<FaultResult> {
     const failFastMs = performance.now() - q0;
     await sleep(1000); // the outage
     agw = new ImsAgw();
-    server = await IqWsServer.listen({ agw, port, pingIntervalMs: 0 });
+    server = await IqWsServer.listen({ agw, insecure: true, port, pingIntervalMs: 0 });
     const back = performance.now();
     await waitUntil(() => alg.connected && states.some((x) => x.s.connected), 5000);
     const reconnected = states.find((x) => x.s.connected);

@@ -8,6 +8,7 @@ import { type AlgConfig, AlgConfigError, loadAlgConfig } from "../ims/pcscf/inde
 import { parseSipUri } from "../sip/index.ts";
 import { bindProblem } from "./binds.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
+import { type AgwLinkConfig, type IqListenerConfig, readAgwLink, readIqListener, readNetworks } from "./iqConfig.ts";
 
 type Json = unknown;
 
@@ -261,8 +262,8 @@ export interface PcscfConfig {
   requireRegistration?: boolean;
   securityServer?: boolean;
   alg?: Partial<AlgConfig>;
-  /** ws:// URL of the IMS-AGW's Iq WebSocket (imsdc agw); absent = no AGW */
-  agw?: string;
+  /** the IMS-AGW's Iq WebSocket (imsdc agw): wss:// with mutual TLS, or ws:// on loopback with insecure; absent = no AGW */
+  agw?: AgwLinkConfig;
   aliases?: string[];
   timers?: Partial<Record<"T1" | "T2" | "T4" | "D", number>>;
   /** limits (docs/pcscf.md "Limits") */
@@ -339,11 +340,10 @@ export function validatePcscfConfig(v: unknown, file: string): PcscfConfig {
         else r.problem("alg", e instanceof Error ? e.message : String(e));
       }
     }
-    const agw = r.string(o, "agw", "");
-    if (agw !== undefined) {
-      if (!/^ws:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?\/?/.test(agw))
-        r.problem("agw", `must be a ws:// URL on the loopback (the AGW's Iq WebSocket), not ${agw}`);
-      else out.agw = agw;
+    if (o.agw !== undefined) {
+      // docs/agw.md "Iq security": wss:// with pinned certificates, or plain ws:// only insecure and on loopback
+      const agw = readAgwLink(o.agw, (p, m) => r.problem(p, m), file);
+      if (agw) out.agw = agw;
     }
     const aliases = r.stringList(o, "aliases", "");
     if (aliases) out.aliases = aliases;
@@ -383,8 +383,11 @@ export function validatePcscfConfig(v: unknown, file: string): PcscfConfig {
 // IMS-AGW
 
 export interface AgwConfig {
-  /** the Iq WebSocket; `allowPublic` accepts a wildcard or non-loopback `host` (Iq has no authentication: binds.ts) */
-  iq: { host?: string; port: number; allowPublic?: boolean };
+  /** the Iq listener: WSS with pinned controllers, or insecure ws:// on loopback; per-controller quota */
+  iq: IqListenerConfig;
+  /** remote addresses allowed per side (CIDR lists; default loopback and the side's own address) */
+  accessNetworks?: string[];
+  coreNetworks?: string[];
   accessAddress?: string;
   coreAddress?: string;
   tcpEstablishmentInterlinkage?: boolean;
@@ -411,23 +414,33 @@ export function validateAgwConfig(v: unknown, file: string): AgwConfig {
     "iq",
     "accessAddress",
     "coreAddress",
+    "accessNetworks",
+    "coreNetworks",
     "tcpEstablishmentInterlinkage",
     "maxContexts",
     ...AGW_NUMBERS.map(([k]) => k),
   ]);
   let out: AgwConfig = { iq: { port: 0 } };
   if (o) {
-    const iq = r.object(o.iq, "iq", ["host", "port", "allowPublic"]);
+    const iq = r.object(o.iq, "iq", ["host", "port", "insecure", "tls", "quota"]);
     const port = iq ? r.int(iq, "port", "iq", 0, 65535) : undefined;
     if (iq && iq.port === undefined) r.problem("iq.port", "is required");
-    const host = iq ? hostOf(r, iq, "iq") : undefined;
-    out = {
-      iq: {
-        port: port ?? 0,
-        ...(host !== undefined ? { host } : {}),
-        ...(iq?.allowPublic === true ? { allowPublic: true } : {}),
-      },
-    };
+    const host = iq ? r.string(iq, "host", "iq") : undefined;
+    // binds.ts: Iq over mutual TLS authenticates its controllers and may bind beyond loopback; an insecure ws:// Iq
+    // listener is loopback only (iqConfig.ts says why)
+    // (an `insecure` listener gets iqConfig.ts's loopback rule instead, one problem per mistake)
+    const bind =
+      host !== undefined && iq?.insecure !== true
+        ? bindProblem(host, { authenticated: iq?.tls !== undefined })
+        : undefined;
+    if (bind !== undefined) r.problem("iq.host", bind.replace("set allowPublic: true on it", "configure iq.tls"));
+    // docs/agw.md "Iq security": tls (mutual, pinned) or insecure: true on a loopback host; quota per controller
+    const sec = iq ? readIqListener(iq, (p, m) => r.problem(p, m), host, file) : {};
+    out = { iq: { port: port ?? 0, ...(host !== undefined ? { host } : {}), ...sec } };
+    for (const k of ["accessNetworks", "coreNetworks"] as const) {
+      const n = readNetworks(o[k], k, (p, m) => r.problem(p, m));
+      if (n) out[k] = n;
+    }
     for (const k of ["accessAddress", "coreAddress"] as const) {
       const a = r.string(o, k, "");
       if (a !== undefined) {

@@ -20,6 +20,7 @@ import {
   validateUeConfig,
 } from "./config.ts";
 import { ConfigError, UsageError } from "./errors.ts";
+import { loadAgwLinkTls, loadIqListenerTls } from "./iqConfig.ts";
 import { type CliIo, EXIT, untilStopped } from "./main.ts";
 
 const SPEC = {
@@ -172,7 +173,14 @@ export function pcscfCommand(args: string[], io: CliIo): Promise<number> {
     io,
     validatePcscfConfig,
     async (c, log, audit) => {
-      const iq = c.agw !== undefined ? await IqWsClient.connect(c.agw, { logger: log }) : undefined;
+      const link = c.agw;
+      const iq =
+        link !== undefined
+          ? await IqWsClient.connect(link.url, {
+              logger: log,
+              ...(link.tls ? { tls: loadAgwLinkTls(link.tls) } : { insecure: link.insecure === true }),
+            })
+          : undefined;
       const { agw: _agw, ...rest } = c;
       const p = new Pcscf({ ...rest, logger: log, audit, ...(iq ? { iq } : {}) });
       try {
@@ -188,7 +196,7 @@ export function pcscfCommand(args: string[], io: CliIo): Promise<number> {
         name: p.name,
         access,
         core: p.core === p.access ? "shared" : addresses(p.core.layer),
-        agw: c.agw ?? "none",
+        agw: c.agw?.url ?? "none",
       };
       for (const proto of p.access.layer.protocols()) ready[`uri${proto}`] = p.uri("access", proto);
       return {
@@ -205,7 +213,7 @@ export function pcscfCommand(args: string[], io: CliIo): Promise<number> {
 export function agwCommand(args: string[], io: CliIo): Promise<number> {
   return runNode(
     "agw",
-    'Runs the IMS-AGW with its Iq interface on a WebSocket (P-CSCFs connect with "agw": "ws://…").',
+    'Runs the IMS-AGW with its Iq interface on a WebSocket: wss:// with mutual TLS, the P-CSCFs pinned by certificate\n(they connect with "agw": {"url": "wss://…", "tls": {…}}); docs/agw.md "Iq security".',
     args,
     io,
     validateAgwConfig,
@@ -215,6 +223,8 @@ export function agwCommand(args: string[], io: CliIo): Promise<number> {
         audit,
         ...(c.accessAddress !== undefined ? { accessAddress: c.accessAddress } : {}),
         ...(c.coreAddress !== undefined ? { coreAddress: c.coreAddress } : {}),
+        ...(c.accessNetworks !== undefined ? { accessNetworks: c.accessNetworks } : {}),
+        ...(c.coreNetworks !== undefined ? { coreNetworks: c.coreNetworks } : {}),
         ...(c.tcpEstablishmentInterlinkage !== undefined
           ? { tcpEstablishmentInterlinkage: c.tcpEstablishmentInterlinkage }
           : {}),
@@ -230,6 +240,8 @@ export function agwCommand(args: string[], io: CliIo): Promise<number> {
           port: c.iq.port,
           logger: log,
           ...(c.iq.host ? { host: c.iq.host } : {}),
+          ...(c.iq.tls ? { tls: loadIqListenerTls(c.iq.tls) } : { insecure: c.iq.insecure === true }),
+          ...(c.iq.quota ? { quota: c.iq.quota } : {}),
           ...(c.orphanGraceMs !== undefined ? { orphanGraceMs: c.orphanGraceMs } : {}),
           ...(c.pingIntervalMs !== undefined ? { pingIntervalMs: c.pingIntervalMs } : {}),
         });

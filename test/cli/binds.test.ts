@@ -42,18 +42,25 @@ const TABLE: { name: string; node: "pcscf" | "scscf" | "agw"; config: unknown; e
     message: /iq\.host: :: binds every interface/,
   },
   {
+    // Iq authenticates with mutual TLS (docs/agw.md "Iq security"): allowPublic is no way around it
     name: "agw iq.host 0.0.0.0 with allowPublic",
     node: "agw",
     config: { iq: { host: "0.0.0.0", port: 0, allowPublic: true } },
+    exit: EXIT.USAGE,
+    message: /iq\.allowPublic/,
+  },
+  {
+    name: "agw iq.host 127.0.0.1, insecure",
+    node: "agw",
+    config: { iq: { host: "127.0.0.1", port: 0, insecure: true } },
     exit: EXIT.OK,
   },
-  { name: "agw iq.host 127.0.0.1", node: "agw", config: { iq: { host: "127.0.0.1", port: 0 } }, exit: EXIT.OK },
   {
-    name: "agw allowPublic not a boolean",
+    name: "agw insecure iq on 0.0.0.0",
     node: "agw",
-    config: { iq: { host: "0.0.0.0", port: 0, allowPublic: "yes" } },
+    config: { iq: { host: "0.0.0.0", port: 0, insecure: true } },
     exit: EXIT.USAGE,
-    message: /iq\.allowPublic: must be true or false/,
+    message: /iq\.host: insecure \(plain ws:\/\/\) Iq is allowed on a loopback host only/,
   },
   {
     name: "pcscf access.host 0.0.0.0",

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseArgs } from "../../src/cli/args.ts";
-import { validatePcscfConfig, validateUeConfig } from "../../src/cli/config.ts";
+import { validateAgwConfig, validatePcscfConfig, validateUeConfig } from "../../src/cli/config.ts";
 import { ConfigError, UsageError } from "../../src/cli/errors.ts";
 import { EXIT, main } from "../../src/cli/main.ts";
 import { memoryIo } from "./helpers.ts";
@@ -121,6 +121,43 @@ describe("node configurations", () => {
       "extra:",
     ])
       expect(err).toContain(p);
+  });
+
+  it("Iq security in the configs: plain ws:// only with insecure: true on loopback; wss:// needs tls and a pin", () => {
+    const problems = (f: () => unknown) => {
+      try {
+        f();
+        return [];
+      } catch (e) {
+        return e instanceof ConfigError ? e.problems.map((p) => p.path) : ["not a ConfigError"];
+      }
+    };
+    expect(problems(() => validateAgwConfig({ iq: { port: 0 } }, "agw.json"))).toEqual(["iq"]);
+    expect(problems(() => validateAgwConfig({ iq: { host: "0.0.0.0", port: 0, insecure: true } }, "agw.json"))).toEqual(
+      ["iq.host"],
+    );
+    expect(validateAgwConfig({ iq: { host: "127.0.0.1", port: 0, insecure: true } }, "agw.json").iq.insecure).toBe(
+      true,
+    );
+    expect(
+      problems(() =>
+        validateAgwConfig(
+          {
+            iq: { port: 0, tls: { cert: "a.crt", key: "a.key", controllers: [{ name: "p", fingerprint: "md5 AB" }] } },
+            coreNetworks: ["10.0.0.0/40"],
+          },
+          "agw.json",
+        ),
+      ),
+    ).toEqual(["iq.tls.controllers[0].fingerprint", "coreNetworks[0]"]);
+    const base = { name: "pcscf-a", access: { udp: 0 }, scscf: "sip:127.0.0.1:6060;transport=tcp;lr" };
+    expect(problems(() => validatePcscfConfig({ ...base, agw: "ws://127.0.0.1:7070/" }, "p.json"))).toEqual(["agw"]);
+    expect(
+      problems(() => validatePcscfConfig({ ...base, agw: { url: "ws://192.0.2.1:7070/", insecure: true } }, "p.json")),
+    ).toEqual(["agw.url"]);
+    expect(problems(() => validatePcscfConfig({ ...base, agw: { url: "wss://127.0.0.1:7070/" } }, "p.json"))).toEqual([
+      "agw.tls",
+    ]);
   });
 
   it("the P-CSCF limits are read from the config (maxSessions, rateLimit …) and bad values are named", () => {

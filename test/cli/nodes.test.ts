@@ -1,6 +1,7 @@
 /**
  * The per-node commands wired like separate processes (in-process here for speed; the configs chain through the
- * "ready" lines, as a script would): imsdc agw → scscf → pcscf A and B (Iq over WebSocket to the AGW) → ue bob
+ * "ready" lines, as a script would): imsdc agw → scscf → pcscf A and B (Iq over WSS to the AGW, mutual TLS with
+ * certificates generated here and pinned both ways) → ue bob
  * (echo) → ue alice (calls bob, sends, hangs up, exits 0). Every command stops cleanly with exit 0.
  * Also: `imsdc demo` and `imsdc scscf` as child processes stop on SIGINT / SIGTERM with exit 0, and the library
  * example examples/echo-ue.ts answers and echoes.
@@ -13,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { EXIT, main } from "../../src/cli/main.ts";
 import { EmbeddedNetwork } from "../../src/demo/network.ts";
+import { generateSessionCertificate } from "../../src/security/certificate.ts";
 import { memoryIo, readyLine } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -22,6 +24,13 @@ const cfg = (name: string, v: unknown) => {
   writeFileSync(p, JSON.stringify(v));
   return p;
 };
+
+/** Iq credentials (docs/agw.md "Iq security"): PEM files beside the configs, referenced relative to them. */
+for (const name of ["agw", "pcscf-a", "pcscf-b"]) {
+  const c = generateSessionCertificate({ commonName: `iq-${name}` });
+  writeFileSync(join(dir, `${name}.crt`), c.certPem);
+  writeFileSync(join(dir, `${name}.key`), c.keyPem, { mode: 0o600 });
+}
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -70,8 +79,23 @@ describe("imsdc agw | scscf | pcscf | ue", () => {
   }, async () => {
     const quiet = ["--json", "--quiet"];
     const agwIo = memoryIo();
-    const agw = main(["agw", "--config", cfg("agw", { iq: { host: "127.0.0.1", port: 0 } }), ...quiet], agwIo);
+    const agwConfig = {
+      iq: {
+        host: "127.0.0.1",
+        port: 0,
+        tls: {
+          cert: "agw.crt",
+          key: "agw.key",
+          controllers: [
+            { name: "pcscf-a", cert: "pcscf-a.crt" },
+            { name: "pcscf-b", cert: "pcscf-b.crt" },
+          ],
+        },
+      },
+    };
+    const agw = main(["agw", "--config", cfg("agw", agwConfig), ...quiet], agwIo);
     const iqUrl = String((await readyLine(agwIo)).iq);
+    expect(iqUrl).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/$/);
     const sIo = memoryIo();
     const scscf = main(["scscf", "--config", cfg("scscf", { tcp: 0, domains: ["ims.example.com"] }), ...quiet], sIo);
     const scscfUri = String((await readyLine(sIo)).uri);
@@ -81,7 +105,13 @@ describe("imsdc agw | scscf | pcscf | ue", () => {
         [
           "pcscf",
           "--config",
-          cfg(name, { name, access: { udp: 0, tcp: 0 }, core: { tcp: 0 }, scscf: scscfUri, agw: iqUrl }),
+          cfg(name, {
+            name,
+            access: { udp: 0, tcp: 0 },
+            core: { tcp: 0 },
+            scscf: scscfUri,
+            agw: { url: iqUrl, tls: { cert: `${name}.crt`, key: `${name}.key`, agwCert: "agw.crt" } },
+          }),
           ...quiet,
         ],
         io,

@@ -521,6 +521,29 @@ describe("e2ae failures and releases", () => {
     expect(n.c.audit.events.some((e) => e.event === "agw-release" && e.instance === "pcscf-a")).toBe(true);
   });
 
+  it("the AGW's per-controller quota (E_AGW_QUOTA) → 503 + Retry-After; its address policy (E_AGW_ADDRESS_POLICY) → 488", async () => {
+    for (const [code, status] of [
+      ["E_AGW_QUOTA", 503],
+      ["E_AGW_ADDRESS_POLICY", 488],
+    ] as const) {
+      const inner = new ImsAgw({ timers: { handshakeMs: 5000 } });
+      closers.push(() => inner.close());
+      const iq = iqOver(inner, {
+        reserveAgwConnectionPoint: () => Promise.reject(Object.assign(new Error("refused by the AGW"), { code })),
+      });
+      const n = await network({ pcscfA: { iq } });
+      const alice = await n.ue({ side: "a", user: "alice", kinds: ["msrp"] });
+      await n.ue({ side: "b", user: "bob" });
+      const err = await alice.call("bob").then(
+        () => undefined,
+        (e: unknown) => e as { status?: number; response?: SipMessage },
+      );
+      expect(err?.status).toBe(status);
+      expect(err?.response?.getHeader("Retry-After")).toBe(status === 503 ? "5" : undefined);
+      expect(err?.response?.getHeader("Warning")).toContain(code);
+    }
+  });
+
   it("a Configure failure on the answer (2xx already relayed) → BYE to both ends with Reason; contexts released", async () => {
     const inner = new ImsAgw({ timers: { handshakeMs: 5000 } });
     closers.push(() => inner.close());
@@ -586,9 +609,9 @@ describe("e2ae failures and releases", () => {
     agw1.onEvent((e) => {
       if (e.event === "relayStarted") relaying = true;
     });
-    const server1 = await IqWsServer.listen({ agw: agw1, port: 0 });
+    const server1 = await IqWsServer.listen({ agw: agw1, port: 0, insecure: true });
     const port = Number(new URL(server1.url).port);
-    const iq = await IqWsClient.connect(server1.url, { reconnectMinMs: 50, reconnectMaxMs: 200 });
+    const iq = await IqWsClient.connect(server1.url, { insecure: true, reconnectMinMs: 50, reconnectMaxMs: 200 });
     let agw2: ImsAgw | undefined;
     let server2: IqWsServer | undefined;
     closers.push(async () => {
@@ -618,7 +641,7 @@ describe("e2ae failures and releases", () => {
     expect(during?.response?.getHeader("Retry-After")).toBe("5");
     expect(during?.response?.getHeader("Warning")).toMatch(/E_AGW_IQ_UNAVAILABLE/);
     agw2 = new ImsAgw({ timers: { handshakeMs: 5000 } });
-    server2 = await IqWsServer.listen({ agw: agw2, port });
+    server2 = await IqWsServer.listen({ agw: agw2, port, insecure: true });
     const ended = await within(sip.terminated(), 8000, "released after the AGW died");
     expect(ended.reason).toBe("remote-bye");
     await waitFor(() => reasons.length === 1, 3000, "BYE at UE B");

@@ -7,6 +7,7 @@
  */
 import { AuditLog, type Logger, silentLogger } from "../../log.ts";
 import { generateSessionCertificate, type SessionCertificate } from "../../security/certificate.ts";
+import { AddressPolicy } from "./addressPolicy.ts";
 import { type AgwResources, type ContextView, DEFAULT_TIMERS, type ImsAgwOptions } from "./agwTypes.ts";
 import { TlsCredential } from "./credential.ts";
 import { AgwError } from "./iqErrors.ts";
@@ -21,6 +22,7 @@ import type {
   ReleaseAgwContextResponse,
   ReserveAgwConnectionPointRequest,
   ReserveAndConfigureAgwConnectionPointRequest,
+  TerminationSide,
 } from "./iqTypes.ts";
 import {
   parseConfigureRequest,
@@ -82,6 +84,7 @@ export class ImsAgw implements IqAgw {
   private readonly certificateFactory: () => SessionCertificate;
   private readonly certificateScope: "termination" | "agw";
   private shared: { credential: TlsCredential; created: number } | undefined;
+  private readonly addresses: AddressPolicy;
 
   constructor(options: ImsAgwOptions = {}) {
     this.log = (options.logger ?? silentLogger).child({ node: "agw" });
@@ -101,6 +104,12 @@ export class ImsAgw implements IqAgw {
       halfCloseMs: options.halfCloseMs ?? 30_000,
       tlsMinVersion: options.tlsMinVersion ?? "TLSv1.2",
     };
+    this.addresses = new AddressPolicy({
+      accessAddress: this.opts.accessAddress,
+      coreAddress: this.opts.coreAddress,
+      accessNetworks: options.accessNetworks,
+      coreNetworks: options.coreNetworks,
+    });
     this.timers = { ...DEFAULT_TIMERS, ...(options.timers ?? {}) };
     this.certificateFactory = options.certificateFactory ?? (() => generateSessionCertificate());
     this.certificateScope = options.certificateScope ?? "termination";
@@ -126,6 +135,7 @@ export class ImsAgw implements IqAgw {
     this.assertOpen();
     const r = parseConfigureRequest(req);
     const { ctx, t } = this.find(r.contextId, r.terminationId);
+    if (r.remote?.address !== undefined) this.checkRemote(t.side, r.remote.address, ctx.id);
     if (r.tcpEstablishmentInterlinkage !== undefined) ctx.interlinkage = r.tcpEstablishmentInterlinkage;
     const { contextId: _c, terminationId: _t, tcpEstablishmentInterlinkage: _i, ...rest } = r;
     t.configure(rest);
@@ -195,6 +205,12 @@ export class ImsAgw implements IqAgw {
     return this.contexts.has(contextId);
   }
 
+  /** Terminations of a context, reserved or being reserved (0 for an unknown context): per-controller quotas. */
+  terminationsIn(contextId: string): number {
+    const ctx = this.contexts.get(contextId);
+    return ctx ? ctx.terminations.size + ctx.reserving : 0;
+  }
+
   /** Number of contexts (informative). */
   get contextCount(): number {
     return this.contexts.size;
@@ -248,6 +264,11 @@ export class ImsAgw implements IqAgw {
     rc: ReserveAndConfigureAgwConnectionPointRequest | undefined,
   ): Promise<AgwConnectionPoint> {
     this.assertOpen();
+    // the address policy first: a refused request leaves nothing behind
+    const localAddress = r.localAddress ?? (r.side === "access" ? this.opts.accessAddress : this.opts.coreAddress);
+    const why = this.addresses.localRefusal(r.side, localAddress);
+    if (why !== undefined) throw this.addressRefusal("local", r.side, localAddress, why, r.contextId);
+    if (rc?.remote.address !== undefined) this.checkRemote(r.side, rc.remote.address, r.contextId);
     let ctx: Context;
     let created = false;
     if (r.contextId !== undefined) {
@@ -297,7 +318,6 @@ export class ImsAgw implements IqAgw {
       }
     }
     const terminationId = `T${this.nextTermination++}`;
-    const localAddress = r.localAddress ?? (r.side === "access" ? this.opts.accessAddress : this.opts.coreAddress);
     ctx.reserving++;
     this.terminationCount++;
     let t: Termination;
@@ -428,6 +448,34 @@ export class ImsAgw implements IqAgw {
       "E_AGW_LIMIT",
       `limit of ${value} ${limit === "maxContexts" ? "contexts" : "terminations"} reached`,
     );
+  }
+
+  private checkRemote(side: TerminationSide, address: string, contextId: string | undefined): void {
+    const why = this.addresses.remoteRefusal(side, address);
+    if (why !== undefined) throw this.addressRefusal("remote", side, address, why, contextId);
+  }
+
+  /** An E_AGW_ADDRESS_POLICY refusal: audited, logged (rate-limited), returned to be thrown. */
+  private addressRefusal(
+    which: "local" | "remote",
+    side: TerminationSide,
+    address: string,
+    why: string,
+    contextId: string | undefined,
+  ): AgwError {
+    this.audit.record({
+      node: "agw",
+      decision: "address-refused",
+      code: "E_AGW_ADDRESS_POLICY",
+      // TS 33.210 §5.6.1 (Za/Zb): the interfaces are protected by configuration; the relay stays in its networks
+      clause: `local policy (${which === "local" ? `${side}Address` : `${side}Networks`}): ${which} address refused`,
+      which,
+      side,
+      address: address.slice(0, 64),
+      ...(contextId !== undefined ? { contextId } : {}),
+    });
+    this.warnLimited("E_AGW_ADDRESS_POLICY", { which, side, address: address.slice(0, 64) }, why);
+    return new AgwError("E_AGW_ADDRESS_POLICY", why);
   }
 
   /** One warn line per code per second under a flood; the next line says how many were suppressed. */

@@ -19,6 +19,13 @@ export interface ImsAgwOptions {
   accessAddress?: string;
   /** Default local address of core-side terminations. Default 127.0.0.1. */
   coreAddress?: string;
+  /**
+   * Remote addresses allowed on access terminations (CIDR list, e.g. ["10.20.0.0/16"]). Default: loopback and the
+   * access address. A Reserve and Configure or Configure naming another address is refused (E_AGW_ADDRESS_POLICY).
+   */
+  accessNetworks?: readonly string[];
+  /** Remote addresses allowed on core terminations (CIDR list). Default: loopback and the core address. */
+  coreNetworks?: readonly string[];
   logger?: Logger;
   /** Audit log for every TLS verification and TCP admission decision. Default: a private in-memory log. */
   audit?: AuditLog;

@@ -1,18 +1,28 @@
 /** IMS-AGW: Iq procedures (TS 23.334 names), TCP establishment control (TR 29.828 §4.4.2), e2ae TLS termination. */
+
+export { AddressPolicy, LOOPBACK_NETWORKS, parseCidr } from "./addressPolicy.ts";
 export { type AgwResources, type ContextView, DEFAULT_TIMERS, ImsAgw, type ImsAgwOptions } from "./agw.ts";
 export * from "./iq.ts";
 export { Relay, type RelayOptions, type RelayResult } from "./relay.ts";
 export { normalizeAddress } from "./sockets.ts";
 export { Termination } from "./termination.ts";
 export {
+  DEFAULT_IQ_QUOTA,
   IQ_BYE_REASON,
   IQ_SESSION_HEADER,
   IQ_WS_HARD_MAX_BYTES,
   IQ_WS_MAX_MESSAGE_BYTES,
   type IqConnectionState,
+  type IqPin,
+  type IqQuota,
+  type IqTlsClientOptions,
+  type IqTlsServerOptions,
   IqWsClient,
   type IqWsClientOptions,
   IqWsServer,
   type IqWsServerOptions,
   type IqWsSessionMessage,
+  isLoopbackHost,
+  parsePin,
+  pinOfCertificate,
 } from "./ws.ts";

@@ -10,6 +10,10 @@ export type AgwErrorCode =
   | "E_AGW_CONTEXT_FULL"
   /** a configured limit (contexts, terminations) is reached */
   | "E_AGW_LIMIT"
+  /** one Iq controller's quota (contexts, terminations, reservations per second) is reached; others are unaffected */
+  | "E_AGW_QUOTA"
+  /** a local address that is not one of the AGW's configured interfaces, or a remote address outside the policy */
+  | "E_AGW_ADDRESS_POLICY"
   /** too many TLS handshakes in progress in the AGW (`maxHandshakes`): an incoming connection was refused */
   | "E_AGW_HANDSHAKE_LIMIT"
   /** a context was released because the Iq session that created it went away and did not come back in time */
@@ -33,6 +37,10 @@ export type AgwErrorCode =
   | "E_AGW_IQ_TIMEOUT"
   /** Iq binding: the transport went away */
   | "E_AGW_IQ_DISCONNECTED"
+  /** Iq binding: mutual authentication failed (the AGW's certificate is not the pinned one, or the AGW refused ours) */
+  | "E_AGW_IQ_AUTH"
+  /** Iq binding: an unauthenticated (plain ws://) listener or client outside the `insecure` + loopback rule */
+  | "E_AGW_IQ_INSECURE"
   /** Iq binding: the AGW is unreachable (the client is reconnecting); the request was not sent */
   | "E_AGW_IQ_UNAVAILABLE"
   /** an unexpected internal failure (reported, never thrown through the binding as anything else) */
@@ -44,6 +52,8 @@ export const AGW_ERROR_CODES: readonly AgwErrorCode[] = [
   "E_AGW_UNKNOWN_TERMINATION",
   "E_AGW_CONTEXT_FULL",
   "E_AGW_LIMIT",
+  "E_AGW_QUOTA",
+  "E_AGW_ADDRESS_POLICY",
   "E_AGW_HANDSHAKE_LIMIT",
   "E_AGW_ORPHAN",
   "E_AGW_STATE",
@@ -56,6 +66,8 @@ export const AGW_ERROR_CODES: readonly AgwErrorCode[] = [
   "E_AGW_IQ_UNKNOWN_PROCEDURE",
   "E_AGW_IQ_TIMEOUT",
   "E_AGW_IQ_DISCONNECTED",
+  "E_AGW_IQ_AUTH",
+  "E_AGW_IQ_INSECURE",
   "E_AGW_IQ_UNAVAILABLE",
   "E_AGW_INTERNAL",
 ];

@@ -17,8 +17,20 @@
  * `orphanGraceMs` (audit `orphan-released`, code E_AGW_ORPHAN) unless the session reconnects first; a client that
  * closes its connection on purpose (close code 1000, reason "bye") has its contexts released at once. Both ends ping
  * (`pingIntervalMs`): a peer silent for two intervals is treated as gone.
+ *
+ * Security: wss:// with mutual TLS, each end pinning the other's certificate fingerprint (iqTls.ts); plain ws:// only
+ * with `insecure: true` on loopback. Sessions are per controller; each controller has a quota (iqQuota.ts).
  */
 
+export { DEFAULT_IQ_QUOTA, type IqQuota, type IqQuotaLimit } from "./iqQuota.ts";
+export {
+  type IqPin,
+  type IqTlsClientOptions,
+  type IqTlsServerOptions,
+  isLoopbackHost,
+  parsePin,
+  pinOfCertificate,
+} from "./iqTls.ts";
 export { type IqConnectionState, IqWsClient, type IqWsClientOptions } from "./wsClient.ts";
 export {
   IQ_BYE_REASON,

@@ -4,6 +4,7 @@ import { type RawData, WebSocket } from "ws";
 import { type Logger, silentLogger } from "../../log.ts";
 import { AgwError, isAgwErrorCode } from "./iqErrors.ts";
 import type { IqEventListener } from "./iqEvents.ts";
+import { assertInsecureAllowed, checkCredential, connectPinned, type IqTlsClientOptions } from "./iqTls.ts";
 import type {
   AgwConnectionPoint,
   ConfigureAgwConnectionPointRequest,
@@ -49,6 +50,13 @@ export interface IqWsClientOptions {
   reconnectMaxMs?: number;
   /** Ping the AGW this often; no pong by the next ping ⇒ the connection is dropped (and re-made). Default 10 s, 0 = off. */
   pingIntervalMs?: number;
+  /**
+   * wss:// URLs: the client certificate and the AGW's pinned fingerprint(s) (mutual TLS; E_AGW_IQ_AUTH when the AGW
+   * presents another certificate). Required for wss://.
+   */
+  tls?: IqTlsClientOptions;
+  /** ws:// URLs: allowed only with `insecure: true` and a loopback host (E_AGW_IQ_INSECURE otherwise). */
+  insecure?: boolean;
   /** The Iq session id presented to the AGW (default: a random UUID, kept across reconnections). */
   sessionId?: string;
   logger?: Logger;
@@ -76,16 +84,20 @@ interface Pending {
  * Opens one WebSocket; rejects with a typed error (E_AGW_IQ_TIMEOUT, E_AGW_IQ_DISCONNECTED). `onMessage` is attached
  * at once: the server's session message may arrive in the same read as the upgrade response.
  */
-function openSocket(
+async function openSocket(
   url: string,
   sessionId: string,
   timeoutMs: number,
+  tls: IqTlsClientOptions | undefined,
   onMessage: (ws: WebSocket, data: RawData, isBinary: boolean) => void,
 ): Promise<WebSocket> {
+  // WSS: the AGW's certificate is checked against the pin before the upgrade request (and the session id) is sent
+  const socket = tls ? await connectPinned(new URL(url), tls, timeoutMs) : undefined;
   const ws = new WebSocket(url, {
     maxPayload: IQ_WS_HARD_MAX_BYTES,
     perMessageDeflate: false,
     headers: { [IQ_SESSION_HEADER]: sessionId },
+    ...(socket ? { createConnection: () => socket } : {}),
   });
   ws.on("message", (data, isBinary) => onMessage(ws, data, isBinary));
   return new Promise<WebSocket>((resolve, reject) => {
@@ -126,6 +138,7 @@ export class IqWsClient implements IqAgw {
   private readonly reconnect: boolean;
   private readonly reconnectMinMs: number;
   private readonly reconnectMaxMs: number;
+  private readonly tls: IqTlsClientOptions | undefined;
 
   private constructor(
     private readonly url: string,
@@ -139,6 +152,7 @@ export class IqWsClient implements IqAgw {
     this.reconnect = opts.reconnect ?? true;
     this.reconnectMinMs = opts.reconnectMinMs ?? 100;
     this.reconnectMaxMs = opts.reconnectMaxMs ?? 5000;
+    this.tls = opts.tls;
     const ping = opts.pingIntervalMs ?? 10_000;
     if (ping > 0) {
       this.pingTimer = setInterval(() => this.ping(), ping);
@@ -148,6 +162,21 @@ export class IqWsClient implements IqAgw {
 
   /** Connects (the first connection must succeed: typed E_AGW_IQ_TIMEOUT / E_AGW_IQ_DISCONNECTED otherwise). */
   static async connect(url: string, opts: IqWsClientOptions = {}): Promise<IqWsClient> {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new AgwError("E_AGW_INVALID_PARAM", `not a URL: ${url.slice(0, 100)}`);
+    }
+    if (u.protocol === "wss:") {
+      if (!opts.tls || opts.tls.agwFingerprints.length === 0) {
+        throw new AgwError("E_AGW_INVALID_PARAM", "wss:// Iq needs a client certificate and the AGW's fingerprint");
+      }
+      checkCredential(opts.tls.certPem, opts.tls.keyPem, "Iq client");
+    } else if (u.protocol === "ws:") {
+      if (opts.tls) throw new AgwError("E_AGW_INVALID_PARAM", "TLS credentials given for a ws:// URL: use wss://");
+      assertInsecureAllowed(u.hostname, opts.insecure, "Iq client");
+    } else throw new AgwError("E_AGW_INVALID_PARAM", `Iq URL must be ws:// or wss://, not ${u.protocol}`);
     const sessionId = opts.sessionId !== undefined && SESSION_RE.test(opts.sessionId) ? opts.sessionId : randomUUID();
     const client = new IqWsClient(url, sessionId, opts);
     try {
@@ -236,7 +265,7 @@ export class IqWsClient implements IqAgw {
   }
 
   private open(): Promise<WebSocket> {
-    return openSocket(this.url, this.sessionId, this.connectTimeoutMs, (ws, data, isBinary) => {
+    return openSocket(this.url, this.sessionId, this.connectTimeoutMs, this.tls, (ws, data, isBinary) => {
       if (ws === this.ws || this.ws === undefined) this.onMessage(data, isBinary);
     });
   }

@@ -15,9 +15,13 @@ import type { E2aeSession, IqFailure } from "./e2aeSession.ts";
 import type { TxData } from "./nodeTypes.ts";
 import type { SessionControl } from "./sessionControl.ts";
 
-/** Iq errors that say "not now" (capacity, the Iq link down), answered 503 + Retry-After (RFC 3261 §21.5.4). */
+/**
+ * Iq errors that say "not now" (capacity, this P-CSCF's quota on the AGW, the Iq link down), answered 503 +
+ * Retry-After (RFC 3261 §21.5.4). Everything else (E_AGW_ADDRESS_POLICY included) is a 488.
+ */
 const TEMPORARY_AGW_CODES: ReadonlySet<string> = new Set([
   "E_AGW_LIMIT",
+  "E_AGW_QUOTA",
   "E_AGW_IQ_UNAVAILABLE",
   "E_AGW_IQ_DISCONNECTED",
 ]);

@@ -568,13 +568,13 @@ async function wsPair(
   agwOpts: ImsAgwOptions = {},
 ) {
   const { agw, rec, audit } = newAgw(agwOpts);
-  const server = await IqWsServer.listen({ agw, pingIntervalMs: 0, ...serverOpts });
+  const server = await IqWsServer.listen({ agw, insecure: true, pingIntervalMs: 0, ...serverOpts });
   cleanups.push(() => server.close());
   return { agw, rec, audit, server };
 }
 
 async function client(url: string, opts: IqWsClientOptions = {}): Promise<IqWsClient> {
-  const c = await IqWsClient.connect(url, { reconnectMinMs: 20, reconnectMaxMs: 200, ...opts });
+  const c = await IqWsClient.connect(url, { insecure: true, reconnectMinMs: 20, reconnectMaxMs: 200, ...opts });
   cleanups.push(() => c.close());
   return c;
 }

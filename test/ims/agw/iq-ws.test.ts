@@ -29,8 +29,8 @@ let core: CorePeer;
 beforeEach(async () => {
   audit = new AuditLog();
   agw = new ImsAgw({ audit });
-  server = await IqWsServer.listen({ agw });
-  client = await IqWsClient.connect(server.url);
+  server = await IqWsServer.listen({ agw, insecure: true });
+  client = await IqWsClient.connect(server.url, { insecure: true });
   core = await CorePeer.start();
 });
 
@@ -140,7 +140,7 @@ describe("Iq over WebSocket", () => {
   });
 
   it("a disconnecting IMS-ALG's contexts are released; pending calls fail with E_AGW_IQ_DISCONNECTED", async () => {
-    const c2 = await IqWsClient.connect(server.url);
+    const c2 = await IqWsClient.connect(server.url, { insecure: true });
     const r = await c2.reserveAgwConnectionPoint({ side: "core", transport: "TCP" });
     expect(agw.hasContext(r.contextId)).toBe(true);
     await c2.close();
@@ -150,7 +150,7 @@ describe("Iq over WebSocket", () => {
   });
 
   it("events of other connections' contexts are not pushed", async () => {
-    const c2 = await IqWsClient.connect(server.url);
+    const c2 = await IqWsClient.connect(server.url, { insecure: true });
     try {
       const seen: string[] = [];
       c2.onEvent((e) => seen.push(e.contextId));
