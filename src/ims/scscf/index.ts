@@ -7,3 +7,6 @@ export { ProxyCore, ProxyError, type ProxyInterface, type ProxyPolicy, type Prox
 export * from "./errors.ts";
 export { Scscf, type ScscfEvents, type ScscfOptions } from "./node.ts";
 export * from "./registrar.ts";
+export * from "./subscriberFile.ts";
+export * from "./subscriberGen.ts";
+export * from "./subscribers.ts";
