@@ -135,8 +135,8 @@ export function scscfCommand(args: string[], io: CliIo): Promise<number> {
     args,
     io,
     validateScscfConfig,
-    async (c, log) => {
-      const s = new Scscf({ ...c, logger: log });
+    async (c, log, audit) => {
+      const s = new Scscf({ ...c, logger: log, audit });
       await s.start();
       const proto = s.iface.layer.protocols().includes("TCP") ? "TCP" : (s.iface.layer.protocols()[0] ?? "UDP");
       return { ready: { name: s.name, listen: addresses(s.iface.layer), uri: s.uri(proto) }, close: () => s.close() };
