@@ -12,7 +12,7 @@ export const AUTH_ERROR_CODES = {
   E_AUTH_MAC: "AKA: the network's MAC in AUTN is wrong (TS 33.102 §6.3.3): the network is not authentic",
   E_AUTH_SYNC: "AKA: the SQN in AUTN is not fresh (TS 33.102 §6.3.3); an AUTS is attached",
   E_AUTH_NO_CREDENTIALS: "a challenge arrived for which no credentials are configured",
-  E_AUTH_STORE: "the subscriber store is invalid or could not be read or written",
+  E_AUTH_REFUSED: "the registrar challenged again the nonce just answered: it refused the credentials",
 } as const;
 
 export type AuthErrorCode = keyof typeof AUTH_ERROR_CODES;

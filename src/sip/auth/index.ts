@@ -10,3 +10,5 @@ export * from "./digestHeader.ts";
 export * from "./errors.ts";
 export * from "./milenage.ts";
 export * from "./nonce.ts";
+export * from "./session.ts";
+export type * from "./types.ts";

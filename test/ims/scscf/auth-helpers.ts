@@ -18,7 +18,7 @@ export interface Client {
     to?: string;
     contact?: string;
     expires?: number;
-    auth?: string;
+    auth?: string | undefined;
     callId?: string;
     cseq?: number;
   }): Promise<SipResponse>;
