@@ -74,7 +74,7 @@ export async function startDcRig(o: { dc?: Partial<DcTimeouts> } = {}): Promise<
     for (const c of closers.splice(0).reverse()) await c().catch(() => {});
   };
   try {
-    const scscf = new Scscf({ udp: 0, tcp: 0, domains: [DOMAIN], timers: TIMERS });
+    const scscf = new Scscf({ udp: 0, tcp: 0, domains: [DOMAIN], timers: TIMERS, auth: false });
     await scscf.start();
     closers.push(() => scscf.close());
     const byes = new Map<string, number>();

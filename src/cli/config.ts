@@ -4,6 +4,7 @@
  * Examples: examples/configs/*.json; reference: docs/demo.md "Running the nodes apart".
  */
 import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { type AlgConfig, AlgConfigError, loadAlgConfig } from "../ims/pcscf/index.ts";
 import { parseSipUri } from "../sip/index.ts";
 import { bindProblem } from "./binds.ts";
@@ -167,6 +168,8 @@ export interface ScscfConfig {
   timers?: Partial<Record<"T1" | "T2" | "T4" | "D", number>>;
   /** SIP connection limits (docs/sip.md "Connection admission") */
   limits?: ConnectionLimitsConfig;
+  /** registration authentication (docs/auth.md); required: an object, or false to run without */
+  auth?: ScscfAuthConfig | false;
 }
 
 /** The connection limits a node's config may set (src/sip/transport/limiter.ts). */
@@ -202,6 +205,56 @@ function connectionLimits(r: Reader, o: Record<string, Json>): ConnectionLimitsC
   return out;
 }
 
+export interface ScscfAuthConfig {
+  /** subscriber file, relative to the configuration file */
+  store: string;
+  schemes?: ("digest" | "aka")[];
+  realm?: string;
+  digestAlgorithms?: string[];
+  nonceLifetimeMs?: number;
+  maxFailures?: number;
+  allowNoQop?: boolean;
+}
+
+function scscfAuth(r: Reader, o: Record<string, Json>, file: string): ScscfAuthConfig | false | undefined {
+  const v = o.auth;
+  if (v === false) return false;
+  if (v === undefined) {
+    r.problem("auth", 'is required: { "store": "subscribers.json", ... } (docs/auth.md), or false for none');
+    return undefined;
+  }
+  const a = r.object(v, "auth", [
+    "store",
+    "schemes",
+    "realm",
+    "digestAlgorithms",
+    "nonceLifetimeMs",
+    "maxFailures",
+    "allowNoQop",
+  ]);
+  if (!a) return undefined;
+  const store = r.string(a, "store", "auth", true);
+  if (store === undefined) return undefined;
+  const out: ScscfAuthConfig = { store: resolve(dirname(file), store) };
+  const schemes = r.stringList(a, "schemes", "auth");
+  if (schemes !== undefined) {
+    const badScheme = schemes.find((x) => x !== "digest" && x !== "aka");
+    if (badScheme !== undefined || schemes.length === 0) r.problem("auth.schemes", 'must list "digest" and/or "aka"');
+    else out.schemes = schemes as ("digest" | "aka")[];
+  }
+  const realm = r.string(a, "realm", "auth");
+  if (realm !== undefined) out.realm = realm;
+  const algs = r.stringList(a, "digestAlgorithms", "auth");
+  if (algs !== undefined) out.digestAlgorithms = algs;
+  const life = r.int(a, "nonceLifetimeMs", "auth", 1000, 86_400_000);
+  if (life !== undefined) out.nonceLifetimeMs = life;
+  const mf = r.int(a, "maxFailures", "auth", 1, 1000);
+  if (mf !== undefined) out.maxFailures = mf;
+  const nq = r.bool(a, "allowNoQop", "auth");
+  if (nq !== undefined) out.allowNoQop = nq;
+  return out;
+}
+
 export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
   const r = new Reader();
   const o = r.object(v, "", [
@@ -216,6 +269,7 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
     "aliases",
     "timers",
     "limits",
+    "auth",
   ]);
   const out: ScscfConfig = {};
   if (o) {
@@ -233,6 +287,7 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
     set("aliases", r.stringList(o, "aliases", ""));
     set("timers", r.timers(o, ""));
     set("limits", connectionLimits(r, o));
+    set("auth", scscfAuth(r, o, file));
     if (out.udp === undefined && out.tcp === undefined && out.ws === undefined)
       r.problem("", "needs at least one of udp, tcp, ws");
   }

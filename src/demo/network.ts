@@ -131,7 +131,8 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
       const agw =
         opts.agw === false ? undefined : new ImsAgw({ logger, audit, accessAddress: host, coreAddress: host });
       if (agw) started.push(agw);
-      const scscf = new Scscf({ host, tcp: 0, domains: [domain], timers, logger });
+      // auth: false until the UEs of this network carry credentials (docs/auth.md)
+      const scscf = new Scscf({ host, tcp: 0, domains: [domain], timers, logger, audit, auth: false });
       started.push(scscf);
       await scscf.start();
       const mk = async (name: string, ws: number, verify?: WsUpgradeCheck) => {

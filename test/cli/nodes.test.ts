@@ -97,7 +97,10 @@ describe("imsdc agw | scscf | pcscf | ue", () => {
     const iqUrl = String((await readyLine(agwIo)).iq);
     expect(iqUrl).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/$/);
     const sIo = memoryIo();
-    const scscf = main(["scscf", "--config", cfg("scscf", { tcp: 0, domains: ["ims.example.com"] }), ...quiet], sIo);
+    const scscf = main(
+      ["scscf", "--config", cfg("scscf", { tcp: 0, domains: ["ims.example.com"], auth: false }), ...quiet],
+      sIo,
+    );
     const scscfUri = String((await readyLine(sIo)).uri);
     const pc = async (name: string) => {
       const io = memoryIo();
@@ -158,7 +161,7 @@ describe("imsdc agw | scscf | pcscf | ue", () => {
   });
 
   it("imsdc scscf stops on SIGTERM and imsdc demo on SIGINT, exit 0", { timeout: 30_000 }, async () => {
-    const s = spawnImsdc(["scscf", "--config", cfg("s2", { tcp: 0, udp: 0 }), "--json", "--quiet"]);
+    const s = spawnImsdc(["scscf", "--config", cfg("s2", { tcp: 0, udp: 0, auth: false }), "--json", "--quiet"]);
     await until(() => s.out().includes('"event":"ready"'), 15_000, "scscf ready");
     s.child.kill("SIGTERM");
     expect(await exitOf(s.child, 5_000)).toBe(0);

@@ -38,7 +38,8 @@ export interface Core {
 export async function startCore(opts: CoreOptions = {}): Promise<Core> {
   const audit = new AuditLog();
   const coreT = opts.core ?? "TCP";
-  const scscf = new Scscf({ udp: 0, tcp: 0, domains: [DOMAIN], timers: TIMERS });
+  // registration authentication is tested in test/ims/scscf/auth.test.ts; these flows opt out explicitly
+  const scscf = new Scscf({ udp: 0, tcp: 0, domains: [DOMAIN], timers: TIMERS, auth: false });
   await scscf.start();
   const scscfRequests: Core["scscfRequests"] = [];
   scscf.on("request", (req, source) => scscfRequests.push({ req, source }));

@@ -212,7 +212,15 @@ export class PcscfHarness {
     this.heapBefore = process.memoryUsage().heapUsed;
     this.lag.enable();
     const audit = new AuditLog({ max: 200 });
-    this.scscf = new Scscf({ host: "127.0.0.1", udp: 0, tcp: 0, domains: [DOMAIN], timers: TIMERS, timerC: 2000 });
+    this.scscf = new Scscf({
+      host: "127.0.0.1",
+      udp: 0,
+      tcp: 0,
+      domains: [DOMAIN],
+      timers: TIMERS,
+      timerC: 2000,
+      auth: false,
+    });
     await this.scscf.start();
     this.pcscf = new Pcscf({
       name: "pcscf-fuzz",

@@ -5,5 +5,9 @@
 
 export { ProxyCore, ProxyError, type ProxyInterface, type ProxyPolicy, type ProxyRequest } from "../../sip/proxy.ts";
 export * from "./errors.ts";
-export { Scscf, type ScscfEvents, type ScscfOptions } from "./node.ts";
+export { Scscf, type ScscfAuthOptions, type ScscfEvents, type ScscfOptions } from "./node.ts";
 export * from "./registrar.ts";
+export * from "./registrarAuth.ts";
+export * from "./subscriberFile.ts";
+export * from "./subscriberGen.ts";
+export * from "./subscribers.ts";

@@ -12,7 +12,7 @@
  * - dialog-creating requests are record-routed (double Record-Route when the transports differ, RFC 5658);
  *   in-dialog requests follow their Route set.
  */
-import { type Logger, silentLogger } from "../../log.ts";
+import { type AuditLog, type Logger, silentLogger } from "../../log.ts";
 import {
   bareHost,
   formatUri,
@@ -32,6 +32,16 @@ import {
 import { ProxyCore, type ProxyInterface, type ProxyRequest, type RouteOutcome } from "../../sip/proxy.ts";
 import { ScscfError } from "./errors.ts";
 import { type Binding, canonicalAor, LocationService, type RegistrarOptions } from "./registrar.ts";
+import { RegistrarAuth, type RegistrarAuthOptions } from "./registrarAuth.ts";
+import { FileSubscriberStore } from "./subscriberFile.ts";
+import type { SubscriberStore } from "./subscribers.ts";
+
+/** Registration authentication options (docs/auth.md); `store` may be the path of a subscriber file. */
+export type ScscfAuthOptions = Omit<RegistrarAuthOptions, "store" | "realm"> & {
+  store: SubscriberStore | string;
+  /** Digest realm; default the first of `domains` */
+  realm?: string;
+};
 
 export interface ScscfOptions {
   /** instance name in logs; default "scscf" */
@@ -47,6 +57,13 @@ export interface ScscfOptions {
   /** home domains served by the registrar (REGISTER Request-URI / AOR host); default: every domain */
   domains?: string[];
   registrar?: RegistrarOptions;
+  /**
+   * Registration authentication (RFC 3261 §10.3 steps 3-4, TS 24.229 §5.4.1.2; docs/auth.md). Required: an object
+   * enables it; `false` runs the registrar without authentication and must be written explicitly.
+   */
+  auth?: ScscfAuthOptions | false;
+  /** security decisions (authentication) */
+  audit?: AuditLog;
   /** further host names (or host:port) that designate this S-CSCF */
   aliases?: string[];
   timers?: Partial<SipTimerConfig>;
@@ -69,9 +86,13 @@ export class Scscf extends TypedEmitter<ScscfEvents> {
   readonly name: string;
   readonly iface: ProxyInterface;
   readonly location: LocationService;
+  /** the registrar's authentication; undefined only with `auth: false` */
+  readonly auth: RegistrarAuth | undefined;
+  readonly subscribers: SubscriberStore | undefined;
   private readonly proxy: ProxyCore<undefined>;
   private readonly domains: ReadonlySet<string> | undefined;
   private readonly log: Logger;
+  private readonly audit: AuditLog | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
   private started = false;
   private closed = false;
@@ -108,6 +129,33 @@ export class Scscf extends TypedEmitter<ScscfEvents> {
       txm: new TransactionManager(layer, { timers: opts.timers ?? {}, logger: this.log }),
     };
     this.location = new LocationService(opts.registrar);
+    if (opts.auth === undefined) {
+      throw new ScscfError(
+        "E_SCSCF_CONFIG",
+        "auth: configure a subscriber store (docs/auth.md), or set auth: false to run the registrar without authentication",
+      );
+    }
+    if (opts.auth === false) {
+      this.auth = undefined;
+      this.subscribers = undefined;
+    } else {
+      const { store, realm, ...rest } = opts.auth;
+      const r = realm ?? opts.domains?.[0];
+      if (r === undefined || r === "") {
+        throw new ScscfError("E_SCSCF_CONFIG", "auth.realm is required when no domains are configured");
+      }
+      this.subscribers =
+        typeof store === "string"
+          ? FileSubscriberStore.load(store, {
+              onError: (e) => this.log.error({ err: e }, "scscf: subscriber file write failed"),
+            })
+          : store;
+      this.auth = new RegistrarAuth(
+        { ...rest, store: this.subscribers, realm: r },
+        { audit: opts.audit, node: "scscf" },
+      );
+    }
+    this.audit = opts.audit;
     this.proxy = new ProxyCore<undefined>({
       interfaces: [this.iface],
       ...(opts.aliases ? { aliases: opts.aliases } : {}),
@@ -122,14 +170,25 @@ export class Scscf extends TypedEmitter<ScscfEvents> {
     this.started = true;
     await this.iface.layer.start();
     this.proxy.refreshAddresses();
-    this.purgeTimer = setInterval(() => this.location.purge(), 30_000);
+    this.purgeTimer = setInterval(() => {
+      this.location.purge();
+      this.auth?.purge();
+    }, 30_000);
     this.purgeTimer.unref();
     const addrs: Record<string, string> = {};
     for (const p of this.iface.layer.protocols()) {
       const a = this.iface.layer.address(p);
       if (a) addrs[p] = `${a.host}:${a.port}`;
     }
-    this.log.info({ listen: addrs, domains: this.domains ? [...this.domains] : "*" }, "scscf started");
+    if (!this.auth) {
+      // an explicitly unauthenticated registrar is a security decision of its own
+      this.audit?.record({ node: "scscf", decision: "registrar-unauthenticated", clause: "RFC 3261 §10.3 step 3" });
+      this.log.warn("scscf: registrar runs WITHOUT authentication (auth: false)");
+    }
+    this.log.info(
+      { listen: addrs, domains: this.domains ? [...this.domains] : "*", auth: this.auth ? this.auth.realm : false },
+      "scscf started",
+    );
   }
 
   async close(): Promise<void> {
@@ -137,6 +196,7 @@ export class Scscf extends TypedEmitter<ScscfEvents> {
     this.closed = true;
     if (this.purgeTimer) clearInterval(this.purgeTimer);
     this.proxy.close();
+    await this.subscribers?.flush();
     this.removeAllListeners();
     await this.iface.layer.close();
   }
@@ -233,12 +293,26 @@ export class Scscf extends TypedEmitter<ScscfEvents> {
     const aor = isSipUri(to) ? canonicalAor(to) : "";
     // RFC 3261 §10.3 step 5: the AOR must belong to a served domain
     if (!isSipUri(to) || !this.serves(to.host)) return { kind: "reply", status: 404, reason: "Not Found" };
-    const res = this.location.register(req, [
-      // RFC 3608 §6: the route the UE's initial requests must take: this S-CSCF, originating
-      { name: "Service-Route", value: `<${this.uri(pr.source.transport, "orig")}>` },
-      // RFC 3455 §4.1: the URIs associated with the registered identity (only the AOR here)
-      { name: "P-Associated-URI", value: `<${aor}>` },
-    ]);
+    // RFC 3261 §10.3 steps 3-4: authenticate, then only the authenticated identity's bindings are touched
+    let owner: string | undefined;
+    let authInfo: { name: string; value: string }[] = [];
+    if (this.auth) {
+      const d = this.auth.authenticate(req, aor, pr.source);
+      if (d.kind === "reply") return { kind: "reply", status: d.status, reason: d.reason, headers: d.headers };
+      owner = d.impi;
+      authInfo = d.headers;
+    }
+    const res = this.location.register(
+      req,
+      [
+        // RFC 3608 §6: the route the UE's initial requests must take: this S-CSCF, originating
+        { name: "Service-Route", value: `<${this.uri(pr.source.transport, "orig")}>` },
+        // RFC 3455 §4.1: the URIs associated with the registered identity (only the AOR here)
+        { name: "P-Associated-URI", value: `<${aor}>` },
+        ...authInfo,
+      ],
+      owner,
+    );
     if (res.status === 200) {
       this.log.info({ aor, bindings: res.bindings.length }, "registrar: REGISTER accepted");
       this.emit("registered", aor, res.bindings);

@@ -36,6 +36,8 @@ export interface Binding {
   /** the UA indicated Supported: path */
   pathSupported: boolean;
   registeredAt: number;
+  /** the authenticated private identity that registered it (RFC 3261 §10.3 step 3; absent without authentication) */
+  owner?: string | undefined;
 }
 
 export interface RegistrarOptions {
@@ -144,9 +146,10 @@ export class LocationService {
 
   /**
    * Processes a REGISTER (RFC 3261 §10.3 steps 5-8). `extraOk` are header rows added to a 200 (Service-Route,
-   * P-Associated-URI, ...). Authentication (steps 3-4) is not done here.
+   * P-Associated-URI, ...). Authentication (steps 3-4) is done by the caller (registrarAuth.ts); `owner` is the
+   * authenticated private identity: the request then sees and changes only the bindings that identity registered.
    */
-  register(req: SipRequest, extraOk: readonly SipHeader[] = []): RegisterResult {
+  register(req: SipRequest, extraOk: readonly SipHeader[] = [], owner?: string): RegisterResult {
     const now = this.now();
     const to = req.to().uri;
     // RFC 3261 §10.3 step 5: the AOR is the To URI; a non-SIP AOR cannot be registered
@@ -158,7 +161,11 @@ export class LocationService {
     const cseq = req.cseq().seq;
     const pathSupported = req.supported().some((t) => t.toLowerCase() === "path");
     const path = req.getValues("Path");
-    const current = this.live(aor);
+    const all = this.live(aor);
+    // RFC 3261 §10.3 steps 3-4: an authenticated request acts on its own identity's bindings only
+    const mine = (b: Binding) => owner === undefined || b.owner === owner;
+    const others = all.filter((b) => !mine(b));
+    const current = all.filter(mine);
     if (contact === "*") {
       // RFC 3261 §10.2.2 / §10.3 step 6: "*" only with Expires: 0 (and no other Contact)
       if (hdrExpires !== 0)
@@ -166,8 +173,9 @@ export class LocationService {
       // RFC 3261 §10.3 step 6: bindings with the same Call-ID and a higher-or-equal CSeq are kept
       const kept = current.filter((b) => b.callId === callId && b.cseq >= cseq);
       if (kept.length > 0) return { status: 500, reason: "Out of Order CSeq", headers: [], bindings: current };
-      this.aors.delete(aor);
-      return this.ok([], now, pathSupported, path, extraOk);
+      if (others.length === 0) this.aors.delete(aor);
+      else this.aors.set(aor, others);
+      return this.ok(others, now, pathSupported, path, extraOk);
     }
     // RFC 3261 §10.3 step 6: validate every contact first (all-or-nothing, step 7)
     const changes: { c: (typeof contact)[number]; expires: number }[] = [];
@@ -211,22 +219,24 @@ export class LocationService {
         path,
         pathSupported,
         registeredAt: now,
+        ...(owner !== undefined ? { owner } : {}),
       };
       if (i >= 0) next[i] = b;
       else next.push(b);
     }
-    if (next.length > this.perAor) return { status: 403, reason: "Too Many Bindings", headers: [], bindings: current };
-    if (next.length > 0 && !this.aors.has(aor) && this.aors.size >= this.maxAors) {
+    const after = [...others, ...next];
+    if (after.length > this.perAor) return { status: 403, reason: "Too Many Bindings", headers: [], bindings: current };
+    if (after.length > 0 && !this.aors.has(aor) && this.aors.size >= this.maxAors) {
       this.purge();
       if (this.aors.size >= this.maxAors)
         return { status: 403, reason: "Registrar Full", headers: [], bindings: current };
     }
-    if (next.length === 0) this.aors.delete(aor);
+    if (after.length === 0) this.aors.delete(aor);
     else {
-      this.aors.set(aor, next);
+      this.aors.set(aor, after);
       this.known.add(aor);
     }
-    return this.ok(next, now, pathSupported, path, extraOk);
+    return this.ok(after, now, pathSupported, path, extraOk);
   }
 
   private ok(
