@@ -2,14 +2,15 @@
  * Summarises a V8 `.cpuprofile` (node --cpu-prof) as the top frames by self time and by inclusive time, in per cent
  * of the sampled time (idle and GC shown as their own rows). Used for the "Profile" section of docs/pcscf.md.
  *
- *   node --import tsx bench/pcscf/profileTop.ts FILE.cpuprofile [--top N] [--skip S]
+ *   node --import tsx bench/pcscf/profileTop.ts FILE.cpuprofile [--top N] [--skip S] [--focus FN]
  *
- * `--skip S` leaves out the first S seconds of samples (module loading and warm-up of the forked server).
+ * `--skip S` leaves out the first S seconds of samples (module loading and warm-up of the forked server); `--focus FN`
+ * keeps only the samples with function FN on the stack (what FN spends its time on).
  */
 import { readFileSync } from "node:fs";
 import { exitOnHelp } from "../cli.ts";
 
-exitOnHelp(`usage: node --import tsx bench/pcscf/profileTop.ts FILE.cpuprofile [--top N] [--skip S]
+exitOnHelp(`usage: node --import tsx bench/pcscf/profileTop.ts FILE.cpuprofile [--top N] [--skip S] [--focus FN]
 
 Prints the top frames of a V8 CPU profile by self and by inclusive time (per cent of samples).
 `);
@@ -34,6 +35,8 @@ const topIdx = process.argv.indexOf("--top");
 const top = topIdx > 0 ? Number(process.argv[topIdx + 1]) : 25;
 const skipIdx = process.argv.indexOf("--skip");
 const skipUs = skipIdx > 0 ? Number(process.argv[skipIdx + 1]) * 1e6 : 0;
+const focusIdx = process.argv.indexOf("--focus");
+const focus = focusIdx > 0 ? process.argv[focusIdx + 1] : undefined;
 const prof = JSON.parse(readFileSync(file, "utf8")) as Profile;
 const byId = new Map<number, Node>(prof.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
@@ -58,6 +61,13 @@ for (let i = 0; i < prof.samples.length; i++) {
   total += dt;
   const n = byId.get(id);
   if (!n) continue;
+  if (focus !== undefined) {
+    let inside = false;
+    for (let cur: number | undefined = id; cur !== undefined && !inside; cur = parent.get(cur)) {
+      inside = byId.get(cur)?.callFrame.functionName === focus;
+    }
+    if (!inside) continue;
+  }
   const l = label(n);
   self.set(l, (self.get(l) ?? 0) + dt);
   const seen = new Set<string>();
