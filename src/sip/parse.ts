@@ -60,8 +60,10 @@ function splitHead(text: string, partial: PartialMessage): Head {
   let cur: { name: string; value: string } | undefined;
   const flush = () => {
     if (cur) {
-      rows.push({ name: cur.name, value: cur.value.trim() });
-      partial.headers.push({ name: cur.name, value: cur.value.trim() });
+      // one row object for both: rows are never mutated (a message replaces a row to change it)
+      const row = { name: cur.name, value: cur.value.trim() };
+      rows.push(row);
+      partial.headers.push(row);
     }
   };
   // a bad line is remembered and skipped, so that `partial` still gets the rows after it
@@ -164,9 +166,15 @@ function parseStartLine(line: string, partial: PartialMessage): SipRequest | Sip
 
 /** Checks of RFC 3261 §8.1.1 (requests) / §8.2.6 (responses) and single-valued headers (§7.3.1). */
 export function validateMessage(msg: SipMessage, level: "full" | "mandatory" = "full"): void {
-  for (const name of SINGLE_HEADERS) {
-    const n = msg.getHeaders(name).length;
-    if (n > 1) {
+  // one pass over the rows: only a header seen twice needs its count
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const k of msg.headerKeys) {
+    if (seen.has(k)) repeated.add(k);
+    else seen.add(k);
+  }
+  for (const name of repeated.size > 0 ? SINGLE_HEADERS : []) {
+    if (repeated.has(name)) {
       if (name === "content-length") fail("E_SIP_CONTENT_LENGTH", "more than one Content-Length", "Content-Length");
       fail("E_SIP_HEADER", `more than one ${name} header`, name);
     }
@@ -176,7 +184,7 @@ export function validateMessage(msg: SipMessage, level: "full" | "mandatory" = "
     msg.kind === "request"
       ? ["Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards"]
       : ["Via", "From", "To", "Call-ID", "CSeq"];
-  for (const h of mandatory) if (!msg.hasHeader(h)) fail("E_SIP_MISSING_HEADER", `missing ${h}`, h);
+  for (const h of mandatory) if (!seen.has(h.toLowerCase())) fail("E_SIP_MISSING_HEADER", `missing ${h}`, h);
   msg.vias();
   msg.from();
   msg.to();
@@ -256,7 +264,7 @@ function parseInner(bytes: Uint8Array, opts: ParseOptions, partial: PartialMessa
   }
   const msg = parseStartLine(text.split(/\r?\n/, 1)[0] ?? "", partial);
   if (head === undefined) throw headError;
-  for (const r of head.rows) msg.addHeader(r.name, r.value);
+  msg.addHeaders(head.rows);
   if (!end) fail("E_SIP_HEADER", "no empty line after the header section");
   // RFC 3261 §18.3 / §20.14: body length from Content-Length
   const clRows = msg.getHeaders("Content-Length");
