@@ -83,7 +83,8 @@ abstract class SipMessageBase {
 
   /** Cached typed view of a header; recomputed after any header change. */
   protected view<T>(key: string, compute: () => T): T {
-    if (this.views.has(key)) return this.views.get(key) as T;
+    const hit = this.views.get(key);
+    if (hit !== undefined || this.views.has(key)) return hit as T;
     const v = compute();
     this.views.set(key, v);
     return v;
