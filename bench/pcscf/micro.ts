@@ -3,20 +3,22 @@
  * INVITE and 200 OK (RFC 3261 §7), serialising them, and the IMS-ALG decision on their SDP offer and answer. User +
  * system CPU time (process.cpuUsage), so a loaded machine inflates it less than wall time; compare runs on one machine.
  *
- *   node --import tsx bench/pcscf/micro.ts [--n N]
+ *   node --import tsx bench/pcscf/micro.ts [--n N] [--only "parse INVITE"]
  */
 import { decideSdp } from "../../src/ims/pcscf/alg.ts";
 import { algConfig } from "../../src/ims/pcscf/config.ts";
 import { parseMessage } from "../../src/sip/parse.ts";
 import { exitOnHelp } from "../cli.ts";
 
-exitOnHelp(`usage: node --import tsx bench/pcscf/micro.ts [--n N]
+exitOnHelp(`usage: node --import tsx bench/pcscf/micro.ts [--n N] [--only OP]
 
 CPU µs per operation (parse INVITE / 200, serialise, IMS-ALG decision on offer / answer); one JSON line each.
 `);
 
 const nIdx = process.argv.indexOf("--n");
 const N = nIdx > 0 ? Number(process.argv[nIdx + 1]) : 20000;
+const onlyIdx = process.argv.indexOf("--only");
+const only = onlyIdx > 0 ? process.argv[onlyIdx + 1] : undefined;
 
 const OFFER = [
   "v=0",
@@ -80,6 +82,7 @@ const OK = enc.encode(
 );
 
 function measure(name: string, fn: () => unknown): void {
+  if (only !== undefined && name !== only) return;
   for (let i = 0; i < Math.min(2000, N); i++) fn();
   const c0 = process.cpuUsage();
   for (let i = 0; i < N; i++) fn();

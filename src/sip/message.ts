@@ -436,6 +436,12 @@ export class SipRequest extends SipMessageBase {
     return this.parsedRuri;
   }
 
+  /** Caches the parse of the Request-URI text as it is (the parser's; the text is not re-formatted). */
+  withParsedUri(u: Uri): this {
+    this.parsedRuri = u;
+    return this;
+  }
+
   setRequestUri(u: Uri): this {
     this.ruri = formatUri(u);
     this.parsedRuri = u;

@@ -140,16 +140,17 @@ function parseStartLine(line: string, partial: PartialMessage): SipRequest | Sip
     if (!/^[1-6][0-9]{2}$/.test(code)) fail("E_SIP_STATUS", `bad status code "${code.slice(0, 12)}"`);
     return new SipResponse(Number(code), m[3] ?? "");
   }
-  const loose = looseRequestLine(line);
-  if (loose) {
-    // enough of a request line to answer with 400 if the rest is readable
-    partial.kind = "request";
-    if (isToken(loose.method)) partial.method = loose.method;
-    partial.uri = loose.uri;
-  }
   // RFC 3261 §7.1: Request-Line = Method SP Request-URI SP SIP-Version (single SP, no other whitespace)
   const parts = line.split(" ");
   if (parts.length !== 3 || parts.some((p) => p === "" || p.includes("\t"))) {
+    // read loosely only for a malformed line (a well-formed one gives the same method and URI below)
+    const loose = looseRequestLine(line);
+    if (loose) {
+      // enough of a request line to answer with 400 if the rest is readable
+      partial.kind = "request";
+      if (isToken(loose.method)) partial.method = loose.method;
+      partial.uri = loose.uri;
+    }
     fail("E_SIP_START_LINE", "Request-Line is not Method SP Request-URI SP SIP-Version");
   }
   const [method = "", uri = "", ver = ""] = parts;
@@ -160,8 +161,8 @@ function parseStartLine(line: string, partial: PartialMessage): SipRequest | Sip
   if (!vm) fail("E_SIP_START_LINE", `bad SIP-Version "${ver.slice(0, 16)}"`);
   if (!isToken(method)) fail("E_SIP_METHOD", "method is not a token");
   if (vm[1] !== "2.0") fail("E_SIP_VERSION", `unsupported SIP version ${ver}`);
-  parseUri(uri); // RFC 3261 §8.2.1: the Request-URI must be a valid URI
-  return new SipRequest(method, uri);
+  // RFC 3261 §8.2.1: the Request-URI must be a valid URI (kept: the proxy reads it again)
+  return new SipRequest(method, uri).withParsedUri(parseUri(uri));
 }
 
 /** Checks of RFC 3261 §8.1.1 (requests) / §8.2.6 (responses) and single-valued headers (§7.3.1). */
