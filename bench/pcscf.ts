@@ -42,6 +42,8 @@ also CPU ms per call (Kamailio / ours) and the p50 / p99 setup latency at 80 % o
   --warmup S        seconds of warm-up at 200 cps before the ramp (default 3; 0 = none)
   --deadline-min M  bound of the whole run in minutes (default 25)
   --latency-secs S  seconds of the latency step at 80 % of the highest rate (default 5; 0 = none)
+  --before DIR      also run system "before": DIR/bench/pcscf/server.ts, an older checkout of this repository
+                    (git archive REV | tar -x -C DIR; node_modules linked), in the same run as ours and Kamailio
 
 Needs sipp (Debian sip-tester) and, for the baseline, kamailio. JSON lines and a table on stdout; progress on stderr.
 `;
@@ -54,6 +56,7 @@ const FLAGS = benchArgs(USAGE, {
   warmup: "number",
   "deadline-min": "number",
   "latency-secs": "number",
+  before: "string",
 });
 
 interface Args {
@@ -65,6 +68,7 @@ interface Args {
   warmup: number;
   deadlineMin: number;
   latencySecs: number;
+  before: string | undefined;
 }
 
 function parseArgs(): Args {
@@ -77,6 +81,7 @@ function parseArgs(): Args {
     warmup: FLAGS.warmup ?? 3,
     deadlineMin: FLAGS["deadline-min"] ?? 25,
     latencySecs: FLAGS["latency-secs"] ?? 5,
+    before: FLAGS.before,
   };
 }
 
@@ -232,9 +237,9 @@ async function startUas(dir: string, port: number): Promise<ChildProcess> {
   return uas;
 }
 
-async function startOurs(port: number, uasPort: number): Promise<System> {
+async function startOurs(port: number, uasPort: number, tree?: string): Promise<System> {
   const cp = fork(
-    join(HERE, "server.ts"),
+    tree !== undefined ? join(tree, "bench", "pcscf", "server.ts") : join(HERE, "server.ts"),
     [JSON.stringify({ port, uas: `sip:127.0.0.1:${uasPort}`, transport: "udp" })],
     {
       execArgv: ["--import", "tsx", ...(process.env.PCSCF_BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [])],
@@ -251,7 +256,7 @@ async function startOurs(port: number, uasPort: number): Promise<System> {
     cp.once("exit", (c) => reject(new Error(`P-CSCF exited with ${c}`)));
   });
   return {
-    name: "ours",
+    name: tree !== undefined ? "before" : "ours",
     port,
     pid: cp.pid ?? 0,
     tree: false,
@@ -445,7 +450,12 @@ async function ramp(
   let max = 0;
   let latency: StepResult | undefined;
   try {
-    sys = name === "ours" ? await startOurs(port, uasPort) : await startKamailio(dir, port, uasPort);
+    sys =
+      name === "ours"
+        ? await startOurs(port, uasPort)
+        : name === "before" && args.before !== undefined
+          ? await startOurs(port, uasPort, args.before)
+          : await startKamailio(dir, port, uasPort);
     if (args.warmup > 0) {
       progress?.note(`${name}: warm-up at 200 cps for ${args.warmup} s`);
       const w = await runStep(dir, sys, uas, 200, args.warmup);
@@ -496,7 +506,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const systems = args.systems.filter((s) => {
+  const systems = [...(args.before !== undefined ? ["before"] : []), ...args.systems].filter((s) => {
     if (s === "kamailio" && !which("kamailio")) {
       emit({ bench: "pcscf", system: "kamailio", error: "kamailio not found: apt-get install -y kamailio; skipped" });
       return false;
