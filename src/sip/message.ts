@@ -32,6 +32,7 @@ import {
   type Via,
   type Warning,
 } from "./headers.ts";
+import { reasonPhrase } from "./reasons.ts";
 import { type SerializeOptions, serializeMessage } from "./serialize.ts";
 import { formatUri, parseUri, type Uri } from "./uri.ts";
 
@@ -476,6 +477,8 @@ export class SipResponse extends SipMessageBase {
 
 export type SipMessage = SipRequest | SipResponse;
 
+export { REASON_PHRASES, reasonPhrase } from "./reasons.ts";
+
 export function isRequest(m: SipMessage): m is SipRequest {
   return m.kind === "request";
 }
@@ -486,69 +489,6 @@ export function isResponse(m: SipMessage): m is SipResponse {
 
 // ---------------------------------------------------------------------------------------------------------------------
 // factories
-
-/** Reason phrases of RFC 3261 §21 (and a few later RFCs). */
-export const REASON_PHRASES: Record<number, string> = {
-  100: "Trying",
-  180: "Ringing",
-  181: "Call Is Being Forwarded",
-  182: "Queued",
-  183: "Session Progress",
-  199: "Early Dialog Terminated",
-  200: "OK",
-  202: "Accepted",
-  204: "No Notification",
-  300: "Multiple Choices",
-  301: "Moved Permanently",
-  302: "Moved Temporarily",
-  305: "Use Proxy",
-  380: "Alternative Service",
-  400: "Bad Request",
-  401: "Unauthorized",
-  402: "Payment Required",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  406: "Not Acceptable",
-  407: "Proxy Authentication Required",
-  408: "Request Timeout",
-  410: "Gone",
-  413: "Request Entity Too Large",
-  414: "Request-URI Too Long",
-  415: "Unsupported Media Type",
-  416: "Unsupported URI Scheme",
-  420: "Bad Extension",
-  421: "Extension Required",
-  423: "Interval Too Brief",
-  480: "Temporarily Unavailable",
-  481: "Call/Transaction Does Not Exist",
-  482: "Loop Detected",
-  483: "Too Many Hops",
-  484: "Address Incomplete",
-  485: "Ambiguous",
-  486: "Busy Here",
-  487: "Request Terminated",
-  488: "Not Acceptable Here",
-  491: "Request Pending",
-  493: "Undecipherable",
-  494: "Security Agreement Required",
-  500: "Server Internal Error",
-  501: "Not Implemented",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Server Time-out",
-  505: "Version Not Supported",
-  513: "Message Too Large",
-  580: "Precondition Failure",
-  600: "Busy Everywhere",
-  603: "Decline",
-  604: "Does Not Exist Anywhere",
-  606: "Not Acceptable",
-};
-
-export function reasonPhrase(status: number): string {
-  return REASON_PHRASES[status] ?? (status < 200 ? "Session Progress" : "Unknown");
-}
 
 /** RFC 3261 §8.1.1.7: branch = magic cookie z9hG4bK + a value unique across space and time. */
 export function generateBranch(): string {
