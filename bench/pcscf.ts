@@ -3,7 +3,14 @@
  * channel SDP (bench/pcscf/*.xml), ramping the call rate, for our P-CSCF (IMS-ALG on: every offer and answer is
  * decided, e2e, forwarded byte for byte) and for Kamailio (minimal stateful record-routing proxy,
  * bench/pcscf/kamailio.cfg, 4 children, -m 4096 -M 16) in the same run. The highest rate with zero failed calls is
- * the figure; the ratio ours / Kamailio is printed.
+ * the figure; the ratio ours / Kamailio is printed. After each ramp one more step runs at 80 % of that system's highest
+ * rate with per-call round-trip tracing (sipp -trace_rtt): the p50 / p99 call-setup latency (INVITE sent → 200 OK).
+ *
+ * Figures (one JSON line each): {"figure":"pcscf.ratio","metric":"max_cps_zero_failed","ours","baseline","ratio"}
+ * (ours / Kamailio) and {"figure":"pcscf.ratio","metric":"cpu_ms_per_call","rate","ours","baseline","ratio"}
+ * (Kamailio / ours, at the highest rate both passed: above 1 means we use less CPU per call). CPU per call is the
+ * proxy's utime + stime (/proc/<pid>/stat; Kamailio with its worker processes) over the calls that completed, so
+ * it holds on a loaded machine better than calls/s does.
  *
  *   node --import tsx bench/pcscf.ts [--rates 500,1000,1500,...] [--secs 10] [--systems ours,kamailio]
  *                                    [--retries 1] [--pause 3] [--warmup 3]
@@ -14,17 +21,18 @@
  */
 import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchArgs, Progress } from "./cli.ts";
 
 const USAGE = `usage: node --import tsx bench/pcscf.ts [--rates 500,1000,…] [--secs S] [--systems ours,kamailio]
-                                       [--retries N] [--pause S] [--warmup S] [--deadline-min M]
+                                       [--retries N] [--pause S] [--warmup S] [--deadline-min M] [--latency-secs S]
 
 Call-rate ramp, sipp UAC → proxy → sipp UAS over UDP with a data channel SDP, for our P-CSCF (IMS-ALG on) and for
-Kamailio in the same run (docs/pcscf.md). The figure is the highest rate with zero failed calls, and ours / Kamailio.
+Kamailio in the same run (docs/pcscf.md). The figure is the highest rate with zero failed calls, and ours / Kamailio;
+also CPU ms per call (Kamailio / ours) and the p50 / p99 setup latency at 80 % of each system's highest rate.
 
   --rates a,b,…     call rates to ramp through (default 500,1000,1250,1500,1750,2000,2500,…,6000)
   --secs S          seconds per step (default 10)
@@ -33,6 +41,9 @@ Kamailio in the same run (docs/pcscf.md). The figure is the highest rate with ze
   --pause S         seconds between steps (default 3)
   --warmup S        seconds of warm-up at 200 cps before the ramp (default 3; 0 = none)
   --deadline-min M  bound of the whole run in minutes (default 25)
+  --latency-secs S  seconds of the latency step at 80 % of the highest rate (default 5; 0 = none)
+  --before DIR      also run system "before": DIR/bench/pcscf/server.ts, an older checkout of this repository
+                    (git archive REV | tar -x -C DIR; node_modules linked), in the same run as ours and Kamailio
 
 Needs sipp (Debian sip-tester) and, for the baseline, kamailio. JSON lines and a table on stdout; progress on stderr.
 `;
@@ -44,6 +55,8 @@ const FLAGS = benchArgs(USAGE, {
   pause: "number",
   warmup: "number",
   "deadline-min": "number",
+  "latency-secs": "number",
+  before: "string",
 });
 
 interface Args {
@@ -54,6 +67,8 @@ interface Args {
   pause: number;
   warmup: number;
   deadlineMin: number;
+  latencySecs: number;
+  before: string | undefined;
 }
 
 function parseArgs(): Args {
@@ -65,6 +80,8 @@ function parseArgs(): Args {
     pause: FLAGS.pause ?? 3,
     warmup: FLAGS.warmup ?? 3,
     deadlineMin: FLAGS["deadline-min"] ?? 25,
+    latencySecs: FLAGS["latency-secs"] ?? 5,
+    before: FLAGS.before,
   };
 }
 
@@ -174,7 +191,11 @@ interface StepResult {
   wallS: number;
   achievedCps: number;
   cpu: Record<string, number>;
+  /** proxy CPU (utime + stime) per completed call, ms */
+  cpuMsPerCall: number;
   rtdHist: number[];
+  /** call-setup latency (INVITE sent → 200 OK received) percentiles, ms, when traced */
+  setupMs?: { p50: number; p99: number; n: number };
   outOfCall: number;
 }
 
@@ -216,9 +237,9 @@ async function startUas(dir: string, port: number): Promise<ChildProcess> {
   return uas;
 }
 
-async function startOurs(port: number, uasPort: number): Promise<System> {
+async function startOurs(port: number, uasPort: number, tree?: string): Promise<System> {
   const cp = fork(
-    join(HERE, "server.ts"),
+    tree !== undefined ? join(tree, "bench", "pcscf", "server.ts") : join(HERE, "server.ts"),
     [JSON.stringify({ port, uas: `sip:127.0.0.1:${uasPort}`, transport: "udp" })],
     {
       execArgv: ["--import", "tsx", ...(process.env.PCSCF_BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [])],
@@ -235,7 +256,7 @@ async function startOurs(port: number, uasPort: number): Promise<System> {
     cp.once("exit", (c) => reject(new Error(`P-CSCF exited with ${c}`)));
   });
   return {
-    name: "ours",
+    name: tree !== undefined ? "before" : "ours",
     port,
     pid: cp.pid ?? 0,
     tree: false,
@@ -285,9 +306,37 @@ async function startKamailio(dir: string, port: number, uasPort: number): Promis
   return { name: "kamailio", port, pid: cp.pid ?? 0, tree: true, stop: () => stop(cp) };
 }
 
-async function runStep(dir: string, sys: System, uas: ChildProcess, rate: number, secs: number): Promise<StepResult> {
+/** p50 / p99 of the response times sipp traced with -trace_rtt (`<scenario>_<pid>_rtt.csv` in its cwd). */
+function rttPercentiles(dir: string): { p50: number; p99: number; n: number } | undefined {
+  const values: number[] = [];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith("_rtt.csv"))) {
+    const lines = readFileSync(join(dir, f), "utf8").trim().split("\n");
+    const head = (lines[0] ?? "").split(";");
+    const col = head.findIndex((h) => h.startsWith("response_time"));
+    if (col < 0) continue;
+    for (const l of lines.slice(1)) {
+      const v = Number(l.split(";")[col]);
+      if (Number.isFinite(v)) values.push(v);
+    }
+  }
+  if (values.length === 0) return undefined;
+  values.sort((a, b) => a - b);
+  const at = (q: number) => values[Math.min(values.length - 1, Math.floor(q * values.length))] ?? 0;
+  return { p50: Math.round(at(0.5) * 1000) / 1000, p99: Math.round(at(0.99) * 1000) / 1000, n: values.length };
+}
+
+async function runStep(
+  dir: string,
+  sys: System,
+  uas: ChildProcess,
+  rate: number,
+  secs: number,
+  traceRtt = false,
+): Promise<StepResult> {
   const calls = Math.max(1, Math.round(rate * secs));
   const uacPort = await freePort();
+  const rttDir = join(dir, `rtt-${sys.name}-${Date.now()}`);
+  if (traceRtt) mkdirSync(rttDir);
   const csv = join(dir, `${sys.name}-${rate}-${Date.now()}.csv`);
   const limit = secs * 3 + 20;
   const k0 = cpuTicks(sys.pid, sys.tree);
@@ -332,9 +381,10 @@ async function runStep(dir: string, sys: System, uas: ChildProcess, rate: number
       csv,
       "-fd",
       "1",
+      ...(traceRtt ? ["-trace_rtt", "-rtt_freq", "1"] : []),
       `127.0.0.1:${sys.port}`,
     ],
-    { stdio: "ignore" },
+    { stdio: "ignore", ...(traceRtt ? { cwd: rttDir } : {}) },
   );
   started.push(uac);
   // the UAC's CPU is sampled while it runs (its /proc entry goes with it)
@@ -368,6 +418,7 @@ async function runStep(dir: string, sys: System, uas: ChildProcess, rate: number
   } catch {
     // no CSV: every call failed
   }
+  const setupMs = traceRtt ? rttPercentiles(rttDir) : undefined;
   const pct = (ticks: number) => Math.round((100 * ticks) / HZ / wallS);
   return {
     rate,
@@ -378,7 +429,9 @@ async function runStep(dir: string, sys: System, uas: ChildProcess, rate: number
     wallS: Math.round(wallS * 10) / 10,
     achievedCps: Math.round(ok / Math.max(1, wallS - 0.5)),
     cpu: { proxy: pct(k1 - k0), sippUas: pct(u1 - u0), sippUac: pct(uacTicks) },
+    cpuMsPerCall: ok > 0 ? Math.round((1e6 * (k1 - k0)) / HZ / ok) / 1000 : 0,
     rtdHist: hist,
+    ...(setupMs ? { setupMs } : {}),
     outOfCall,
   };
 }
@@ -387,7 +440,7 @@ async function ramp(
   args: Args,
   dir: string,
   name: string,
-): Promise<{ max: number; steps: StepResult[]; cpuMsPerCall: Record<number, number> }> {
+): Promise<{ max: number; steps: StepResult[]; cpuMsPerCall: Record<number, number>; latency?: StepResult }> {
   const uasPort = await freePort();
   const port = await freePort();
   const uas = await startUas(dir, uasPort);
@@ -395,8 +448,14 @@ async function ramp(
   const steps: StepResult[] = [];
   const cpuMsPerCall: Record<number, number> = {};
   let max = 0;
+  let latency: StepResult | undefined;
   try {
-    sys = name === "ours" ? await startOurs(port, uasPort) : await startKamailio(dir, port, uasPort);
+    sys =
+      name === "ours"
+        ? await startOurs(port, uasPort)
+        : name === "before" && args.before !== undefined
+          ? await startOurs(port, uasPort, args.before)
+          : await startKamailio(dir, port, uasPort);
     if (args.warmup > 0) {
       progress?.note(`${name}: warm-up at 200 cps for ${args.warmup} s`);
       const w = await runStep(dir, sys, uas, 200, args.warmup);
@@ -418,15 +477,21 @@ async function ramp(
       if (!r || r.failed > 0) break;
       max = rate;
       steps.push(r);
-      const cpuS = ((r.cpu.proxy ?? 0) / 100) * r.wallS;
-      cpuMsPerCall[rate] = Math.round((1000 * cpuS * 1000) / r.ok) / 1000;
+      cpuMsPerCall[rate] = r.cpuMsPerCall;
+    }
+    if (max > 0 && args.latencySecs > 0) {
+      const rate = Math.max(1, Math.round(0.8 * max));
+      progress?.note(`${name}: setup latency at ${rate} cps (80 % of ${max}) for ${args.latencySecs} s`);
+      latency = await runStep(dir, sys, uas, rate, args.latencySecs, true);
+      emit({ bench: "pcscf", system: name, step: "latency", ...latency });
+      await sleep(args.pause * 1000);
     }
     if (sys.stats) emit({ bench: "pcscf", system: name, step: "stats", stats: await sys.stats() });
   } finally {
     await sys?.stop();
     await stop(uas);
   }
-  return { max, steps, cpuMsPerCall };
+  return latency ? { max, steps, cpuMsPerCall, latency } : { max, steps, cpuMsPerCall };
 }
 
 async function main(): Promise<void> {
@@ -441,7 +506,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const systems = args.systems.filter((s) => {
+  const systems = [...(args.before !== undefined ? ["before"] : []), ...args.systems].filter((s) => {
     if (s === "kamailio" && !which("kamailio")) {
       emit({ bench: "pcscf", system: "kamailio", error: "kamailio not found: apt-get install -y kamailio; skipped" });
       return false;
@@ -473,27 +538,77 @@ async function main(): Promise<void> {
   }
   const ours = results.ours?.max ?? 0;
   const kam = results.kamailio?.max ?? 0;
+  // CPU per call at the highest rate both passed (the same load for both)
+  const common = Object.keys(results.ours?.cpuMsPerCall ?? {})
+    .map(Number)
+    .filter((r) => results.kamailio?.cpuMsPerCall[r] !== undefined);
+  const cpuRate = common.length > 0 ? Math.max(...common) : undefined;
+  const oursMs = cpuRate !== undefined ? results.ours?.cpuMsPerCall[cpuRate] : undefined;
+  const kamMs = cpuRate !== undefined ? results.kamailio?.cpuMsPerCall[cpuRate] : undefined;
+  const round2 = (x: number) => Math.round(100 * x) / 100;
   if (results.ours && results.kamailio) {
     emit({
-      bench: "pcscf",
-      figure: "ratio_ours_over_kamailio",
+      figure: "pcscf.ratio",
+      metric: "max_cps_zero_failed",
       ours,
-      kamailio: kam,
-      ratio: kam > 0 ? Math.round((100 * ours) / kam) / 100 : null,
+      baseline: kam,
+      ratio: kam > 0 ? round2(ours / kam) : null,
+    });
+    emit({
+      figure: "pcscf.ratio",
+      metric: "cpu_ms_per_call",
+      rate: cpuRate ?? null,
+      ours: oursMs ?? null,
+      baseline: kamMs ?? null,
+      ratio: oursMs && kamMs ? round2(kamMs / oursMs) : null,
     });
   }
-  // table
-  const rows: string[][] = [["system", "max cps (0 failed)", "proxy CPU ms/call (at rate)", "proxy CPU % at max"]];
+  // tables
+  const print = (rows: string[][]) => {
+    const w = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+    for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(w[i] ?? 0)).join(" | ")}\n`);
+    process.stdout.write("\n");
+  };
+  print([
+    ["machine", "value"],
+    ["CPU model", cpu],
+    ["cores", String(cpus().length)],
+    ["node", process.version],
+    [
+      "load average (1, 5, 15 min) at the end",
+      loadavg()
+        .map((l) => l.toFixed(1))
+        .join(", "),
+    ],
+  ]);
+  const rows: string[][] = [
+    [
+      "system",
+      "max cps (0 failed)",
+      "proxy CPU ms/call (at rate)",
+      "proxy CPU % at max",
+      "setup p50 / p99 ms (at cps)",
+    ],
+  ];
   for (const [s, r] of Object.entries(results)) {
     const last = r.steps[r.steps.length - 1];
     const per = Object.entries(r.cpuMsPerCall)
       .map(([rate, ms]) => `${ms}@${rate}`)
       .join(" ");
-    rows.push([s, String(r.max), per, last ? `${last.cpu.proxy}%` : "-"]);
+    const lat = r.latency?.setupMs ? `${r.latency.setupMs.p50} / ${r.latency.setupMs.p99} (${r.latency.rate})` : "-";
+    rows.push([s, String(r.max), per, last ? `${last.cpu.proxy}%` : "-", lat]);
   }
-  if (results.ours && results.kamailio) rows.push(["ours / kamailio", kam > 0 ? (ours / kam).toFixed(2) : "-", "", ""]);
-  const w = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(w[i] ?? 0)).join(" | ")}\n`);
+  if (results.ours && results.kamailio) {
+    rows.push(["ratio cps ours / kamailio", kam > 0 ? (ours / kam).toFixed(2) : "-", "", "", ""]);
+    rows.push([
+      "ratio CPU/call kamailio / ours",
+      "",
+      oursMs && kamMs ? `${(kamMs / oursMs).toFixed(2)} @${cpuRate}` : "-",
+      "",
+      "",
+    ]);
+  }
+  print(rows);
 }
 
 await main();

@@ -40,12 +40,16 @@ const pcscf = new Pcscf({
 process.on("message", (m: { type?: string }) => {
   if (m.type === "stats") {
     const mem = process.memoryUsage();
+    // with --expose-gc (PCSCF_BENCH_NODE_ARGS): the heap that is live, i.e. the transaction and dialog state held
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
     process.send?.({
       type: "stats",
       counts,
       pending: pcscf.pending,
       rssMiB: Math.round(mem.rss / 1048576),
       heapMiB: Math.round(mem.heapUsed / 1048576),
+      ...(gc ? { heapAfterGcMiB: Math.round(process.memoryUsage().heapUsed / 1048576) } : {}),
     });
   } else if (m.type === "stop") {
     void pcscf.close().then(() => process.exit(0));

@@ -45,13 +45,22 @@ function safe(fn: () => ValidationResult): ValidationResult {
 
 /** Single-SDP checks; with `role` also the offer-only or answer-only rules. */
 export function validateSdp(sdp: string, opts: ValidateOptions & { role?: Role } = {}): ValidationResult {
-  return safe(() => {
-    const model = analyzeSdp(sdp, opts);
-    const findings = [...model.findings];
-    if (opts.role === "offer") findings.push(...offerRules(model, opts));
-    if (opts.role === "answer") findings.push(...answerRules(model));
-    return finish(findings);
-  });
+  return safe(() => modelRules(analyzeSdp(sdp, opts), opts));
+}
+
+/**
+ * `validateSdp` on a model the caller already built with `analyzeSdp` (same options): one SDP analysis per body
+ * where the caller needs both the model and the findings (the P-CSCF's IMS-ALG).
+ */
+export function validateModel(model: SdpModel, opts: ValidateOptions & { role?: Role } = {}): ValidationResult {
+  return safe(() => modelRules(model, opts));
+}
+
+function modelRules(model: SdpModel, opts: ValidateOptions & { role?: Role }): ValidationResult {
+  const findings = [...model.findings];
+  if (opts.role === "offer") findings.push(...offerRules(model, opts));
+  if (opts.role === "answer") findings.push(...answerRules(model));
+  return finish(findings);
 }
 
 /** Validates an SDP offer. */

@@ -172,22 +172,47 @@ export function removeParam(params: readonly SipParam[], name: string): SipParam
 }
 
 /** Random lower-case hex of `bytes` bytes from `globalThis.crypto` (works in Node and in the browser). */
+/** CSPRNG bytes drawn in blocks (one getRandomValues per 4 KiB instead of one per branch, tag or Call-ID). */
+const POOL = new Uint8Array(4096);
+let poolAt = POOL.length;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
 export function randomHex(bytes: number): string {
-  const b = new Uint8Array(bytes);
-  globalThis.crypto.getRandomValues(b);
+  if (bytes > POOL.length) {
+    const b = new Uint8Array(bytes);
+    globalThis.crypto.getRandomValues(b);
+    return Array.from(b, (x) => HEX[x]).join("");
+  }
+  if (poolAt + bytes > POOL.length) {
+    globalThis.crypto.getRandomValues(POOL);
+    poolAt = 0;
+  }
   let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
+  // each byte is used once and never handed out again
+  for (let i = poolAt; i < poolAt + bytes; i++) s += HEX[POOL[i] as number];
+  poolAt += bytes;
   return s;
 }
 
 /** RFC 3261 §25.1 IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT (each octet ≤ 255 here). */
 export function isIPv4(s: string): boolean {
-  const parts = s.split(".");
-  if (parts.length !== 4) return false;
-  for (const p of parts) {
-    if (!/^[0-9]{1,3}$/.test(p) || Number(p) > 255) return false;
+  // one pass, no split/regex (called for every Via and URI host): 4 groups of 1-3 digits, each at most 255
+  let groups = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255) return false;
+      groups++;
+      digits = 0;
+      value = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (++digits > 3) return false;
+      value = value * 10 + (c - 0x30);
+    } else return false;
   }
-  return true;
+  return groups === 4;
 }
 
 /** RFC 3261 §25.1 IPv6address (hexpart [":" IPv4address]), without brackets. */

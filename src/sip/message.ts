@@ -32,6 +32,7 @@ import {
   type Via,
   type Warning,
 } from "./headers.ts";
+import { reasonPhrase } from "./reasons.ts";
 import { type SerializeOptions, serializeMessage } from "./serialize.ts";
 import { formatUri, parseUri, type Uri } from "./uri.ts";
 
@@ -44,12 +45,15 @@ const EMPTY = new Uint8Array(0);
 
 abstract class SipMessageBase {
   protected rows: SipHeader[];
+  /** `headerKey` of each row, same index as `rows` (computed once per row, not per lookup) */
+  private keys: string[];
   /** body bytes exactly as received or given; Content-Length is their byte length */
   body: Uint8Array;
   private readonly views = new Map<string, unknown>();
 
   constructor(headers: readonly SipHeader[] = [], body: Uint8Array = EMPTY) {
     this.rows = headers.map((h) => ({ name: h.name, value: h.value }));
+    this.keys = this.rows.map((h) => headerKey(h.name));
     this.body = body;
   }
 
@@ -80,27 +84,43 @@ abstract class SipMessageBase {
 
   /** Cached typed view of a header; recomputed after any header change. */
   protected view<T>(key: string, compute: () => T): T {
-    if (this.views.has(key)) return this.views.get(key) as T;
+    const hit = this.views.get(key);
+    if (hit !== undefined || this.views.has(key)) return hit as T;
     const v = compute();
     this.views.set(key, v);
     return v;
   }
 
   hasHeader(name: string): boolean {
-    const k = headerKey(name);
-    return this.rows.some((h) => headerKey(h.name) === k);
+    return this.keys.includes(headerKey(name));
+  }
+
+  /** The `headerKey` of every row, in order (the same index as `headers`). */
+  get headerKeys(): readonly string[] {
+    return this.keys;
   }
 
   /** Value of the first row with this name (compact forms and case are folded). */
   getHeader(name: string): string | undefined {
-    const k = headerKey(name);
-    return this.rows.find((h) => headerKey(h.name) === k)?.value;
+    const i = this.keys.indexOf(headerKey(name));
+    return i < 0 ? undefined : this.rows[i]?.value;
   }
 
   /** Values of every row with this name, in order. */
   getHeaders(name: string): string[] {
     const k = headerKey(name);
-    return this.rows.filter((h) => headerKey(h.name) === k).map((h) => h.value);
+    const out: string[] = [];
+    const keys = this.keys;
+    for (let i = 0; i < keys.length; i++) if (keys[i] === k) out.push((this.rows[i] as SipHeader).value);
+    return out;
+  }
+
+  /** How many rows have this name. */
+  countHeaders(name: string): number {
+    const k = headerKey(name);
+    let n = 0;
+    for (const key of this.keys) if (key === k) n++;
+    return n;
   }
 
   /** For comma-list headers: every element of every row, split at top-level commas (RFC 3261 §7.3.1). */
@@ -115,27 +135,45 @@ abstract class SipMessageBase {
   /** Replaces every row of `name` with one row at the place of the first (appends when absent). */
   setHeader(name: string, value: string): this {
     const k = headerKey(name);
-    const i = this.rows.findIndex((h) => headerKey(h.name) === k);
-    const kept = this.rows.filter((h) => headerKey(h.name) !== k);
-    if (i < 0) kept.push({ name, value });
-    else kept.splice(i, 0, { name, value });
-    this.rows = kept;
+    const i = this.keys.indexOf(k);
+    if (i < 0) {
+      this.rows.push({ name, value });
+      this.keys.push(k);
+    } else {
+      // the first row is replaced in place; the later rows of the same name go
+      this.rows[i] = { name, value };
+      if (this.keys.indexOf(k, i + 1) >= 0) this.dropRows(k, i + 1);
+    }
     this.touch(k);
     return this;
   }
 
   /** Appends a row at the end of the header list. */
   addHeader(name: string, value: string): this {
+    const k = headerKey(name);
     this.rows.push({ name, value });
-    this.touch(headerKey(name));
+    this.keys.push(k);
+    this.touch(k);
+    return this;
+  }
+
+  /** Appends rows in order (the parser's header section); the rows are taken as they are, never mutated. */
+  addHeaders(rows: readonly SipHeader[]): this {
+    for (const r of rows) {
+      const k = headerKey(r.name);
+      this.rows.push(r);
+      this.keys.push(k);
+      this.touch(k);
+    }
     return this;
   }
 
   /** Inserts a row before the first row of the same name (or at the top): Via, Record-Route, Route prepending. */
   prependHeader(name: string, value: string): this {
     const k = headerKey(name);
-    const i = this.rows.findIndex((h) => headerKey(h.name) === k);
+    const i = this.keys.indexOf(k);
     this.rows.splice(i < 0 ? 0 : i, 0, { name, value });
+    this.keys.splice(i < 0 ? 0 : i, 0, k);
     this.touch(k);
     return this;
   }
@@ -144,21 +182,37 @@ abstract class SipMessageBase {
   removeHeader(name: string): number {
     const k = headerKey(name);
     const before = this.rows.length;
-    this.rows = this.rows.filter((h) => headerKey(h.name) !== k);
+    if (this.keys.includes(k)) this.dropRows(k, 0);
     this.touch(k);
     return before - this.rows.length;
+  }
+
+  /** Removes the rows with key `k` from index `from` on (new arrays: `headers` handed out earlier stay as they were). */
+  private dropRows(k: string, from: number): void {
+    const rows: SipHeader[] = [];
+    const keys: string[] = [];
+    for (let j = 0; j < this.keys.length; j++) {
+      const key = this.keys[j] as string;
+      if (j >= from && key === k) continue;
+      rows.push(this.rows[j] as SipHeader);
+      keys.push(key);
+    }
+    this.rows = rows;
+    this.keys = keys;
   }
 
   /** Removes the first element of a list header (e.g. the top Via or the top Route); returns it. */
   removeFirstValue(name: string): string | undefined {
     const k = headerKey(name);
-    const i = this.rows.findIndex((h) => headerKey(h.name) === k);
+    const i = this.keys.indexOf(k);
     const row = this.rows[i];
     if (!row) return undefined;
     const parts = splitTopLevel(row.value, ",", "E_SIP_HEADER", name);
     const first = parts.shift();
-    if (parts.length === 0) this.rows.splice(i, 1);
-    else this.rows[i] = { name: row.name, value: parts.join(", ") };
+    if (parts.length === 0) {
+      this.rows.splice(i, 1);
+      this.keys.splice(i, 1);
+    } else this.rows[i] = { name: row.name, value: parts.join(", ") };
     this.touch(k);
     return first;
   }
@@ -166,7 +220,7 @@ abstract class SipMessageBase {
   /** Replaces the first element of a list header, keeping the rest of its row as it was. */
   replaceFirstValue(name: string, value: string): this {
     const k = headerKey(name);
-    const i = this.rows.findIndex((h) => headerKey(h.name) === k);
+    const i = this.keys.indexOf(k);
     const row = this.rows[i];
     if (!row) return this.prependHeader(name, value);
     const parts = splitTopLevel(row.value, ",", "E_SIP_HEADER", name);
@@ -383,6 +437,12 @@ export class SipRequest extends SipMessageBase {
     return this.parsedRuri;
   }
 
+  /** Caches the parse of the Request-URI text as it is (the parser's; the text is not re-formatted). */
+  withParsedUri(u: Uri): this {
+    this.parsedRuri = u;
+    return this;
+  }
+
   setRequestUri(u: Uri): this {
     this.ruri = formatUri(u);
     this.parsedRuri = u;
@@ -417,6 +477,8 @@ export class SipResponse extends SipMessageBase {
 
 export type SipMessage = SipRequest | SipResponse;
 
+export { REASON_PHRASES, reasonPhrase } from "./reasons.ts";
+
 export function isRequest(m: SipMessage): m is SipRequest {
   return m.kind === "request";
 }
@@ -427,69 +489,6 @@ export function isResponse(m: SipMessage): m is SipResponse {
 
 // ---------------------------------------------------------------------------------------------------------------------
 // factories
-
-/** Reason phrases of RFC 3261 §21 (and a few later RFCs). */
-export const REASON_PHRASES: Record<number, string> = {
-  100: "Trying",
-  180: "Ringing",
-  181: "Call Is Being Forwarded",
-  182: "Queued",
-  183: "Session Progress",
-  199: "Early Dialog Terminated",
-  200: "OK",
-  202: "Accepted",
-  204: "No Notification",
-  300: "Multiple Choices",
-  301: "Moved Permanently",
-  302: "Moved Temporarily",
-  305: "Use Proxy",
-  380: "Alternative Service",
-  400: "Bad Request",
-  401: "Unauthorized",
-  402: "Payment Required",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  406: "Not Acceptable",
-  407: "Proxy Authentication Required",
-  408: "Request Timeout",
-  410: "Gone",
-  413: "Request Entity Too Large",
-  414: "Request-URI Too Long",
-  415: "Unsupported Media Type",
-  416: "Unsupported URI Scheme",
-  420: "Bad Extension",
-  421: "Extension Required",
-  423: "Interval Too Brief",
-  480: "Temporarily Unavailable",
-  481: "Call/Transaction Does Not Exist",
-  482: "Loop Detected",
-  483: "Too Many Hops",
-  484: "Address Incomplete",
-  485: "Ambiguous",
-  486: "Busy Here",
-  487: "Request Terminated",
-  488: "Not Acceptable Here",
-  491: "Request Pending",
-  493: "Undecipherable",
-  494: "Security Agreement Required",
-  500: "Server Internal Error",
-  501: "Not Implemented",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Server Time-out",
-  505: "Version Not Supported",
-  513: "Message Too Large",
-  580: "Precondition Failure",
-  600: "Busy Everywhere",
-  603: "Decline",
-  604: "Does Not Exist Anywhere",
-  606: "Not Acceptable",
-};
-
-export function reasonPhrase(status: number): string {
-  return REASON_PHRASES[status] ?? (status < 200 ? "Session Progress" : "Unknown");
-}
 
 /** RFC 3261 §8.1.1.7: branch = magic cookie z9hG4bK + a value unique across space and time. */
 export function generateBranch(): string {

@@ -60,8 +60,10 @@ function splitHead(text: string, partial: PartialMessage): Head {
   let cur: { name: string; value: string } | undefined;
   const flush = () => {
     if (cur) {
-      rows.push({ name: cur.name, value: cur.value.trim() });
-      partial.headers.push({ name: cur.name, value: cur.value.trim() });
+      // one row object for both: rows are never mutated (a message replaces a row to change it)
+      const row = { name: cur.name, value: cur.value.trim() };
+      rows.push(row);
+      partial.headers.push(row);
     }
   };
   // a bad line is remembered and skipped, so that `partial` still gets the rows after it
@@ -138,16 +140,17 @@ function parseStartLine(line: string, partial: PartialMessage): SipRequest | Sip
     if (!/^[1-6][0-9]{2}$/.test(code)) fail("E_SIP_STATUS", `bad status code "${code.slice(0, 12)}"`);
     return new SipResponse(Number(code), m[3] ?? "");
   }
-  const loose = looseRequestLine(line);
-  if (loose) {
-    // enough of a request line to answer with 400 if the rest is readable
-    partial.kind = "request";
-    if (isToken(loose.method)) partial.method = loose.method;
-    partial.uri = loose.uri;
-  }
   // RFC 3261 §7.1: Request-Line = Method SP Request-URI SP SIP-Version (single SP, no other whitespace)
   const parts = line.split(" ");
   if (parts.length !== 3 || parts.some((p) => p === "" || p.includes("\t"))) {
+    // read loosely only for a malformed line (a well-formed one gives the same method and URI below)
+    const loose = looseRequestLine(line);
+    if (loose) {
+      // enough of a request line to answer with 400 if the rest is readable
+      partial.kind = "request";
+      if (isToken(loose.method)) partial.method = loose.method;
+      partial.uri = loose.uri;
+    }
     fail("E_SIP_START_LINE", "Request-Line is not Method SP Request-URI SP SIP-Version");
   }
   const [method = "", uri = "", ver = ""] = parts;
@@ -158,15 +161,21 @@ function parseStartLine(line: string, partial: PartialMessage): SipRequest | Sip
   if (!vm) fail("E_SIP_START_LINE", `bad SIP-Version "${ver.slice(0, 16)}"`);
   if (!isToken(method)) fail("E_SIP_METHOD", "method is not a token");
   if (vm[1] !== "2.0") fail("E_SIP_VERSION", `unsupported SIP version ${ver}`);
-  parseUri(uri); // RFC 3261 §8.2.1: the Request-URI must be a valid URI
-  return new SipRequest(method, uri);
+  // RFC 3261 §8.2.1: the Request-URI must be a valid URI (kept: the proxy reads it again)
+  return new SipRequest(method, uri).withParsedUri(parseUri(uri));
 }
 
 /** Checks of RFC 3261 §8.1.1 (requests) / §8.2.6 (responses) and single-valued headers (§7.3.1). */
 export function validateMessage(msg: SipMessage, level: "full" | "mandatory" = "full"): void {
-  for (const name of SINGLE_HEADERS) {
-    const n = msg.getHeaders(name).length;
-    if (n > 1) {
+  // one pass over the rows: only a header seen twice needs its count
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const k of msg.headerKeys) {
+    if (seen.has(k)) repeated.add(k);
+    else seen.add(k);
+  }
+  for (const name of repeated.size > 0 ? SINGLE_HEADERS : []) {
+    if (repeated.has(name)) {
       if (name === "content-length") fail("E_SIP_CONTENT_LENGTH", "more than one Content-Length", "Content-Length");
       fail("E_SIP_HEADER", `more than one ${name} header`, name);
     }
@@ -176,7 +185,7 @@ export function validateMessage(msg: SipMessage, level: "full" | "mandatory" = "
     msg.kind === "request"
       ? ["Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards"]
       : ["Via", "From", "To", "Call-ID", "CSeq"];
-  for (const h of mandatory) if (!msg.hasHeader(h)) fail("E_SIP_MISSING_HEADER", `missing ${h}`, h);
+  for (const h of mandatory) if (!seen.has(h.toLowerCase())) fail("E_SIP_MISSING_HEADER", `missing ${h}`, h);
   msg.vias();
   msg.from();
   msg.to();
@@ -256,7 +265,7 @@ function parseInner(bytes: Uint8Array, opts: ParseOptions, partial: PartialMessa
   }
   const msg = parseStartLine(text.split(/\r?\n/, 1)[0] ?? "", partial);
   if (head === undefined) throw headError;
-  for (const r of head.rows) msg.addHeader(r.name, r.value);
+  msg.addHeaders(head.rows);
   if (!end) fail("E_SIP_HEADER", "no empty line after the header section");
   // RFC 3261 §18.3 / §20.14: body length from Content-Length
   const clRows = msg.getHeaders("Content-Length");

@@ -3,8 +3,8 @@
  * names are written in their canonical (or, on request, compact §7.3.3) form; unknown names exactly as received.
  * Content-Length is always the body's byte length (RFC 3261 §20.14), written once.
  */
-import { canonicalHeaderName, compactHeaderName, headerKey, isKnownHeader } from "./headers.ts";
-import type { SipMessage } from "./message.ts";
+import { canonicalOfKey, compactHeaderName, headerKey } from "./headers.ts";
+import type { SipHeader, SipMessage } from "./message.ts";
 
 export interface SerializeOptions {
   /** write compact header names where one exists (RFC 3261 §7.3.3); default false */
@@ -21,21 +21,29 @@ export function startLine(msg: SipMessage): string {
 
 /** Header section text (start line, rows, blank line) with Content-Length fixed to `bodyLength`. */
 export function serializeHead(msg: SipMessage, bodyLength: number, opts: SerializeOptions = {}): string {
-  const lines: string[] = [startLine(msg)];
+  let out = `${startLine(msg)}\r\n`;
   let clWritten = false;
-  const nameOf = (n: string) =>
-    opts.preserveNames || !isKnownHeader(n) ? n : opts.compact ? compactHeaderName(n) : canonicalHeaderName(n);
-  for (const h of msg.headers) {
-    if (headerKey(h.name) === "content-length") {
+  const nameOf = (n: string, key: string) => {
+    if (opts.preserveNames) return n;
+    const canonical = canonicalOfKey(key);
+    if (canonical === undefined) return n;
+    return opts.compact ? compactHeaderName(n) : canonical;
+  };
+  const rows = msg.headers;
+  const keys = msg.headerKeys;
+  for (let i = 0; i < rows.length; i++) {
+    const h = rows[i] as SipHeader;
+    const key = keys[i] ?? headerKey(h.name);
+    if (key === "content-length") {
       if (clWritten) continue;
       clWritten = true;
-      lines.push(`${nameOf(h.name)}: ${bodyLength}`);
+      out += `${nameOf(h.name, key)}: ${bodyLength}\r\n`;
       continue;
     }
-    lines.push(`${nameOf(h.name)}: ${h.value}`);
+    out += `${nameOf(h.name, key)}: ${h.value}\r\n`;
   }
-  if (!clWritten) lines.push(`${opts.compact ? "l" : "Content-Length"}: ${bodyLength}`);
-  return `${lines.join("\r\n")}\r\n\r\n`;
+  if (!clWritten) out += `${opts.compact ? "l" : "Content-Length"}: ${bodyLength}\r\n`;
+  return `${out}\r\n`;
 }
 
 export function serializeMessage(msg: SipMessage, opts: SerializeOptions = {}): Uint8Array {

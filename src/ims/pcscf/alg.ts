@@ -14,7 +14,7 @@
  * node:crypto). See docs/pcscf-alg.md.
  */
 
-import { analyzeSdp, type SdpModel, validateSdp } from "../../sdp/index.ts";
+import { analyzeSdp, type SdpModel, validateModel } from "../../sdp/index.ts";
 import type { AlgContext, AlgDecision, MediaDecision } from "./algTypes.ts";
 import { bodyText } from "./bytes.ts";
 import { decideMedia } from "./mediaDecision.ts";
@@ -83,7 +83,8 @@ export function decideSdp(body: Uint8Array | string, ctx: AlgContext): AlgDecisi
     };
   }
 
-  const validation = validateSdp(text, { role: ctx.kind });
+  // one analysis per body: the findings come from the model built above (validateSdp would parse the text again)
+  const validation = validateModel(model, { role: ctx.kind });
   const findings = validation.findings;
   const bodyFindings = findings.filter((f) => f.mline === undefined);
   const bodyWarnings: string[] = [];

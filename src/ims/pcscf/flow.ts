@@ -36,6 +36,8 @@ export function flowTarget(f: Flow): SipTarget {
 
 const TRANSPORTS: readonly SipTransportProtocol[] = ["UDP", "TCP", "WS"];
 const B64URL = /^[A-Za-z0-9_-]+$/;
+/** entries of each token cache before it is cleared */
+const CACHE_MAX = 4096;
 
 /** Encodes and checks flow tokens: base64url(payload) "." base64url(HMAC-SHA-256(payload)[0..12]). */
 export class FlowTokens {
@@ -46,6 +48,14 @@ export class FlowTokens {
    * A token from another epoch keeps its address and loses its connection id (RFC 5626 §5.3: that flow is gone).
    */
   private readonly epoch: string;
+
+  /**
+   * Tokens already computed (flow payload → token) and tokens already verified (token → flow): a UE's flow is minted
+   * and read on every dialog-creating and in-dialog request, and the HMAC is the same each time. Bounded: cleared at
+   * CACHE_MAX entries. Only tokens whose HMAC verified are kept, so a forged token never skips the check.
+   */
+  private readonly encoded = new Map<string, string>();
+  private readonly decoded = new Map<string, Flow>();
 
   constructor(secret?: Uint8Array) {
     this.secret = secret ?? randomBytes(32);
@@ -60,11 +70,28 @@ export class FlowTokens {
   encode(f: Flow): string {
     const conn = f.connectionId === undefined ? "" : `${f.connectionId}@${this.epoch}`;
     const payload = `${TRANSPORTS.indexOf(f.transport)}|${f.host}|${f.port}|${conn}`;
-    return `${Buffer.from(payload, "utf8").toString("base64url")}.${this.mac(payload).toString("base64url")}`;
+    const hit = this.encoded.get(payload);
+    if (hit !== undefined) return hit;
+    const token = `${Buffer.from(payload, "utf8").toString("base64url")}.${this.mac(payload).toString("base64url")}`;
+    if (this.encoded.size >= CACHE_MAX) this.encoded.clear();
+    this.encoded.set(payload, token);
+    return token;
   }
 
   /** The flow of a token, or undefined when it is malformed or its HMAC does not verify. */
   decode(token: string): Flow | undefined {
+    const hit = this.decoded.get(token);
+    if (hit !== undefined) return { ...hit };
+    const flow = this.verify(token);
+    if (flow) {
+      if (this.decoded.size >= CACHE_MAX) this.decoded.clear();
+      this.decoded.set(token, flow);
+      return { ...flow };
+    }
+    return undefined;
+  }
+
+  private verify(token: string): Flow | undefined {
     const dot = token.indexOf(".");
     if (dot <= 0) return undefined;
     const p = token.slice(0, dot);

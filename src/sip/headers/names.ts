@@ -124,6 +124,11 @@ export function headerKey(name: string): string {
   return key;
 }
 
+/** The canonical spelling for a `headerKey` result, or undefined for a header this stack does not know. */
+export function canonicalOfKey(key: string): string | undefined {
+  return CANONICAL[key];
+}
+
 /** True when this stack has a canonical spelling for the header (otherwise the name is re-emitted as received). */
 export function isKnownHeader(name: string): boolean {
   return CANONICAL[headerKey(name)] !== undefined;
