@@ -1,7 +1,9 @@
 import { ImsdcError } from "../../errors.ts";
 
 /** Stable codes of the S-CSCF node (docs/pcscf.md "S-CSCF"). */
-export type ScscfErrorCode = "E_SCSCF_CONFIG"; // the S-CSCF options are invalid (name, domains, interfaces)
+export type ScscfErrorCode =
+  | "E_SCSCF_CONFIG" // the S-CSCF options are invalid (name, domains, interfaces, trustedPcscfs)
+  | "E_SCSCF_UNTRUSTED_SOURCE"; // an originating request from outside the trust domain (403, audited)
 
 export class ScscfError extends ImsdcError {
   declare readonly code: ScscfErrorCode;

@@ -5,5 +5,6 @@
 
 export { ProxyCore, ProxyError, type ProxyInterface, type ProxyPolicy, type ProxyRequest } from "../../sip/proxy.ts";
 export * from "./errors.ts";
-export { Scscf, type ScscfEvents, type ScscfOptions } from "./node.ts";
+export { type OriginatingInfo, Scscf, type ScscfEvents, type ScscfOptions } from "./node.ts";
 export * from "./registrar.ts";
+export { type PeerIdentity, type TrustedPeer, TrustedPeers, type TrustMatch } from "./trust.ts";
