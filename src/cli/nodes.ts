@@ -156,7 +156,7 @@ export function scscfCommand(args: string[], io: CliIo): Promise<number> {
     validateScscfConfig,
     async (c, log, audit) => {
       const { allowPublic: _allowPublic, ...rest } = c;
-      const s = new Scscf({ ...rest, logger: log });
+      const s = new Scscf({ ...rest, logger: log, audit });
       await s.start();
       auditRefusals(s.iface.layer, s.name, audit);
       const proto = s.iface.layer.protocols().includes("TCP") ? "TCP" : (s.iface.layer.protocols()[0] ?? "UDP");
@@ -288,6 +288,7 @@ export function ueCommand(args: string[], io: CliIo): Promise<number> {
         ...(c.timers ? { timers: c.timers } : {}),
         ...(c.maxCalls !== undefined ? { maxCalls: c.maxCalls } : {}),
         ...(c.flowRecovery !== undefined ? { flowRecovery: c.flowRecovery } : {}),
+        ...(c.acceptFrom !== undefined ? { acceptFrom: c.acceptFrom } : {}),
         ...(c.dc ? { dc: ueDcOptions(c.dc) } : {}),
         logger: log,
         audit,

@@ -97,7 +97,15 @@ describe("imsdc agw | scscf | pcscf | ue", () => {
     const iqUrl = String((await readyLine(agwIo)).iq);
     expect(iqUrl).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/$/);
     const sIo = memoryIo();
-    const scscf = main(["scscf", "--config", cfg("scscf", { tcp: 0, domains: ["ims.example.com"] }), ...quiet], sIo);
+    const scscf = main(
+      [
+        "scscf",
+        "--config",
+        cfg("scscf", { tcp: 0, domains: ["ims.example.com"], trustedPcscfs: ["127.0.0.1"] }),
+        ...quiet,
+      ],
+      sIo,
+    );
     const scscfUri = String((await readyLine(sIo)).uri);
     const pc = async (name: string) => {
       const io = memoryIo();
