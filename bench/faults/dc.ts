@@ -74,7 +74,14 @@ export async function startDcRig(o: { dc?: Partial<DcTimeouts> } = {}): Promise<
     for (const c of closers.splice(0).reverse()) await c().catch(() => {});
   };
   try {
-    const scscf = new Scscf({ udp: 0, tcp: 0, domains: [DOMAIN], timers: TIMERS, auth: false });
+    const scscf = new Scscf({
+      udp: 0,
+      tcp: 0,
+      domains: [DOMAIN],
+      timers: TIMERS,
+      auth: false,
+      trustedPcscfs: ["127.0.0.1"],
+    });
     await scscf.start();
     closers.push(() => scscf.close());
     const byes = new Map<string, number>();

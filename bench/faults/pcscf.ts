@@ -16,7 +16,7 @@ const T = { T1: 100, T2: 400, T4: 500, D: 500 };
 const DOMAIN = "ims.example.com";
 
 async function core(a: Partial<PcscfOptions> = {}, b: Partial<PcscfOptions> = {}) {
-  const scscf = new Scscf({ tcp: 0, domains: [DOMAIN], timers: T, auth: false });
+  const scscf = new Scscf({ tcp: 0, domains: [DOMAIN], timers: T, auth: false, trustedPcscfs: ["127.0.0.1"] });
   await scscf.start();
   const mk = async (name: string, o: Partial<PcscfOptions>) => {
     const p = new Pcscf({ name, access: { udp: 0 }, core: { tcp: 0 }, scscf: scscf.uri("TCP"), timers: T, ...o });

@@ -66,7 +66,7 @@ async function pcscfRestart(transport: SipTransportProtocol): Promise<FaultResul
   const audit = new AuditLog({ max: 1000 });
   const closers: (() => Promise<void>)[] = [];
   try {
-    const scscf = new Scscf({ tcp: 0, domains: [DOMAIN], timers: TIMERS, auth: false });
+    const scscf = new Scscf({ tcp: 0, domains: [DOMAIN], timers: TIMERS, auth: false, trustedPcscfs: ["127.0.0.1"] });
     closers.push(() => scscf.close());
     await scscf.start();
     let pcscf = new Pcscf(pcscfOptions(scscf, audit, { udp: 0, tcp: 0, ws: 0, core: 0 }));

@@ -87,7 +87,7 @@ function ask(s: Socket, text: string, ms: number): Promise<number> {
 }
 
 export async function runConnections(mode: "before" | "default", o: ConnectionsOptions): Promise<ConnectionsResult> {
-  const scscf = new Scscf({ host: "127.0.0.1", tcp: 0, domains: [DOMAIN] });
+  const scscf = new Scscf({ host: "127.0.0.1", tcp: 0, domains: [DOMAIN], auth: false, trustedPcscfs: ["127.0.0.1"] });
   await scscf.start();
   const pcscf = new Pcscf({
     name: "pcscf-conns",

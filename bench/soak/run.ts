@@ -195,7 +195,7 @@ export async function startNet(transport: SipTransportProtocol, timers: typeof T
   const audit = new AuditLog({ max: 1000 });
   const started: { close(): Promise<void> }[] = [];
   try {
-    const scscf = new Scscf({ udp: 0, tcp: 0, domains: [DOMAIN], timers, auth: false });
+    const scscf = new Scscf({ udp: 0, tcp: 0, domains: [DOMAIN], timers, auth: false, trustedPcscfs: ["127.0.0.1"] });
     started.push(scscf);
     await scscf.start();
     const mk = async (name: string) => {

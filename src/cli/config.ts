@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type AlgConfig, AlgConfigError, loadAlgConfig } from "../ims/pcscf/index.ts";
+import { TrustedPeers } from "../ims/scscf/trust.ts";
 import { parseSipUri } from "../sip/index.ts";
 import { bindProblem } from "./binds.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
@@ -170,6 +171,11 @@ export interface ScscfConfig {
   limits?: ConnectionLimitsConfig;
   /** registration authentication (docs/auth.md); required: an object, or false to run without */
   auth?: ScscfAuthConfig | false;
+  /**
+   * RFC 3325 §5: the P-CSCFs originating requests are accepted from (IP, IP:port, CIDR, "sha-256 AB:…" certificate
+   * fingerprint). Absent or empty: none (every originating request 403): the S-CSCF trusts no peer it was not told of.
+   */
+  trustedPcscfs?: string[];
 }
 
 /** The connection limits a node's config may set (src/sip/transport/limiter.ts). */
@@ -270,6 +276,7 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
     "timers",
     "limits",
     "auth",
+    "trustedPcscfs",
   ]);
   const out: ScscfConfig = {};
   if (o) {
@@ -288,6 +295,15 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
     set("timers", r.timers(o, ""));
     set("limits", connectionLimits(r, o));
     set("auth", scscfAuth(r, o, file));
+    const trusted = r.stringList(o, "trustedPcscfs", "");
+    if (trusted) {
+      try {
+        new TrustedPeers(trusted);
+        out.trustedPcscfs = trusted;
+      } catch (e) {
+        r.problem("trustedPcscfs", e instanceof Error ? e.message : String(e));
+      }
+    }
     if (out.udp === undefined && out.tcp === undefined && out.ws === undefined)
       r.problem("", "needs at least one of udp, tcp, ws");
   }
@@ -548,6 +564,8 @@ export interface UeConfig {
   maxCalls?: number;
   /** RFC 5626 §4.5 re-registration when the TCP/WS flow to the P-CSCF fails (default base 30 s / max 1800 s) */
   flowRecovery?: false | { baseMs?: number; maxMs?: number };
+  /** TS 24.229 §5.1.1.2: initial requests only over the registration flow ("registration", default) or from "any" */
+  acceptFrom?: "registration" | "any";
   /** echo every data channel message back with this prefix */
   echoPrefix?: string;
   /** call this URI once registered */
@@ -576,6 +594,7 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
     "ice",
     "maxCalls",
     "flowRecovery",
+    "acceptFrom",
     "dc",
     "echoPrefix",
     "call",
@@ -621,6 +640,11 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
     // RFC 3261 §21.4.24: beyond maxCalls an incoming INVITE is answered 486 Busy Here
     const mc = r.int(o, "maxCalls", "", 0, 100_000);
     if (mc !== undefined) out.maxCalls = mc;
+    const af = r.string(o, "acceptFrom", "");
+    if (af !== undefined) {
+      if (af !== "registration" && af !== "any") r.problem("acceptFrom", 'must be "registration" or "any"');
+      else out.acceptFrom = af;
+    }
     if (o.flowRecovery === false) out.flowRecovery = false;
     else if (o.flowRecovery !== undefined) {
       const fr = r.object(o.flowRecovery, "flowRecovery", ["baseMs", "maxMs"]);

@@ -288,6 +288,7 @@ export function ueCommand(args: string[], io: CliIo): Promise<number> {
         ...(c.timers ? { timers: c.timers } : {}),
         ...(c.maxCalls !== undefined ? { maxCalls: c.maxCalls } : {}),
         ...(c.flowRecovery !== undefined ? { flowRecovery: c.flowRecovery } : {}),
+        ...(c.acceptFrom !== undefined ? { acceptFrom: c.acceptFrom } : {}),
         ...(c.dc ? { dc: ueDcOptions(c.dc) } : {}),
         logger: log,
         audit,

@@ -31,6 +31,7 @@ import {
   summarizeSip,
   type UeTraceEvent,
 } from "./events.ts";
+import { PcscfHops } from "./pcscfHops.ts";
 
 export const DEFAULT_DOMAIN = "ims.example.com";
 /** The data channel the demo UEs use: negotiated id 1000 (TS 26.114 §6.2.10.1: application ids ≥ 1000). */
@@ -131,8 +132,19 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
       const agw =
         opts.agw === false ? undefined : new ImsAgw({ logger, audit, accessAddress: host, coreAddress: host });
       if (agw) started.push(agw);
-      // auth: false until the UEs of this network carry credentials (docs/auth.md)
-      const scscf = new Scscf({ host, tcp: 0, domains: [domain], timers, logger, audit, auth: false });
+      // RFC 3325 §5: the S-CSCF trusts exactly this network's two P-CSCFs (pcscfHops.ts), nobody else on the host
+      const hops = new PcscfHops();
+      const scscf = new Scscf({
+        host,
+        tcp: 0,
+        domains: [domain],
+        timers,
+        logger,
+        audit,
+        // auth: false until the UEs of this network carry credentials (docs/auth.md)
+        auth: false,
+        trustedPcscfs: [(src) => hops.has(src)],
+      });
       started.push(scscf);
       await scscf.start();
       const mk = async (name: string, ws: number, verify?: WsUpgradeCheck) => {
@@ -152,6 +164,7 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
         const wsT = p.access.layer.transport("WS");
         if (verify && wsT instanceof WsTransport) wsT.setVerifyUpgrade(verify);
         await p.start();
+        hops.follow(p.core.layer);
         return p;
       };
       const a = await mk("pcscf-a", opts.wsPortA ?? 0, opts.wsVerifyUpgrade);

@@ -39,6 +39,8 @@ export const SIP_ERROR_CODES = {
     "a TCP/WS message (or an inbound connection's first message, or a WebSocket upgrade) was not complete within messageTimeoutMs",
   E_SIP_IDLE_TIMEOUT: "a TCP/WS connection carried no traffic for idleTimeoutMs",
   E_SIP_FLOW_FAILED: "the connection a UA registered over closed (RFC 5626 §4.4); the UA re-registers (flow recovery)",
+  E_SIP_UNTRUSTED_SOURCE:
+    "an initial request did not come over the flow the UA registered through (TS 24.229 §5.1.1.2, RFC 5626 §5): 403",
   E_SIP_CLOSED: "the transport, transaction layer or user agent is closed",
   E_SIP_TIMEOUT: "a transaction or user-agent operation timed out",
   E_SIP_TRANSACTION: "invalid operation for the transaction state",

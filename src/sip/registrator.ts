@@ -19,7 +19,7 @@ import {
 import type { ClientTransaction } from "./transaction/client.ts";
 import type { SendRequestOptions } from "./transaction/manager.ts";
 import { TimerBag } from "./transaction/timers.ts";
-import type { ConnectionClosedInfo, SipTarget, SipTransportProtocol } from "./transport/types.ts";
+import type { ConnectionClosedInfo, SipSource, SipTarget, SipTransportProtocol } from "./transport/types.ts";
 import {
   type FlowFailedInfo,
   type FlowRecoveryOptions,
@@ -74,6 +74,8 @@ export class Registrator {
   private recovery: Required<FlowRecoveryOptions> | undefined;
   /** the connection of the current registration (TCP/WS), and when it was registered over */
   private regFlow: { transport: SipTransportProtocol; connectionId: string; since: number } | undefined;
+  /** RFC 5626 §5 / TS 24.229 §5.1.1.2: the flow of the current registration (the UDP peer, or the connection) */
+  private regSource: SipSource | undefined;
   /** the options of the last register() with a non-zero expiry: a recovery repeats it */
   private regOpts: { expires?: number } = {};
   /** RFC 5626 §4.5 consecutive-failures */
@@ -86,6 +88,11 @@ export class Registrator {
   /** Current registration, if any. */
   get registered(): RegistrationInfo | undefined {
     return this.registration;
+  }
+
+  /** The flow the current registration was made over: where initial requests toward us may come from. */
+  get registrationFlow(): SipSource | undefined {
+    return this.registration ? this.regSource : undefined;
   }
 
   /** Turns flow recovery on (RFC 5626 §4.5 back-off, defaults base 30 s / max 1800 s) or off (false). */
@@ -181,6 +188,7 @@ export class Registrator {
     if (requested === 0 || granted === 0) {
       this.registration = undefined;
       this.regFlow = undefined;
+      this.regSource = undefined;
       this.timers.clear("refresh");
       this.host.emit("unregistered");
       return { expires: 0, contacts: list, serviceRoute: [], response: res };
@@ -193,6 +201,7 @@ export class Registrator {
     this.timers.clear("recover");
     // RFC 5626 §4.4: the registration now lives on this flow (a TCP/WS connection); its close is a flow failure
     const f = txn.flow;
+    this.regSource = f;
     this.regFlow =
       f?.connectionId !== undefined && this.host.ctx.isReliable(f.transport)
         ? { transport: f.transport, connectionId: f.connectionId, since: Date.now() }
@@ -266,6 +275,7 @@ export class Registrator {
   private flowLost(info: ConnectionClosedInfo | undefined, reason: FlowFailedInfo["reason"]): void {
     const f = this.regFlow;
     this.regFlow = undefined;
+    this.regSource = undefined;
     if (this.host.closed() || this.unregistering || this.registration === undefined) return;
     this.registration = undefined;
     this.timers.clear("refresh");

@@ -18,11 +18,12 @@ import { Registrator } from "./registrator.ts";
 import { TransactionManager } from "./transaction/manager.ts";
 import { InviteServerTransaction, type ServerTransaction } from "./transaction/server.ts";
 import { uriTarget } from "./transport/route.ts";
-import type { SipTarget, SipTransportProtocol } from "./transport/types.ts";
+import type { SipSource, SipTarget, SipTransportProtocol } from "./transport/types.ts";
 import {
   type FlowRecoveryOptions,
   RECOGNISED,
   type RegistrationInfo,
+  type RequestRefusedInfo,
   type SipUserAgentOptions,
   UA_ALLOW,
   type UaContext,
@@ -40,6 +41,7 @@ export {
   type FlowRecoveryOptions,
   type RegistrationFailedInfo,
   type RegistrationInfo,
+  type RequestRefusedInfo,
   rejectOffer,
   type SdpContext,
   type SdpReject,
@@ -67,6 +69,7 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
   /** RFC 3261 §8.2.2.2: requests without To tag in progress (Call-ID, From tag, CSeq) → transaction key */
   private readonly merged = new Map<string, string>();
   private readonly registrator: Registrator;
+  private readonly acceptFrom: "registration" | "any";
   private unsubscribe: (() => void) | undefined;
   private unsubscribeClosed: (() => void) | undefined;
   private closed = false;
@@ -83,6 +86,11 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
       throw new SipError("E_SIP_CONFIG", `transport ${String(preferred)} is not available`);
     }
     if (opts.outboundProxy !== undefined) parseSipUri(opts.outboundProxy);
+    const af = opts.acceptFrom ?? (opts.outboundProxy !== undefined ? "registration" : "any");
+    if (af !== "registration" && af !== "any") {
+      throw new SipError("E_SIP_CONFIG", `acceptFrom must be "registration" or "any" (got ${String(af)})`);
+    }
+    this.acceptFrom = af;
     this.txm = new TransactionManager(this.layer, {
       ...(opts.timers ? { timers: opts.timers } : {}),
       logger: this.log,
@@ -240,6 +248,11 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
         txn.reply(503);
         return;
       }
+      // TS 24.229 §5.1.1.2 / RFC 5626 §5: requests outside a dialog only over the flow we registered through
+      if (req.toTag() === undefined && !this.fromRegistrationFlow(txn.source)) {
+        this.refuseUntrusted(txn);
+        return;
+      }
       if (req.method === "CANCEL") {
         this.onCancel(txn);
         return;
@@ -311,6 +324,46 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
         }
       }
     }
+  }
+
+  /** True when `source` is the flow of the current registration (or when any source is accepted). */
+  private fromRegistrationFlow(source: SipSource): boolean {
+    if (this.acceptFrom === "any") return true;
+    const f = this.registrator.registrationFlow;
+    if (!f || f.transport !== source.transport) return false;
+    // RFC 5626 §5: a connection-oriented flow is the connection itself
+    if (f.connectionId !== undefined) return source.connectionId === f.connectionId;
+    // UDP: the P-CSCF's address and port the REGISTER went to
+    const h = (x: string) => x.toLowerCase().replace(/^\[|\]$/g, "");
+    return h(f.host) === h(source.host) && f.port === source.port;
+  }
+
+  /** RFC 3261 §21.4.4 403 with a Warning (§20.43, 399): the request did not come over the registration flow. */
+  private refuseUntrusted(txn: ServerTransaction): void {
+    const req = txn.request;
+    const expected = this.registrator.registrationFlow;
+    const info: RequestRefusedInfo = {
+      code: "E_SIP_UNTRUSTED_SOURCE",
+      status: 403,
+      method: req.method,
+      callId: req.callId(),
+      source: txn.source,
+      expected,
+    };
+    this.log.warn(
+      { code: info.code, method: info.method, remote: `${txn.source.host}:${txn.source.port}` },
+      "sip ua: request refused: not from the registration flow",
+    );
+    txn.reply(403, "Forbidden", {
+      toTag: generateTag(),
+      headers: [
+        {
+          name: "Warning",
+          value: `399 ${this.layer.localVia(txn.source.transport).host} "E_SIP_UNTRUSTED_SOURCE: requests are accepted from the registration flow only"`,
+        },
+      ],
+    });
+    this.emit("requestRefused", info);
   }
 
   private onInvite(txn: ServerTransaction): void {

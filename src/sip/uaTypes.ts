@@ -152,8 +152,21 @@ export interface FlowFailedInfo {
   retryInMs?: number | undefined;
 }
 
+/** An initial request refused because it did not come over the registration flow (`acceptFrom: "registration"`). */
+export interface RequestRefusedInfo {
+  code: "E_SIP_UNTRUSTED_SOURCE";
+  status: 403;
+  method: string;
+  callId: string;
+  /** where it came from */
+  source: SipSource;
+  /** the flow the UA registered over, if any (undefined: not registered) */
+  expected: SipSource | undefined;
+}
+
 export type UserAgentEvents = {
   registered: [RegistrationInfo];
+  requestRefused: [RequestRefusedInfo];
   registrationFailed: [RegistrationFailedInfo];
   unregistered: [];
   incomingCall: [SipCall];
@@ -187,6 +200,13 @@ export interface SipUserAgentOptions {
   preferredTransport?: SipTransportProtocol;
   /** every request goes to this next hop (e.g. the P-CSCF), whatever its Request-URI or route set */
   outboundProxy?: string;
+  /**
+   * Where initial requests (and CANCEL) toward this UA may come from (TS 24.229 §5.1.1.2 / §5.1.3, RFC 5626 §5):
+   * "registration": only over the flow of the current registration (the P-CSCF's address and port for UDP, the
+   * registration's connection for TCP/WS), others get 403 and a `requestRefused` event; "any": from anywhere (labs
+   * and tests without a P-CSCF). Default "registration" when `outboundProxy` is set, else "any".
+   */
+  acceptFrom?: "registration" | "any";
   /** Route header values preloaded on initial requests (RFC 3261 §8.1.2), e.g. ["<sip:pcscf.example.com;lr>"] */
   preloadedRoute?: string[];
   /** Request-URI of REGISTER; default "sip:<AOR domain>" */

@@ -53,6 +53,12 @@ export interface ImsUeOptions {
   media?: UeMediaKind[];
   /** options of the MSRP / BFCP over TLS endpoints (e2ae, TR 29.828 §5.2.1) */
   e2ae?: Omit<E2aeEndpointOptions, "kind" | "name" | "logger" | "audit">;
+  /**
+   * where initial requests toward this UE may come from (TS 24.229 §5.1.1.2, RFC 5626 §5): "registration" (default
+   * with an outbound proxy) only over the flow it registered through, others 403 + audit event; "any" (default
+   * without one) for labs without a P-CSCF
+   */
+  acceptFrom?: "registration" | "any";
   /** answer incoming calls automatically (default true) */
   autoAnswer?: boolean;
   /**
@@ -108,7 +114,7 @@ export type ImsUeEvents = {
   /** a call (either direction) whose data channel endpoint now exists */
   call: [UeCall];
   /** an incoming call refused before anything was allocated for it (E_UE_BUSY: 486, maxCalls reached) */
-  refused: [{ code: "E_UE_BUSY"; status: number; callId: string }];
+  refused: [{ code: "E_UE_BUSY" | "E_SIP_UNTRUSTED_SOURCE"; status: number; callId: string }];
 };
 
 export class ImsUe extends TypedEmitter<ImsUeEvents> {
@@ -152,6 +158,7 @@ export class ImsUe extends TypedEmitter<ImsUeEvents> {
       },
       ...(opts.timers ? { timers: opts.timers } : {}),
       ...(opts.flowRecovery !== undefined ? { flowRecovery: opts.flowRecovery } : {}),
+      ...(opts.acceptFrom !== undefined ? { acceptFrom: opts.acceptFrom } : {}),
       autoRinging: true,
       logger: this.log,
     });
@@ -166,6 +173,24 @@ export class ImsUe extends TypedEmitter<ImsUeEvents> {
         void sip.answer().catch((e: unknown) => this.log.warn({ err: String(e) }, "answer failed"));
     });
     this.ua.on("registered", (info) => this.emit("registered", info));
+    this.ua.on("requestRefused", (r) => {
+      const at = (x: { host: string; port: number }) => `${x.host.includes(":") ? `[${x.host}]` : x.host}:${x.port}`;
+      // TS 24.229 §5.1.1.2 / RFC 5626 §5: a request from outside the registration flow is a security refusal
+      this.opts.audit?.record({
+        node: "ue",
+        decision: "request-refused",
+        clause: "TS 24.229 §5.1.1.2",
+        code: r.code,
+        ue: this.opts.aor,
+        method: r.method,
+        callId: r.callId,
+        transport: r.source.transport,
+        remote: at(r.source),
+        expected: r.expected ? at(r.expected) : null,
+        status: r.status,
+      });
+      this.emit("refused", { code: r.code, status: r.status, callId: r.callId });
+    });
   }
 
   async start(): Promise<void> {

@@ -98,7 +98,12 @@ describe("imsdc agw | scscf | pcscf | ue", () => {
     expect(iqUrl).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/$/);
     const sIo = memoryIo();
     const scscf = main(
-      ["scscf", "--config", cfg("scscf", { tcp: 0, domains: ["ims.example.com"], auth: false }), ...quiet],
+      [
+        "scscf",
+        "--config",
+        cfg("scscf", { tcp: 0, domains: ["ims.example.com"], auth: false, trustedPcscfs: ["127.0.0.1"] }),
+        ...quiet,
+      ],
       sIo,
     );
     const scscfUri = String((await readyLine(sIo)).uri);

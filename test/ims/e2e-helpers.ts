@@ -3,8 +3,9 @@
  * 127.0.0.1; every node is closed by `close()`.
  */
 import { createHash } from "node:crypto";
+import { PcscfHops } from "../../src/demo/pcscfHops.ts";
 import { Pcscf, type PcscfOptions } from "../../src/ims/pcscf/index.ts";
-import { Scscf } from "../../src/ims/scscf/index.ts";
+import { Scscf, type ScscfOptions } from "../../src/ims/scscf/index.ts";
 import { AuditLog } from "../../src/log.ts";
 import type { SipRequest, SipSource, SipTransportProtocol } from "../../src/sip/index.ts";
 import { ImsUe, type ImsUeOptions } from "../../src/ue/ue.ts";
@@ -22,6 +23,8 @@ export interface CoreOptions {
   core?: SipTransportProtocol;
   pcscfA?: Partial<PcscfOptions>;
   pcscfB?: Partial<PcscfOptions>;
+  /** S-CSCF options (default: it trusts exactly P-CSCF A and B, RFC 3325 §5) */
+  scscf?: Partial<ScscfOptions>;
 }
 
 export interface Core {
@@ -39,7 +42,17 @@ export async function startCore(opts: CoreOptions = {}): Promise<Core> {
   const audit = new AuditLog();
   const coreT = opts.core ?? "TCP";
   // registration authentication is tested in test/ims/scscf/auth.test.ts; these flows opt out explicitly
-  const scscf = new Scscf({ udp: 0, tcp: 0, domains: [DOMAIN], timers: TIMERS, auth: false });
+  const hops = new PcscfHops();
+  const scscf = new Scscf({
+    udp: 0,
+    tcp: 0,
+    domains: [DOMAIN],
+    timers: TIMERS,
+    audit,
+    auth: false,
+    trustedPcscfs: [(src) => hops.has(src)],
+    ...opts.scscf,
+  });
   await scscf.start();
   const scscfRequests: Core["scscfRequests"] = [];
   scscf.on("request", (req, source) => scscfRequests.push({ req, source }));
@@ -54,6 +67,7 @@ export async function startCore(opts: CoreOptions = {}): Promise<Core> {
       ...over,
     });
     await p.start();
+    hops.follow(p.core.layer);
     return p;
   };
   const a = await mk("pcscf-a", opts.pcscfA);

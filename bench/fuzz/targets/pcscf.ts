@@ -220,6 +220,7 @@ export class PcscfHarness {
       timers: TIMERS,
       timerC: 2000,
       auth: false,
+      trustedPcscfs: ["127.0.0.1"],
     });
     await this.scscf.start();
     this.pcscf = new Pcscf({

@@ -3,9 +3,11 @@
  * on its way.
  *
  * - From a UE (access side, Gm): the sec-agree headers and option tags stop here (TS 24.229 §5.2.2); initial requests
- *   only from UEs registered through this P-CSCF (TS 24.229 §5.2.6.3), with P-Asserted-Identity (RFC 3325 §9.1);
+ *   only from UEs registered through this P-CSCF (TS 24.229 §5.2.6.3), with the P-Asserted-Identity the P-CSCF
+ *   asserts; identity headers a UE sent are removed (identity.ts, RFC 3325 §9.1);
  *   next hop the preloaded Route, else the Service-Route (RFC 3608 §6), else the S-CSCF. REGISTER: register.ts.
- * - From the core (Mw) toward a UE: over the flow the UE registered on (the Path / Record-Route flow token, RFC 5626
+ * - From the core (Mw) toward a UE: P-Preferred-Identity removed, P-Asserted-Identity too when privacy "id" is asked
+ *   (identity.ts, RFC 3325 §9.1); over the flow the UE registered on (the Path / Record-Route flow token, RFC 5626
  *   §5.3 style), reusing its TCP/WS connection; 430 when that flow is gone.
  * - Dialog-creating requests get a double Record-Route (RFC 5658 §4): one entry per leg (ownRoutes.ts).
  * - Every request passes the IMS-ALG (offerAnswer.ts, e2ae offers held by offerAnchoring.ts) and the session
@@ -33,6 +35,7 @@ import type { CapabilityStore } from "./capabilities.ts";
 import type { AlgConfig } from "./config.ts";
 import type { E2aeAnchor } from "./e2ae.ts";
 import { type Flow, type FlowTokens, flowOf, flowTarget } from "./flow.ts";
+import { assertFromUe, filterTowardUe } from "./identity.ts";
 import type { TxData } from "./nodeTypes.ts";
 import type { OfferAnchoring } from "./offerAnchoring.ts";
 import type { OfferAnswer } from "./offerAnswer.ts";
@@ -154,7 +157,8 @@ export class Router {
       fromAor = undefined;
     }
     const reg = this.o.registrations.forFlow(flow, fromAor);
-    if (!inDialog && req.method !== "ACK" && req.method !== "CANCEL") {
+    const initial = !inDialog && req.method !== "ACK" && req.method !== "CANCEL";
+    if (initial) {
       // TS 24.229 §5.2.6.3: initial requests are accepted only from UEs registered through this P-CSCF
       if (!reg && this.o.requireRegistration) {
         return warningReply(
@@ -164,11 +168,9 @@ export class Router {
           "E_PCSCF_NOT_REGISTERED: the UE is not registered via this P-CSCF",
         );
       }
-      // RFC 3325 §9.1 / TS 24.229 §5.2.6.3: identity headers from the UE are not trusted; the P-CSCF asserts it
-      req.removeHeader("P-Asserted-Identity");
-      req.removeHeader("P-Preferred-Identity");
-      if (reg) req.setHeader("P-Asserted-Identity", `<${reg.aor}>`);
     }
+    // RFC 3325 §9.1 / TS 24.229 §5.2.6.3.3: identity headers from the UE are not trusted; the P-CSCF asserts it
+    assertFromUe(req, reg, initial);
     // RFC 3261 §16.5 / RFC 3608 §6: next hop = the preloaded route, else the Service-Route, else the S-CSCF
     let target: SipTarget;
     const coreT = defaultTransport(this.o.core);
@@ -204,6 +206,8 @@ export class Router {
   private routeFromCore(pr: ProxyRequest): RouteOutcome<TxData> | Promise<RouteOutcome<TxData>> {
     const req = pr.req;
     const inDialog = req.toTag() !== undefined;
+    // RFC 3325 §9.1: the UE is outside the trust domain
+    filterTowardUe(req);
     // RFC 5626 §5.3 style: the flow token of our Path (initial requests) or access Record-Route entry (in-dialog)
     let flow: Flow | undefined;
     for (const p of pr.popped) {

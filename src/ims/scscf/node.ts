@@ -10,7 +10,10 @@
  *   (RFC 3327 §5.3), so the request goes back through the P-CSCF the UE registered with; unknown AOR of a served
  *   domain → 404 (480 when it was registered before); other domains → routed by the Request-URI;
  * - dialog-creating requests are record-routed (double Record-Route when the transports differ, RFC 5658);
- *   in-dialog requests follow their Route set.
+ *   in-dialog requests follow their Route set;
+ * - trust domain (RFC 3325 §5 / TS 24.229 §4.4): originating requests (initial, not REGISTER) only from the configured
+ *   trusted P-CSCFs (trust.ts), others 403 with a Warning and an audit event; P-Asserted-Identity from anyone else is
+ *   removed; the served user (routing, billing) is the P-Asserted-Identity of a trusted P-CSCF.
  */
 import { type AuditLog, type Logger, silentLogger } from "../../log.ts";
 import {
@@ -43,6 +46,8 @@ export type ScscfAuthOptions = Omit<RegistrarAuthOptions, "store" | "realm"> & {
   realm?: string;
 };
 
+import { type PeerIdentity, type TrustedPeer, TrustedPeers, type TrustMatch } from "./trust.ts";
+
 export interface ScscfOptions {
   /** instance name in logs; default "scscf" */
   name?: string;
@@ -62,14 +67,32 @@ export interface ScscfOptions {
    * enables it; `false` runs the registrar without authentication and must be written explicitly.
    */
   auth?: ScscfAuthOptions | false;
-  /** security decisions (authentication) */
-  audit?: AuditLog;
   /** further host names (or host:port) that designate this S-CSCF */
   aliases?: string[];
   timers?: Partial<SipTimerConfig>;
   timerC?: number;
   limits?: Partial<TransportLimits>;
+  /**
+   * The P-CSCFs originating requests are accepted from (RFC 3325 §5 trust domain; trust.ts): addresses, "addr:port",
+   * CIDR blocks, "sha-256 AB:…" certificate fingerprints (matched against `peerIdentity`) or predicates. Absent or
+   * empty: no originating request is accepted (secure by default: the S-CSCF never trusts a peer it was not told of).
+   */
+  trustedPcscfs?: readonly TrustedPeer[];
+  /** the TLS identity (certificate fingerprint) of an inbound connection: the SIP over TLS transport's hook */
+  peerIdentity?: PeerIdentity;
   logger?: Logger;
+  /** security decisions (authentication, refusals of untrusted sources) are recorded here (node "scscf") */
+  audit?: AuditLog;
+}
+
+/** An originating request accepted from a trusted P-CSCF, and the identity it is served (and billed) as. */
+export interface OriginatingInfo {
+  /** the P-Asserted-Identity a trusted P-CSCF put in (TS 24.229 §5.4.3.2); undefined when it put none */
+  servedUser: string | undefined;
+  method: string;
+  callId: string;
+  source: SipSource;
+  trustedBy: TrustMatch;
 }
 
 export type ScscfEvents = {
@@ -77,6 +100,8 @@ export type ScscfEvents = {
   request: [SipRequest, SipSource];
   /** a REGISTER was accepted: the AOR's bindings after it */
   registered: [string, Binding[]];
+  /** an originating request from a trusted P-CSCF, with its served user */
+  originating: [OriginatingInfo];
 };
 
 /** RFC 3261 §16.6 step 4: methods whose initial request creates a dialog. */
@@ -92,6 +117,7 @@ export class Scscf extends TypedEmitter<ScscfEvents> {
   private readonly proxy: ProxyCore<undefined>;
   private readonly domains: ReadonlySet<string> | undefined;
   private readonly log: Logger;
+  private readonly trust: TrustedPeers;
   private readonly audit: AuditLog | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
   private started = false;
@@ -105,6 +131,8 @@ export class Scscf extends TypedEmitter<ScscfEvents> {
     }
     this.log = (opts.logger ?? silentLogger).child({ node: "scscf", name: this.name });
     this.onListenerError = (e, ev) => this.log.error({ err: e, event: ev }, "scscf: listener failed");
+    this.trust = new TrustedPeers(opts.trustedPcscfs ?? [], opts.peerIdentity);
+    this.audit = opts.audit;
     this.domains = opts.domains ? new Set(opts.domains.map((d) => d.toLowerCase())) : undefined;
     const l = (v: boolean | number | undefined) =>
       v === undefined || v === false ? undefined : v === true ? {} : { port: v };
@@ -189,6 +217,7 @@ export class Scscf extends TypedEmitter<ScscfEvents> {
       { listen: addrs, domains: this.domains ? [...this.domains] : "*", auth: this.auth ? this.auth.realm : false },
       "scscf started",
     );
+    if (this.trust.empty) this.log.warn("scscf: no trustedPcscfs: every originating request will be refused (403)");
   }
 
   async close(): Promise<void> {
@@ -237,11 +266,29 @@ export class Scscf extends TypedEmitter<ScscfEvents> {
     const ruri = req.requestUri();
     const routes = req.routes();
     const fallback = pr.source.transport;
+    const trusted = this.trust.match(pr.source);
+    // RFC 3325 §5 / §9.1: P-Asserted-Identity from outside the trust domain is removed, never believed
+    if (!trusted) {
+      req.removeHeader("P-Asserted-Identity");
+      req.removeHeader("P-Preferred-Identity");
+    }
     if (req.method === "REGISTER" && routes.length === 0) {
       // RFC 3261 §10.3 step 1: a REGISTER for a domain this registrar is not responsible for is proxied
       if (isSipUri(ruri) && this.serves(ruri.host)) return this.register(pr);
     }
     const inDialog = req.toTag() !== undefined || req.method === "ACK" || req.method === "CANCEL";
+    if (!inDialog && req.method !== "REGISTER") {
+      // TS 24.229 §5.4.3.2 / RFC 3325 §5: originating requests only from the P-CSCFs of the trust domain
+      if (!trusted) return this.refuseUntrusted(pr);
+      const servedUser = req.getHeader("P-Asserted-Identity");
+      this.emit("originating", {
+        servedUser,
+        method: req.method,
+        callId: req.callId(),
+        source: pr.source,
+        trustedBy: trusted,
+      });
+    }
     if (inDialog || routes[0] !== undefined) {
       // RFC 3261 §16.5 / §16.12: requests with a route set (in-dialog, or pre-loaded beyond us) follow it
       const next = routes[0];
@@ -267,6 +314,37 @@ export class Scscf extends TypedEmitter<ScscfEvents> {
     }
     if (this.proxy.isOwnUri(ruri)) return { kind: "reply", status: 404 };
     return this.forwardTo(pr, uriTarget(ruri, fallback), DIALOG_METHODS.has(req.method));
+  }
+
+  /** RFC 3261 §21.4.4 403 + Warning (§20.43, 399), audited: an initial request from outside the trust domain. */
+  private refuseUntrusted(pr: ProxyRequest): RouteOutcome<undefined> {
+    const src = pr.source;
+    const remote = `${src.host.includes(":") ? `[${src.host}]` : src.host}:${src.port}`;
+    this.log.warn({ code: "E_SCSCF_UNTRUSTED_SOURCE", method: pr.req.method, remote }, "scscf: untrusted source");
+    this.audit?.record({
+      node: "scscf",
+      decision: "request-refused",
+      clause: "RFC 3325 §5",
+      code: "E_SCSCF_UNTRUSTED_SOURCE",
+      name: this.name,
+      method: pr.req.method,
+      callId: pr.req.callId(),
+      transport: src.transport,
+      remote,
+      status: 403,
+    });
+    const agent = this.iface.layer.localVia(src.transport).host;
+    return {
+      kind: "reply",
+      status: 403,
+      reason: "Forbidden",
+      headers: [
+        {
+          name: "Warning",
+          value: `399 ${agent} "E_SCSCF_UNTRUSTED_SOURCE: originating requests are accepted from trusted P-CSCFs only"`,
+        },
+      ],
+    };
   }
 
   private forwardTo(pr: ProxyRequest, target: SipTarget, recordRoute: boolean): RouteOutcome<undefined> {
