@@ -37,6 +37,8 @@ async function restartPcscfA(core: Core): Promise<Pcscf> {
     timers: TIMERS,
   });
   await p.start();
+  // RFC 3325 §5: the restarted P-CSCF is the same trusted node; the S-CSCF follows its new core connections
+  core.hops.follow(p.core.layer);
   return p;
 }
 

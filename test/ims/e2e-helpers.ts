@@ -32,6 +32,8 @@ export interface Core {
   a: Pcscf;
   b: Pcscf;
   audit: AuditLog;
+  /** the P-CSCF connections the S-CSCF trusts: a P-CSCF started later (a restart) must be followed too */
+  hops: PcscfHops;
   /** every request the S-CSCF received */
   scscfRequests: { req: SipRequest; source: SipSource }[];
   close(): Promise<void>;
@@ -77,6 +79,7 @@ export async function startCore(opts: CoreOptions = {}): Promise<Core> {
     a,
     b,
     audit,
+    hops,
     scscfRequests,
     async close() {
       await a.close();
