@@ -323,7 +323,7 @@ export class ImsAgw implements IqAgw {
         keepAliveMs: this.opts.keepAliveMs,
         ...(credential ? { credential } : {}),
         logger: this.log, // every line carries contextId/terminationId; no child logger per termination (memory)
-        hooks: this.hooksFor(ctx),
+        hooks: this.hooks,
       });
     } catch (e) {
       ctx.reserving--;
@@ -368,19 +368,26 @@ export class ImsAgw implements IqAgw {
     return this.shared.credential;
   }
 
-  private hooksFor(ctx: Context): TerminationHooks {
+  /** One hooks object for every termination (not a set of closures per termination: memory per idle leg). */
+  private readonly hooks: TerminationHooks = this.makeHooks();
+
+  private makeHooks(): TerminationHooks {
     return {
       emit: (e) => this.emit(e),
       audit: (e) => this.audit.record(e),
       tcpEstablished: (t, direction) => {
         // TR 29.828 §4.4.2.1.2 indication 3: a peer-opened connection triggers a SYN on the other termination,
         // unless that termination's peer is the active party (RFC 4145 §4: it will connect to us).
-        if (direction !== "incoming" || !ctx.interlinkage) return;
+        const ctx = this.contexts.get(t.contextId);
+        if (direction !== "incoming" || !ctx?.interlinkage) return;
         for (const o of ctx.terminations.values()) {
           if (o !== t && !o.hasConnection && !o.peerIsActive) o.connect("interlinkage");
         }
       },
-      ready: () => this.maybeStartRelay(ctx),
+      ready: (t) => {
+        const ctx = this.contexts.get(t.contextId);
+        if (ctx) this.maybeStartRelay(ctx);
+      },
       disconnected: () => {},
       handshakesFull: () => this.handshakes >= this.opts.maxHandshakes,
       handshakeStarted: () => {
