@@ -103,7 +103,7 @@ export class ImsAgw implements IqAgw {
     };
     this.timers = { ...DEFAULT_TIMERS, ...(options.timers ?? {}) };
     this.certificateFactory = options.certificateFactory ?? (() => generateSessionCertificate());
-    this.certificateScope = options.certificateScope ?? "termination";
+    this.certificateScope = options.certificateScope ?? "agw";
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -353,9 +353,12 @@ export class ImsAgw implements IqAgw {
   }
 
   /**
-   * "termination" scope: a fresh ECDSA P-256 certificate per TLS termination (sessions are not linkable by the
-   * certificate). "agw" scope: one certificate shared by all terminations, renewed daily (saves the per-termination
-   * TLS context, about 21 KiB, and the key generation).
+   * "agw" scope (default): one certificate and one TLS context shared by all terminations, renewed daily; a
+   * termination keeps the credential it was reserved with, so its signalled fingerprint never changes (RFC 8842 §3).
+   * Each leg is still bound to its own session by the AGW's check of the peer certificate against that termination's
+   * Remote certificate fingerprint before any byte is relayed (RFC 8122 §5.1, §6.2). "termination" scope: a fresh
+   * ECDSA P-256 certificate and TLS context per TLS termination (sessions are not linkable by the AGW certificate,
+   * which TLS 1.2 sends in clear; about 20–40 KiB more per leg and one key generation per reservation).
    */
   private credentialForNewTermination(): TlsCredential {
     if (this.certificateScope === "termination") {
