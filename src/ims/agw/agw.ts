@@ -358,7 +358,7 @@ export class ImsAgw implements IqAgw {
    * Each leg is still bound to its own session by the AGW's check of the peer certificate against that termination's
    * Remote certificate fingerprint before any byte is relayed (RFC 8122 §5.1, §6.2). "termination" scope: a fresh
    * ECDSA P-256 certificate and TLS context per TLS termination (sessions are not linkable by the AGW certificate,
-   * which TLS 1.2 sends in clear; about 20–40 KiB more per leg and one key generation per reservation).
+   * which TLS 1.2 sends in clear; about 25–50 KiB more per leg and one key generation per reservation).
    */
   private credentialForNewTermination(): TlsCredential {
     if (this.certificateScope === "termination") {

@@ -55,7 +55,7 @@ export interface ImsAgwOptions {
   certificateFactory?: () => SessionCertificate;
   /**
    * One certificate (and TLS context) per AGW, renewed daily (default), or one per TLS termination (sessions not
-   * linkable by the AGW certificate, at 20–40 KiB more per leg); see `credentialForNewTermination` and docs/agw.md.
+   * linkable by the AGW certificate, at 25–50 KiB more per leg); see `credentialForNewTermination` and docs/agw.md.
    */
   certificateScope?: "termination" | "agw";
 }
