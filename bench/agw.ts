@@ -2,34 +2,39 @@
  * IMS-AGW benchmark: relay throughput and memory per idle TLS leg, each against its baseline measured in the same
  * run. Separate processes for client, relay and sink (anchors-measured.md §3 method); CPU from /proc/<pid>/stat.
  *
- *   node --import tsx bench/agw.ts [--mib 256] [--runs 3] [--legs 1000,5000,10000] [--scopes termination,agw]
- *                                  [--only throughput|memory]
- *
- * Throughput scenarios (same bytes, 64 KiB writes with drain backpressure, timer stops at the sink's 1-byte ack):
- *   plain TCP relay (baseline) · IMS-AGW TCP↔TCP · IMS-AGW TLS↔TCP (e2ae, fingerprint verified) · naive Node TLS relay
- * Memory: N idle, verified access TLS legs held by one AGW process (client in another process); RSS delta after gc.
- * Prints one JSON line per figure, then a table. Bounded: every wait has a timeout; children are killed by handle.
+ * Throughput (same bytes, 64 KiB writes with drain backpressure, timer stops at the sink's 1-byte ack): every
+ * measured run comes right after a baseline run (plain TCP relay), A B A C A D …, so the load of a shared machine
+ * hits both runs of a pair alike; the ratio is the median of the per-pair ratios, printed with its spread.
+ *   measured: IMS-AGW TLS↔TCP (e2ae, fingerprint verified) · IMS-AGW TCP↔TCP · naive Node TLS relay
+ * Memory: N idle, verified access TLS legs held by one AGW process (client in another process); RSS delta after gc,
+ * against a naive Node TLS server holding the same number of connections.
+ * Prints one JSON line per figure (`{"figure":"agw.tls-relay.ratio","ours":…,"baseline":…,"ratio":…}`), then the
+ * machine and the tables. Bounded: every wait has a timeout; children are killed by handle.
  */
 import { type ChildProcess, execFileSync, fork } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { benchArgs, Progress } from "./cli.ts";
 
 const USAGE = `usage: node --import tsx bench/agw.ts [--mib N] [--runs N] [--legs 1000,5000,10000] [--scopes a,b,…]
-                                     [--only throughput|memory] [--chunk BYTES]
+                                     [--only throughput|memory] [--chunk BYTES] [--verbose]
 
 IMS-AGW benchmark (docs/agw.md), each figure against its baseline in the same run; client, relay and sink are
 separate processes (bench/agw/roles.ts).
 
-  --mib N          MiB sent per throughput run (default 256)
-  --runs N         runs per throughput scenario, round-robin; the median is reported (default 3)
+  --mib N          MiB sent per throughput run (default 1024)
+  --runs N         pairs per measured relay: a baseline run (plain TCP relay) right before each measured run,
+                   A B A C A D …; medians, min–max and the median of the per-pair ratios are printed (default 5)
   --legs a,b,…     idle verified TLS legs held for the memory figure (default 1000,5000,10000)
-  --scopes a,b,…   certificate scopes for the memory figure: termination, agw, naive (default all three)
+  --scopes a,b,…   certificate scopes for the memory figure: agw, termination, naive (default all three;
+                   naive is the baseline of the ratio lines)
   --only WHAT      throughput or memory (default both)
   --chunk BYTES    client write size (default 65536)
+  --verbose        also print every run of every pair
 
-One JSON line per figure and a table on stdout; progress on stderr.
+One JSON line per figure (agw.<relay>.ratio, agw.tls-leg-<scope>.kib: ours, baseline, ratio), then the machine
+(CPU model, cores, Node, load average) and the tables on stdout; progress on stderr.
 `;
 const FLAGS = benchArgs(USAGE, {
   mib: "number",
@@ -38,6 +43,7 @@ const FLAGS = benchArgs(USAGE, {
   scopes: "list",
   only: "string",
   chunk: "number",
+  verbose: "boolean",
 });
 
 const ROLES = fileURLToPath(new URL("./agw/roles.ts", import.meta.url));
@@ -50,16 +56,18 @@ interface Args {
   only: string | undefined;
   chunk: number;
   scopes: string[];
+  verbose: boolean;
 }
 
 function parseArgs(): Args {
   return {
-    mib: FLAGS.mib ?? 256,
-    runs: FLAGS.runs ?? 3,
+    mib: FLAGS.mib ?? 1024,
+    runs: Math.max(1, FLAGS.runs ?? 5),
     legs: FLAGS.legs ?? [1000, 5000, 10000],
     only: FLAGS.only,
     chunk: FLAGS.chunk ?? 65536,
-    scopes: FLAGS.scopes ?? ["termination", "agw", "naive"],
+    scopes: FLAGS.scopes ?? ["agw", "termination", "naive"],
+    verbose: FLAGS.verbose ?? false,
   };
 }
 
@@ -135,95 +143,144 @@ function emit(f: Figure): void {
 // ---------------------------------------------------------------------------------------------------------------
 
 type Scenario = {
+  /** the key of its ratio line: `agw.<key>.ratio` */
+  key: string;
   name: string;
   kind: "tcp" | "tls";
   relay: "plain-relay" | "node-tls-relay" | "agw-tcp" | "agw-tls";
 };
 
-const SCENARIOS: Scenario[] = [
-  { name: "plain TCP relay (baseline: net + pipe)", kind: "tcp", relay: "plain-relay" },
-  { name: "IMS-AGW TCP<->TCP", kind: "tcp", relay: "agw-tcp" },
-  { name: "IMS-AGW TLS<->TCP (e2ae, fingerprint verified)", kind: "tls", relay: "agw-tls" },
-  { name: "naive Node TLS relay (tls server + pipe, no checks)", kind: "tls", relay: "node-tls-relay" },
+const BASELINE: Scenario = {
+  key: "plain-relay",
+  name: "plain TCP relay (baseline: net + pipe)",
+  kind: "tcp",
+  relay: "plain-relay",
+};
+/** each measured scenario runs right after a baseline run (A B A C A D …), so drift hits both sides of a pair */
+const MEASURED: Scenario[] = [
+  { key: "tls-relay", name: "IMS-AGW TLS<->TCP (e2ae, fingerprint verified)", kind: "tls", relay: "agw-tls" },
+  { key: "tcp-relay", name: "IMS-AGW TCP<->TCP", kind: "tcp", relay: "agw-tcp" },
+  {
+    key: "node-tls-relay",
+    name: "naive Node TLS relay (tls server + pipe, no checks)",
+    kind: "tls",
+    relay: "node-tls-relay",
+  },
 ];
+
+interface Run {
+  MBps: number;
+  seconds: number;
+  relayCpuPct: number;
+  relayCpuSPerGB: number;
+  sinkCpuPct: number;
+  clientCpuPct: number;
+  protocol?: string;
+  cipher?: string;
+}
+
+/** median, min, max and the spread (max − min) / median of a sample */
+function stats(xs: number[]): { median: number; min: number; max: number; spreadPct: number } {
+  const med = median(xs);
+  const min = Math.min(...xs);
+  const max = Math.max(...xs);
+  return {
+    median: round(med, 2),
+    min: round(min, 2),
+    max: round(max, 2),
+    spreadPct: Math.round((100 * (max - min)) / med),
+  };
+}
 
 async function throughput(a: Args): Promise<void> {
   const total = a.mib * 1024 * 1024;
   const sink = spawnRole(["sink", String(total)]);
-  const sinkPort = Number((await next(sink, 20_000, "sink")).port);
+  const sinkPort = Number((await next(sink, 60_000, "sink")).port);
   const plain = spawnRole(["plain-relay", String(sinkPort)]);
-  const plainPort = Number((await next(plain, 20_000, "plain relay")).port);
+  const plainPort = Number((await next(plain, 60_000, "plain relay")).port);
   const nodeTls = spawnRole(["node-tls-relay", String(sinkPort)]);
-  const nodeTlsPort = Number((await next(nodeTls, 20_000, "node tls relay")).port);
+  const nodeTlsPort = Number((await next(nodeTls, 60_000, "node tls relay")).port);
   const agw = spawnRole(["agw"]);
-  await next(agw, 20_000, "agw");
+  await next(agw, 60_000, "agw");
   const relayOf: Record<Scenario["relay"], ChildProcess> = {
     "plain-relay": plain,
     "node-tls-relay": nodeTls,
     "agw-tcp": agw,
     "agw-tls": agw,
   };
-  const medians: Record<string, number> = {};
-  const runsOf = new Map<Scenario, Msg[]>(SCENARIOS.map((sc) => [sc, []]));
-  // round-robin over the scenarios, so drift of this noisy VM hits all of them alike
+
+  async function runOnce(sc: Scenario, label: string): Promise<Run> {
+    progress?.note(label);
+    const cl = spawnRole(["client", sc.kind, String(total), String(a.chunk)]);
+    const fp = (await next(cl, 60_000, "client fingerprint")).fingerprint;
+    let port: number;
+    let contextId: string | undefined;
+    if (sc.relay === "agw-tcp" || sc.relay === "agw-tls") {
+      const r = await ask(agw, { cmd: "context", kind: sc.kind, sinkPort, fingerprint: fp }, 60_000, "context");
+      port = Number(r.port);
+      contextId = String(r.contextId);
+    } else {
+      port = sc.relay === "plain-relay" ? plainPort : nodeTlsPort;
+    }
+    const relay = relayOf[sc.relay];
+    const r0 = ticks(relay.pid);
+    const s0 = ticks(sink.pid);
+    const result = next(cl, 300_000, label);
+    cl.send({ port });
+    const r = await result;
+    const seconds = Number(r.seconds);
+    const relayCpuS = (ticks(relay.pid) - r0) / HZ;
+    const sinkCpuS = (ticks(sink.pid) - s0) / HZ;
+    if (contextId) await ask(agw, { cmd: "release", contextId }, 60_000, "agw release");
+    progress?.add(1);
+    await new Promise((res) => setTimeout(res, 200));
+    return {
+      MBps: round(Number(r.MBps)),
+      seconds: round(seconds, 3),
+      relayCpuPct: Math.round((100 * relayCpuS) / seconds),
+      relayCpuSPerGB: round(relayCpuS / (total / 1e9), 2),
+      sinkCpuPct: Math.round((100 * sinkCpuS) / seconds),
+      clientCpuPct: Math.round((100 * Number(r.clientCpuS)) / seconds),
+      ...(r.protocol ? { protocol: String(r.protocol), cipher: String(r.cipher) } : {}),
+    };
+  }
+
+  const pairs = new Map<Scenario, { base: Run; ours: Run }[]>(MEASURED.map((sc) => [sc, []]));
   for (let i = 0; i < a.runs; i++) {
-    for (const sc of SCENARIOS) {
-      progress?.note(`${sc.name}, run ${i + 1}/${a.runs}`);
-      const cl = spawnRole(["client", sc.kind, String(total), String(a.chunk)]);
-      const fp = (await next(cl, 20_000, "client fingerprint")).fingerprint;
-      let port: number;
-      let contextId: string | undefined;
-      if (sc.relay === "agw-tcp" || sc.relay === "agw-tls") {
-        const r = await ask(agw, { cmd: "context", kind: sc.kind, sinkPort, fingerprint: fp }, 20_000, "context");
-        port = Number(r.port);
-        contextId = String(r.contextId);
-      } else {
-        port = sc.relay === "plain-relay" ? plainPort : nodeTlsPort;
-      }
-      const relay = relayOf[sc.relay];
-      const r0 = ticks(relay.pid);
-      const s0 = ticks(sink.pid);
-      const result = next(cl, 120_000, `${sc.name} run ${i + 1}`);
-      cl.send({ port });
-      const r = await result;
-      const seconds = Number(r.seconds);
-      const relayCpuS = (ticks(relay.pid) - r0) / HZ;
-      const sinkCpuS = (ticks(sink.pid) - s0) / HZ;
-      runsOf.get(sc)?.push({
-        MBps: round(Number(r.MBps)),
-        seconds: round(seconds, 3),
-        relayCpuPct: Math.round((100 * relayCpuS) / seconds),
-        relayCpuSPerGB: round(relayCpuS / (total / 1e9), 2),
-        sinkCpuPct: Math.round((100 * sinkCpuS) / seconds),
-        clientCpuPct: Math.round((100 * Number(r.clientCpuS)) / seconds),
-        ...(r.protocol ? { protocol: r.protocol, cipher: r.cipher } : {}),
-      });
-      if (contextId) await ask(agw, { cmd: "release", contextId }, 20_000, "agw release");
-      progress?.add(1);
-      await new Promise((res) => setTimeout(res, 200));
+    for (const sc of MEASURED) {
+      const base = await runOnce(BASELINE, `round ${i + 1}/${a.runs}: baseline before ${sc.key}`);
+      const ours = await runOnce(sc, `round ${i + 1}/${a.runs}: ${sc.name}`);
+      pairs.get(sc)?.push({ base, ours });
     }
   }
-  for (const sc of SCENARIOS) {
-    const runs = runsOf.get(sc) ?? [];
-    const med = median(runs.map((x) => Number(x.MBps)));
-    medians[sc.relay] = med;
+  for (const sc of MEASURED) {
+    const ps = pairs.get(sc) ?? [];
+    const ours = stats(ps.map((p) => p.ours.MBps));
+    const base = stats(ps.map((p) => p.base.MBps));
+    const ratios = stats(ps.map((p) => p.ours.MBps / p.base.MBps));
+    const last = ps.at(-1)?.ours;
+    // the machine-readable line: medians of the paired runs and the median of the per-pair ratios
     emit({
-      figure: "throughput",
+      figure: `agw.${sc.key}.ratio`,
+      ours: ours.median,
+      baseline: base.median,
+      ratio: ratios.median,
+      unit: "MB/s",
       scenario: sc.name,
+      baselineScenario: BASELINE.name,
+      runs: ps.length,
       bytesPerRun: total,
-      medianMBps: med,
-      medianRelayCpuSPerGB: median(runs.map((x) => Number(x.relayCpuSPerGB))),
-      runs,
+      oursSpread: ours,
+      baselineSpread: base,
+      ratioSpread: ratios,
+      relayCpuSPerGB: {
+        ours: median(ps.map((p) => p.ours.relayCpuSPerGB)),
+        baseline: median(ps.map((p) => p.base.relayCpuSPerGB)),
+      },
+      ...(last?.cipher ? { protocol: last.protocol, cipher: last.cipher } : {}),
+      ...(sc.key === "tls-relay" ? { goal: 0.9 } : {}),
     });
-  }
-  const base = medians["plain-relay"] ?? Number.NaN;
-  for (const k of ["agw-tcp", "agw-tls", "node-tls-relay"] as const) {
-    emit({
-      figure: "throughput-ratio",
-      scenario: SCENARIOS.find((s) => s.relay === k)?.name,
-      vsBaseline: round((medians[k] ?? Number.NaN) / base, 2),
-      goal: k === "agw-tls" ? 0.9 : undefined,
-    });
+    if (a.verbose) emit({ figure: `agw.${sc.key}.runs`, pairs: ps });
   }
   for (const c of [sink, plain, nodeTls]) c.kill("SIGTERM");
   await stop(agw);
@@ -234,15 +291,33 @@ async function throughput(a: Args): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 
 async function memory(a: Args): Promise<void> {
-  for (const scope of a.scopes)
-    for (const n of a.legs) {
+  for (const n of a.legs) {
+    const byScope = new Map<string, Figure>();
+    for (const scope of a.scopes) {
       progress?.note(`memory: ${n} legs, certificate scope ${scope}`);
-      await memoryOne(n, scope);
+      byScope.set(scope, await memoryOne(n, scope));
       progress?.add(1);
     }
+    const naive = byScope.get("naive");
+    for (const [scope, f] of byScope) {
+      if (scope === "naive") continue;
+      // the machine-readable line: KiB per idle verified leg against the naive Node TLS server in the same run
+      emit({
+        figure: `agw.tls-leg-${scope}.kib`,
+        ours: f.agwKiBPerLeg,
+        baseline: naive?.agwKiBPerLeg ?? null,
+        ratio: naive ? round(Number(f.agwKiBPerLeg) / Number(naive.agwKiBPerLeg), 2) : null,
+        unit: "KiB/leg (AGW RSS)",
+        legs: n,
+        certificateScope: scope,
+        baselineScenario: "naive Node TLS server, one certificate, requestCert",
+        goal: 32,
+      });
+    }
+  }
 }
 
-async function memoryOne(n: number, scope: string): Promise<void> {
+async function memoryOne(n: number, scope: string): Promise<Figure> {
   {
     // "naive": a plain Node TLS server with one certificate and one listener (the floor, same run)
     const agw = spawnRole(scope === "naive" ? ["tls-holder"] : ["agw", scope], true);
@@ -278,7 +353,7 @@ async function memoryOne(n: number, scope: string): Promise<void> {
     const a1 = await ask(agw, { cmd: "mem" }, 30_000, "agw mem");
     const c1 = await ask(cli, { cmd: "mem" }, 30_000, "client mem");
     const agwKiB = Number(a1.rssKiB) - Number(a0.rssKiB);
-    emit({
+    const f: Figure = {
       figure: "memory",
       certificateScope: scope,
       legs: n,
@@ -291,15 +366,69 @@ async function memoryOne(n: number, scope: string): Promise<void> {
       clientKiBPerConn: round((Number(c1.rssKiB) - Number(c0.rssKiB)) / n, 2),
       legsPerSecond: Math.round(n / setupSeconds),
       handshakesPerSecondClientView: Math.round(n / handshakeSeconds),
-      goalKiBPerLeg: 64,
-    });
+    };
+    emit(f);
     await stop(cli);
     await stop(agw);
     await new Promise((r) => setTimeout(r, 1000));
+    return f;
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+
+function machine(): Figure {
+  const load = loadavg().map((x) => round(x, 2));
+  return {
+    figure: "machine",
+    cpu: cpus()[0]?.model ?? "?",
+    cores: cpus().length,
+    node: process.version,
+    openssl: process.versions.openssl,
+    loadavg: load,
+    hwm: Number(process.env.AGW_HWM ?? 256 * 1024),
+  };
+}
+
+function printTables(a: Args, m0: Figure, m1: Figure): void {
+  console.log("\n| machine | |\n|---|---|");
+  console.log(`| CPU | ${m0.cpu}, ${m0.cores} cores |`);
+  console.log(`| Node / OpenSSL | ${m0.node} / ${m0.openssl} |`);
+  console.log(`| load average (1, 5, 15 min) at start / end | ${String(m0.loadavg)} / ${String(m1.loadavg)} |`);
+  const ratios = figures.filter((f) => /^agw\.(tls|tcp|node-tls)-relay\.ratio$/.test(f.figure));
+  if (ratios.length) {
+    const mb = (s: unknown) => {
+      const x = s as { median: number; min: number; max: number; spreadPct: number };
+      return `${x.median} (${x.min}–${x.max}, ±${Math.round(x.spreadPct / 2)} %)`;
+    };
+    console.log(
+      `\n| relay, ${a.mib} MiB per run, ${a.runs} pairs (baseline run right before each) | MB/s median (min–max) | baseline MB/s | ratio: median of pairs (min–max) | relay CPU-s/GB ours / baseline |`,
+    );
+    console.log("|---|---|---|---|---|");
+    for (const f of ratios) {
+      const r = f.ratioSpread as { median: number; min: number; max: number };
+      const cpu = f.relayCpuSPerGB as { ours: number; baseline: number };
+      const goal = f.goal !== undefined ? ` (goal ≥ ${f.goal})` : "";
+      console.log(
+        `| ${f.scenario}${f.cipher ? `, ${f.protocol} ${f.cipher}` : ""} | ${mb(f.oursSpread)} | ${mb(f.baselineSpread)} | **${r.median}×** (${r.min}–${r.max})${goal} | ${cpu.ours} / ${cpu.baseline} |`,
+      );
+    }
+  }
+  const mem = figures.filter((f) => f.figure === "memory");
+  if (mem.length) {
+    console.log(
+      "\n| idle verified TLS legs held by one AGW process | legs | KiB/leg (AGW RSS) | heap B/leg | legs/s |",
+    );
+    console.log("|---|---|---|---|---|");
+    for (const f of mem) {
+      const what =
+        f.certificateScope === "naive"
+          ? "naive Node TLS server (baseline)"
+          : `AGW, certificate per ${f.certificateScope}`;
+      console.log(`| ${what} | ${f.legs} | ${f.agwKiBPerLeg} | ${f.agwHeapBPerLeg} | ${f.legsPerSecond} |`);
+    }
+  }
+}
 
 async function main(): Promise<void> {
   const a = parseArgs();
@@ -307,41 +436,20 @@ async function main(): Promise<void> {
     console.error("bench: global timeout");
     killAll();
     process.exit(2);
-  }, 30 * 60_000);
+  }, 60 * 60_000);
   guard.unref();
-  emit({
-    figure: "machine",
-    node: process.version,
-    cpus: cpus().length,
-    cpu: cpus()[0]?.model,
-    hwm: Number(process.env.AGW_HWM ?? 256 * 1024),
-  });
+  const m0 = machine();
+  emit(m0);
   const steps =
-    (a.only !== "memory" ? a.runs * SCENARIOS.length : 0) +
+    (a.only !== "memory" ? 2 * a.runs * MEASURED.length : 0) +
     (a.only !== "throughput" ? a.scopes.length * a.legs.length : 0);
   progress = new Progress("agw", { total: steps, unit: "steps" }).start();
   if (a.only !== "memory") await throughput(a);
   if (a.only !== "throughput") await memory(a);
   progress.stop();
-
-  console.log("\n| figure | value | vs baseline / goal |\n|---|---|---|");
-  const base = figures.find((f) => f.figure === "throughput" && String(f.scenario).startsWith("plain"));
-  for (const f of figures) {
-    if (f.figure === "throughput") {
-      const ratio = base ? Number(f.medianMBps) / Number(base.medianMBps) : Number.NaN;
-      console.log(
-        `| ${f.scenario} | ${f.medianMBps} MB/s (median of ${a.runs}); relay ${f.medianRelayCpuSPerGB} CPU-s/GB | ${round(ratio, 2)}x |`,
-      );
-    } else if (f.figure === "memory") {
-      const what =
-        f.certificateScope === "naive"
-          ? "naive Node TLS server (baseline)"
-          : `AGW, certificate per ${f.certificateScope}`;
-      console.log(
-        `| ${f.legs} idle TLS legs, ${what} | ${f.agwKiBPerLeg} KiB/leg (AGW RSS), ${f.legsPerSecond} legs/s | goal <= 64 KiB |`,
-      );
-    }
-  }
+  const m1 = { ...machine(), figure: "machine-end" };
+  emit(m1);
+  printTables(a, m0, m1);
   killAll();
 }
 

@@ -112,7 +112,7 @@ export class ImsAgw implements IqAgw {
     });
     this.timers = { ...DEFAULT_TIMERS, ...(options.timers ?? {}) };
     this.certificateFactory = options.certificateFactory ?? (() => generateSessionCertificate());
-    this.certificateScope = options.certificateScope ?? "termination";
+    this.certificateScope = options.certificateScope ?? "agw";
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -343,7 +343,7 @@ export class ImsAgw implements IqAgw {
         keepAliveMs: this.opts.keepAliveMs,
         ...(credential ? { credential } : {}),
         logger: this.log, // every line carries contextId/terminationId; no child logger per termination (memory)
-        hooks: this.hooksFor(ctx),
+        hooks: this.hooks,
       });
     } catch (e) {
       ctx.reserving--;
@@ -373,9 +373,12 @@ export class ImsAgw implements IqAgw {
   }
 
   /**
-   * "termination" scope: a fresh ECDSA P-256 certificate per TLS termination (sessions are not linkable by the
-   * certificate). "agw" scope: one certificate shared by all terminations, renewed daily (saves the per-termination
-   * TLS context, about 21 KiB, and the key generation).
+   * "agw" scope (default): one certificate and one TLS context shared by all terminations, renewed daily; a
+   * termination keeps the credential it was reserved with, so its signalled fingerprint never changes (RFC 8842 §3).
+   * Each leg is still bound to its own session by the AGW's check of the peer certificate against that termination's
+   * Remote certificate fingerprint before any byte is relayed (RFC 8122 §5.1, §6.2). "termination" scope: a fresh
+   * ECDSA P-256 certificate and TLS context per TLS termination (sessions are not linkable by the AGW certificate,
+   * which TLS 1.2 sends in clear; about 25–50 KiB more per leg and one key generation per reservation).
    */
   private credentialForNewTermination(): TlsCredential {
     if (this.certificateScope === "termination") {
@@ -388,19 +391,26 @@ export class ImsAgw implements IqAgw {
     return this.shared.credential;
   }
 
-  private hooksFor(ctx: Context): TerminationHooks {
+  /** One hooks object for every termination (not a set of closures per termination: memory per idle leg). */
+  private readonly hooks: TerminationHooks = this.makeHooks();
+
+  private makeHooks(): TerminationHooks {
     return {
       emit: (e) => this.emit(e),
       audit: (e) => this.audit.record(e),
       tcpEstablished: (t, direction) => {
         // TR 29.828 §4.4.2.1.2 indication 3: a peer-opened connection triggers a SYN on the other termination,
         // unless that termination's peer is the active party (RFC 4145 §4: it will connect to us).
-        if (direction !== "incoming" || !ctx.interlinkage) return;
+        const ctx = this.contexts.get(t.contextId);
+        if (direction !== "incoming" || !ctx?.interlinkage) return;
         for (const o of ctx.terminations.values()) {
           if (o !== t && !o.hasConnection && !o.peerIsActive) o.connect("interlinkage");
         }
       },
-      ready: () => this.maybeStartRelay(ctx),
+      ready: (t) => {
+        const ctx = this.contexts.get(t.contextId);
+        if (ctx) this.maybeStartRelay(ctx);
+      },
       disconnected: () => {},
       handshakesFull: () => this.handshakes >= this.opts.maxHandshakes,
       handshakeStarted: () => {

@@ -60,7 +60,10 @@ export interface ImsAgwOptions {
   tlsMinVersion?: "TLSv1.2" | "TLSv1.3";
   /** Certificate source (tests); default: `generateSessionCertificate()` (ECDSA P-256, self-tested). */
   certificateFactory?: () => SessionCertificate;
-  /** One certificate per TLS termination (default) or one per AGW (renewed daily); see `credentialForNewTermination`. */
+  /**
+   * One certificate (and TLS context) per AGW, renewed daily (default), or one per TLS termination (sessions not
+   * linkable by the AGW certificate, at 25–50 KiB more per leg); see `credentialForNewTermination` and docs/agw.md.
+   */
   certificateScope?: "termination" | "agw";
 }
 

@@ -23,6 +23,8 @@ const CLAUSE_FILTER = "TR 29.828 §4.4.2.1.2 indication 5; §4.4.2.2 NOTE 1";
 
 /** Where the termination stands toward a new connection, and what it does with an admitted one. */
 export interface EstablishmentHost {
+  /** TLS transport: an incoming connection takes an AGW-wide handshake slot (maxHandshakes) */
+  readonly isTls: boolean;
   /** "closed": a connection exists or the termination failed/was released; "gated": delayed mode before Configure */
   admission(): "closed" | "gated" | "open";
   /** The remote address and whether incoming connections are filtered on it (indication 5). */
@@ -52,7 +54,7 @@ type Config = Pick<
   | "highWaterMark"
   | "logger"
   | "hooks"
-> & { readonly isTls: boolean };
+>;
 
 export class Establishment {
   private server: net.Server | undefined;
@@ -146,7 +148,7 @@ export class Establishment {
       return;
     }
     const { hooks, contextId, terminationId } = this.cfg;
-    if (this.cfg.isTls && hooks.handshakesFull()) {
+    if (this.host.isTls && hooks.handshakesFull()) {
       // local policy (maxHandshakes): bound the AGW-wide TLS work an unauthenticated peer can cause; RST, unread
       if (!raw.destroyed) raw.resetAndDestroy();
       this.host.handshakeRefused(peerAddress, peerPort);

@@ -11,8 +11,9 @@
 import type net from "node:net";
 import tls from "node:tls";
 import type { Logger } from "../../log.ts";
+import type { Fingerprint as CertificateFingerprint } from "../../sdp/index.ts";
 import type { TlsCredential } from "./credential.ts";
-import { Establishment } from "./establishment.ts";
+import { Establishment, type EstablishmentHost } from "./establishment.ts";
 import { AgwError } from "./iqErrors.ts";
 import type {
   AgwConnectionPoint,
@@ -27,9 +28,13 @@ import { connectablePort } from "./sockets.ts";
 import { type ConfigureRequest, TerminationSettings } from "./terminationSettings.ts";
 import { assertTransition, type TerminationPhase, type TerminationStatus } from "./terminationState.ts";
 import type { ResolvedTimers, TerminationHooks, TerminationInit } from "./terminationTypes.ts";
-import { Leg, resolveTlsRole, TlsLegs } from "./tlsLeg.ts";
+import { Leg, resolveTlsRole, type TlsLegHost, TlsLegs } from "./tlsLeg.ts";
 
-export class Termination {
+/**
+ * The termination is itself the host of its establishment control and of its TLS legs (methods on the prototype,
+ * not a set of closures per termination: memory per idle leg).
+ */
+export class Termination implements EstablishmentHost, TlsLegHost {
   readonly contextId: string;
   readonly id: string;
   readonly side: TerminationSide;
@@ -74,25 +79,8 @@ export class Termination {
     // combined starts with it known)
     const delayed = init.tcpEstablishment.mode === "delayed" && this.settings.remoteAddress === undefined;
     this.status = { phase: delayed ? "delayed" : "establishing", connectPending: false };
-    this.establishment = new Establishment(
-      { ...init, isTls: this.isTls },
-      {
-        admission: () => (this.status.phase === "delayed" ? "gated" : this.accepting ? "open" : "closed"),
-        sourceFilter: () => this.settings.sourceFilter,
-        candidateCount: () => this.candidates.size,
-        handshakeRefused: (address, port) => this.hooks.handshakeRefused(this, address, port),
-        adopt: (raw, direction, address, port, trigger) => this.adopt(raw, direction, address, port, trigger),
-        track: (s) => this.track(s),
-      },
-    );
-    this.tlsLegs = new TlsLegs(init, {
-      remoteFingerprints: () => this.settings.remoteFingerprints,
-      notifyTlsFailure: () => this.settings.notifyTlsFailure,
-      track: (s) => this.track(s),
-      closed: (leg) => this.onLegClosed(leg),
-      verified: (leg) => this.legReady(leg),
-      dropped: (leg) => this.candidates.delete(leg),
-    });
+    this.establishment = new Establishment(init, this);
+    this.tlsLegs = new TlsLegs(init, this);
   }
 
   /** Reserves the local transport address (listening at once: TR 29.828 §4.4.2.1.2 indication 1). */
@@ -276,12 +264,63 @@ export class Termination {
     this.establishment.dial(host, port, trigger);
   }
 
-  private track(s: net.Socket): void {
+  // -------------------------------------------------------------------------------------------------------------
+  // Host of the establishment control and of the TLS legs (internal: called by establishment.ts and tlsLeg.ts)
+  // -------------------------------------------------------------------------------------------------------------
+
+  /** @internal */
+  admission(): "closed" | "gated" | "open" {
+    return this.status.phase === "delayed" ? "gated" : this.accepting ? "open" : "closed";
+  }
+
+  /** @internal */
+  sourceFilter(): string | undefined {
+    return this.settings.sourceFilter;
+  }
+
+  /** @internal */
+  candidateCount(): number {
+    return this.candidates.size;
+  }
+
+  /** @internal */
+  handshakeRefused(peerAddress: string, peerPort: number): void {
+    this.hooks.handshakeRefused(this, peerAddress, peerPort);
+  }
+
+  /** @internal */
+  remoteFingerprints(): readonly CertificateFingerprint[] {
+    return this.settings.remoteFingerprints;
+  }
+
+  /** @internal */
+  notifyTlsFailure(): boolean {
+    return this.settings.notifyTlsFailure;
+  }
+
+  /** @internal the TLS socket of `leg` closed */
+  closed(leg: Leg): void {
+    this.onLegClosed(leg);
+  }
+
+  /** @internal `leg`'s peer certificate matched */
+  verified(leg: Leg): void {
+    this.legReady(leg);
+  }
+
+  /** @internal `leg` failed and was destroyed */
+  dropped(leg: Leg): void {
+    this.candidates.delete(leg);
+  }
+
+  /** @internal */
+  track(s: net.Socket): void {
     this.sockets.add(s);
     s.once("close", () => this.sockets.delete(s));
   }
 
-  private adopt(
+  /** @internal */
+  adopt(
     raw: net.Socket,
     direction: "incoming" | "outgoing",
     peerAddress: string,

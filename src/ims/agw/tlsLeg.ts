@@ -30,7 +30,12 @@ export class Leg {
   tls: tls.TLSSocket | undefined;
   role: TlsRole | undefined;
   state: LegState = "tcp";
-  peerDer: Buffer | undefined;
+  /**
+   * SHA-256 fingerprint of the peer certificate once the handshake completed (audit, events). The certificate itself
+   * is not kept: OpenSSL holds it in the session while the socket lives, and `peerCertificate()` reads it back for a
+   * re-check (memory per idle leg).
+   */
+  presented: Fingerprint | undefined;
   protocol = "";
   timer: NodeJS.Timeout | undefined;
   /** set while the leg counts against the AGW's `maxHandshakes`; called once to give the slot back */
@@ -43,6 +48,15 @@ export class Leg {
   ) {}
   get stream(): net.Socket {
     return this.tls ?? this.raw;
+  }
+  /**
+   * The peer certificate (DER) from the live TLS session; undefined once the socket is gone. `getPeerCertificate()`,
+   * not `getPeerX509Certificate()`: on a TLS client, Node 20's `getPeerX509Certificate()` takes the leaf out of the
+   * session's peer chain, so a second call returns undefined.
+   */
+  peerCertificate(): Buffer | undefined {
+    const raw = this.tls?.getPeerCertificate()?.raw;
+    return raw && raw.length > 0 ? raw : undefined;
   }
   /** In TLS setup: handshaking or waiting for the fingerprint. */
   get verifying(): boolean {
@@ -177,13 +191,13 @@ export class TlsLegs {
     leg.clearTimer();
     leg.handshakeDone();
     const s = leg.tls;
-    const cert = s?.getPeerX509Certificate();
-    if (!s || !cert) {
+    const der = leg.peerCertificate();
+    if (!s || !der) {
       // RFC 8122 §6.2: both endpoints MUST present a certificate in offer/answer TLS
       this.fail(leg, "no-peer-certificate", "peer presented no certificate");
       return;
     }
-    leg.peerDer = cert.raw;
+    leg.presented = fingerprintOf(der, "sha-256");
     leg.protocol = s.getProtocol() ?? "";
     if (this.host.remoteFingerprints().length === 0) {
       // TR 29.828 §5.2.1.2.3 step 12: "The IMS-AGW needs to wait until step 14 to verify the received fingerprint";
@@ -207,9 +221,13 @@ export class TlsLegs {
 
   /** Checks the peer certificate against the Remote certificate fingerprint; ready or failed. */
   verify(leg: Leg): void {
-    const der = leg.peerDer;
-    if (!der || leg.state === "closed") return;
+    if (leg.presented === undefined || leg.state === "closed") return;
     leg.clearTimer();
+    const der = leg.peerCertificate();
+    if (!der) {
+      this.fail(leg, "handshake-failed", "connection closed before the TLS session was verified");
+      return;
+    }
     const v = verifyPeerCertificate(der, this.host.remoteFingerprints(), AGW_HASHES);
     const noHash = v.outcome === "no-usable-fingerprint";
     this.auditFingerprint(leg, v.verified, v.verified ? undefined : noHash ? "no-supported-hash" : "mismatch");
@@ -241,15 +259,15 @@ export class TlsLegs {
    * matches is failed. True when the leg was failed.
    */
   recheck(leg: Leg): boolean {
-    if (!leg.peerDer || leg.state !== "ready") return false;
-    if (verifyPeerCertificate(leg.peerDer, this.host.remoteFingerprints(), AGW_HASHES).verified) return false;
+    if (leg.presented === undefined || leg.state !== "ready") return false;
+    const der = leg.peerCertificate();
+    if (der && verifyPeerCertificate(der, this.host.remoteFingerprints(), AGW_HASHES).verified) return false;
     this.auditFingerprint(leg, false, "fingerprint changed by Configure");
     this.fail(leg, "fingerprint-mismatch", "peer certificate does not match the reconfigured fingerprint", true);
     return true;
   }
 
   private auditFingerprint(leg: Leg, ok: boolean, reason?: string): void {
-    const der = leg.peerDer;
     this.cfg.hooks.audit({
       node: "agw",
       decision: ok ? "fingerprint-verified" : "fingerprint-mismatch",
@@ -260,7 +278,7 @@ export class TlsLegs {
       peerPort: leg.peerPort,
       tlsRole: leg.role,
       protocol: leg.protocol,
-      presented: der ? fingerprintOf(der, "sha-256") : undefined,
+      presented: leg.presented,
       expected: this.host.remoteFingerprints(),
       ...(reason !== undefined ? { reason } : {}),
     });
@@ -270,7 +288,7 @@ export class TlsLegs {
   fail(leg: Leg, reason: TlsFailureReason, detail: string, audited = false): void {
     if (leg.state === "closed") return;
     const { contextId, terminationId, hooks } = this.cfg;
-    const der = leg.peerDer;
+    const presented = leg.presented;
     leg.destroy();
     this.host.dropped(leg);
     if (!audited) {
@@ -285,7 +303,7 @@ export class TlsLegs {
         tlsRole: leg.role,
         reason,
         detail,
-        presented: der ? fingerprintOf(der, "sha-256") : undefined,
+        presented,
         expected: this.host.remoteFingerprints(),
       });
     }
@@ -299,7 +317,7 @@ export class TlsLegs {
         reason,
         detail,
         peerAddress: leg.peerAddress,
-        ...(der ? { peerCertificateFingerprint: fingerprintOf(der, "sha-256") } : {}),
+        ...(presented !== undefined ? { peerCertificateFingerprint: presented } : {}),
       });
     }
   }

@@ -112,10 +112,11 @@ export function newCertificate(): SessionCertificate {
 export function ueConnect(
   port: number,
   cert: SessionCertificate,
-  opts: { localAddress?: string; host?: string } = {},
+  opts: { localAddress?: string; host?: string; maxVersion?: tls.SecureVersion } = {},
 ): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     const s = tls.connect({
+      ...(opts.maxVersion ? { maxVersion: opts.maxVersion } : {}),
       host: opts.host ?? LOOPBACK,
       port,
       cert: cert.certPem,

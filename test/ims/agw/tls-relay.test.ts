@@ -4,7 +4,7 @@
  * backpressure on a large transfer. Real sockets on 127.0.0.1.
  */
 import { createHash } from "node:crypto";
-import type tls from "node:tls";
+import tls from "node:tls";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ImsAgw } from "../../../src/ims/agw/agw.ts";
 import type { AgwConnectionPoint } from "../../../src/ims/agw/iq.ts";
@@ -427,7 +427,7 @@ describe("TLS handshake failures", () => {
 });
 
 describe("certificate scope", () => {
-  it("per termination by default (distinct fingerprints); one shared certificate with certificateScope 'agw'", async () => {
+  it("one shared certificate by default (scope 'agw'); distinct ones with certificateScope 'termination'", async () => {
     const fps = async (a: ImsAgw) => {
       const out: string[] = [];
       for (let i = 0; i < 2; i++) {
@@ -440,9 +440,14 @@ describe("certificate scope", () => {
       }
       return out;
     };
-    const [p1, p2] = await fps(agw);
-    expect(p1).not.toBe(p2);
-    const shared = new ImsAgw({ certificateScope: "agw" });
+    const perTermination = new ImsAgw({ certificateScope: "termination" });
+    try {
+      const [p1, p2] = await fps(perTermination);
+      expect(p1).not.toBe(p2);
+    } finally {
+      await perTermination.close();
+    }
+    const shared = new ImsAgw();
     try {
       const [s1, s2] = await fps(shared);
       expect(s1).toBe(s2);
@@ -465,4 +470,35 @@ describe("certificate scope", () => {
       await shared.close();
     }
   });
+});
+
+describe("cipher suite", () => {
+  // RFC 8446 §9.1 / RFC 9325 §4.2: AES-128-GCM first, in the AGW's order even when the UE prefers AES-256-GCM
+  for (const [maxVersion, cipher] of [
+    ["TLSv1.3", "TLS_AES_128_GCM_SHA256"],
+    ["TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256"],
+  ] as const)
+    it(`${maxVersion}: the AGW's preference (${cipher}) wins over the client's`, async () => {
+      const ueCert = newCertificate();
+      const t = await agw.reserveAndConfigureAgwConnectionPoint({
+        side: "access",
+        transport: "TCP/TLS",
+        remote: { address: LOOPBACK, port: 9, setup: "active", certificateFingerprints: [ueCert.fingerprint] },
+      });
+      const r = new EventRecorder(agw);
+      const ue = await ueConnect(t.localPort, ueCert, { maxVersion });
+      try {
+        // a Node/OpenSSL client lists AES-256-GCM before AES-128-GCM (the default list starts with it)
+        expect(tls.DEFAULT_CIPHERS.split(":")[0]).toBe("TLS_AES_256_GCM_SHA384");
+        expect(ue.getProtocol()).toBe(maxVersion);
+        expect(ue.getCipher().standardName).toBe(
+          maxVersion === "TLSv1.3" ? cipher : "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        );
+        expect(ue.getCipher().name).toBe(cipher);
+        await r.next("tlsSessionEstablished", t.terminationId);
+      } finally {
+        ue.destroy();
+        r.stop();
+      }
+    });
 });
