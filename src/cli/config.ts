@@ -6,8 +6,8 @@
  * One file per node under config/ (reader.ts: what they share); each config type is derived from the node's
  * options type, so a node option change cannot drift from its config.
  */
-export { type AgwConfig, validateAgwConfig } from "./config/agw.ts";
-export { type InterfaceConfig, type PcscfConfig, validatePcscfConfig } from "./config/pcscf.ts";
-export { type ConnectionLimitsConfig, readJsonFile } from "./config/reader.ts";
-export { type ScscfConfig, validateScscfConfig } from "./config/scscf.ts";
-export { type UeChannelConfig, type UeConfig, validateUeConfig } from "./config/ue.ts";
+export { validateAgwConfig } from "./config/agw.ts";
+export { validatePcscfConfig } from "./config/pcscf.ts";
+export { readJsonFile } from "./config/reader.ts";
+export { validateScscfConfig } from "./config/scscf.ts";
+export { type UeConfig, validateUeConfig } from "./config/ue.ts";

@@ -17,7 +17,7 @@ interface Entry {
 }
 
 /** The default `onListenerError`: surface the error as an uncaught exception once the emitting code has finished. */
-export function rethrowLater(e: unknown): void {
+function rethrowLater(e: unknown): void {
   queueMicrotask(() => {
     throw e;
   });

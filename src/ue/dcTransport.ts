@@ -32,7 +32,7 @@ import { adoptWeriftSocket, bindUdp, UdpPath, type UdpPathCounters } from "./udp
 import { dcSecurityVerdict, type SecurityVerdict } from "./verdict.ts";
 
 export { consentIntervalMs, type DcTimeouts, DEFAULT_TIMEOUTS, MIN_CONSENT_MS } from "./timeouts.ts";
-export type { DtlsIdentity, LocalTransportParams, RemoteTransportParams } from "./transportParams.ts";
+export type { DtlsIdentity, RemoteTransportParams } from "./transportParams.ts";
 export type { SecurityVerdict } from "./verdict.ts";
 
 export type DtlsRole = "client" | "server";

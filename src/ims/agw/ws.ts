@@ -22,7 +22,7 @@
  * with `insecure: true` on loopback. Sessions are per controller; each controller has a quota (iqQuota.ts).
  */
 
-export { DEFAULT_IQ_QUOTA, type IqQuota, type IqQuotaLimit } from "./iqQuota.ts";
+export { DEFAULT_IQ_QUOTA, type IqQuota } from "./iqQuota.ts";
 export {
   type IqPin,
   type IqTlsClientOptions,
@@ -37,9 +37,6 @@ export {
   IQ_SESSION_HEADER,
   IQ_WS_HARD_MAX_BYTES,
   IQ_WS_MAX_MESSAGE_BYTES,
-  type IqWsId,
-  type IqWsRequest,
-  type IqWsResponse,
   type IqWsSessionMessage,
 } from "./wsCodec.ts";
 export { IqWsServer, type IqWsServerOptions } from "./wsServer.ts";

@@ -39,7 +39,7 @@ export interface IqWsSessionMessage {
   };
 }
 
-export function validId(x: unknown): x is IqWsId {
+function validId(x: unknown): x is IqWsId {
   return (
     (typeof x === "string" && x.length > 0 && x.length <= 64) || (typeof x === "number" && Number.isSafeInteger(x))
   );
