@@ -1,4 +1,4 @@
-/** The IMS-ALG side of the Iq WebSocket binding (wire format: see ws.ts): requests, events, reconnection. */
+/** The IMS-ALG side of the Iq WebSocket binding (wire format: see wsCodec.ts): requests, events, reconnection. */
 import { randomUUID } from "node:crypto";
 import { type RawData, WebSocket } from "ws";
 import { type Logger, silentLogger } from "../../log.ts";

@@ -14,8 +14,10 @@ import { generateSessionCertificate, type SessionCertificate } from "../../secur
 import { verifyPeerCertificate } from "../../security/verify.ts";
 import { TypedEmitter } from "../../sip/emitter.ts";
 import { requireHardenedEngine } from "../engine.ts";
+import type { BfcpClient, HelloResult } from "./bfcpClient.ts";
+import type { FloorRequestState } from "./bfcpFloorInfo.ts";
+import type { BfcpFloorServer } from "./bfcpFloorServer.ts";
 import { startBfcpLeg } from "./bfcpLeg.ts";
-import type { BfcpClient, BfcpFloorServer, FloorRequestState, HelloResult } from "./bfcpSession.ts";
 import { type Candidate, E2aeConnector } from "./endpointConnector.ts";
 import { findingsError, type LocalStream, localMediaOptions, makePlan, type Plan } from "./endpointPlan.ts";
 import {
@@ -28,7 +30,7 @@ import {
   type LegContext,
 } from "./endpointTypes.ts";
 import { E2aeError, toE2aeError } from "./errors.ts";
-import { newSessionId } from "./msrp.ts";
+import { newSessionId } from "./msrpGrammar.ts";
 import { startMsrpLeg } from "./msrpLeg.ts";
 import type { MsrpSendOptions, MsrpSendResult, MsrpSession } from "./msrpSession.ts";
 import {

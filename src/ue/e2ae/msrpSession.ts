@@ -9,22 +9,18 @@ import { type Logger, silentLogger } from "../../log.ts";
 import { formatMsrpUri, type MsrpUri, parseMsrpUri } from "../../sdp/index.ts";
 import { TypedEmitter } from "../../sip/emitter.ts";
 import { E2aeError } from "./errors.ts";
+import { bodyContainsEndLine, encodeMsrp } from "./msrpEncode.ts";
+import { newMessageId, newTransactionId } from "./msrpGrammar.ts";
+import { MsrpParser } from "./msrpParser.ts";
 import {
   type ByteRange,
-  bodyContainsEndLine,
-  encodeMsrp,
-  isAcceptedType,
   MSRP_STATUS_TEXT,
   type MsrpFrame,
   type MsrpHeader,
-  MsrpParser,
   type MsrpRequest,
   type MsrpResponse,
-  msrpUriMatches,
-  newMessageId,
-  newTransactionId,
-  type PathMatchMode,
-} from "./msrp.ts";
+} from "./msrpTypes.ts";
+import { isAcceptedType, msrpUriMatches, type PathMatchMode } from "./msrpUri.ts";
 
 export interface MsrpSessionOptions {
   /** Our a=path (our own URI is the last one; RFC 4975 §8.2). */
