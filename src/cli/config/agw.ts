@@ -3,7 +3,7 @@ import type { ImsAgwOptions, IqWsServerOptions } from "../../ims/agw/index.ts";
 import { bindProblem } from "../binds.ts";
 import { ConfigError } from "../errors.ts";
 import { type IqListenerConfig, readIqListener, readNetworks } from "../iqConfig.ts";
-import { LOOPBACK_HINT, Reader } from "./reader.ts";
+import { configKeys, LOOPBACK_HINT, Reader } from "./reader.ts";
 
 /** `imsdc agw --config`: the IMS-AGW's options as JSON, the Iq listener `iq` and its Iq session timers. */
 export type AgwConfig = Pick<
@@ -33,16 +33,24 @@ const AGW_NUMBERS = [
 
 export function validateAgwConfig(v: unknown, file: string): AgwConfig {
   const r = new Reader();
-  const o = r.object(v, "", [
-    "iq",
-    "accessAddress",
-    "coreAddress",
-    "accessNetworks",
-    "coreNetworks",
-    "tcpEstablishmentInterlinkage",
-    "maxContexts",
-    ...AGW_NUMBERS.map(([k]) => k),
-  ]);
+  const o = r.object(
+    v,
+    "",
+    configKeys<AgwConfig>({
+      iq: true,
+      accessAddress: true,
+      coreAddress: true,
+      accessNetworks: true,
+      coreNetworks: true,
+      tcpEstablishmentInterlinkage: true,
+      maxContexts: true,
+      maxTerminations: true,
+      maxHandshakes: true,
+      keepAliveMs: true,
+      orphanGraceMs: true,
+      pingIntervalMs: true,
+    }),
+  );
   let out: AgwConfig = { iq: { port: 0 } };
   if (o) {
     const iq = r.object(o.iq, "iq", ["host", "port", "insecure", "tls", "quota"]);

@@ -5,6 +5,7 @@ import { type AgwLinkConfig, readAgwLink } from "../iqConfig.ts";
 import {
   type AllowPublicConfig,
   type ConnectionLimitsConfig,
+  configKeys,
   connectionLimits,
   hostOf,
   type Json,
@@ -64,25 +65,29 @@ function iface(r: Reader, v: Json, path: string, required: boolean): InterfaceCo
 
 export function validatePcscfConfig(v: unknown, file: string): PcscfConfig {
   const r = new Reader();
-  const o = r.object(v, "", [
-    "name",
-    "access",
-    "core",
-    "scscf",
-    "coreNextHop",
-    "requireRegistration",
-    "securityServer",
-    "alg",
-    "agw",
-    "aliases",
-    "timers",
-    "maxSessions",
-    "maxRegistrations",
-    "retryAfter",
-    "sessionMaxAgeMs",
-    "rateLimit",
-    "limits",
-  ]);
+  const o = r.object(
+    v,
+    "",
+    configKeys<PcscfConfig>({
+      name: true,
+      access: true,
+      core: true,
+      scscf: true,
+      coreNextHop: true,
+      requireRegistration: true,
+      securityServer: true,
+      alg: true,
+      agw: true,
+      aliases: true,
+      timers: true,
+      maxSessions: true,
+      maxRegistrations: true,
+      retryAfter: true,
+      sessionMaxAgeMs: true,
+      rateLimit: true,
+      limits: true,
+    }),
+  );
   let out: PcscfConfig = { name: "pcscf", access: {} };
   if (o) {
     const name = r.string(o, "name", "", true) ?? "pcscf";

@@ -26,6 +26,14 @@ export interface AllowPublicConfig {
   allowPublic?: boolean;
 }
 
+/**
+ * The top-level keys of a config type, listed once and checked by the compiler both ways: a key of the node options
+ * picked into the config type must be read here, and nothing else may be.
+ */
+export function configKeys<T>(keys: { [K in keyof Required<T>]: true }): string[] {
+  return Object.keys(keys);
+}
+
 /** Collects problems while reading one object tree. */
 export class Reader {
   readonly problems: ConfigProblem[] = [];

@@ -1,7 +1,14 @@
 /** `imsdc scscf --config FILE`: the S-CSCF's config (examples/configs/scscf.json). */
 import type { ScscfOptions } from "../../ims/scscf/index.ts";
 import { ConfigError } from "../errors.ts";
-import { type AllowPublicConfig, type ConnectionLimitsConfig, connectionLimits, hostOf, Reader } from "./reader.ts";
+import {
+  type AllowPublicConfig,
+  type ConnectionLimitsConfig,
+  configKeys,
+  connectionLimits,
+  hostOf,
+  Reader,
+} from "./reader.ts";
 
 /** `imsdc scscf --config`: the S-CSCF's options as JSON, plus `allowPublic` and the connection limits. */
 export type ScscfConfig = Pick<
@@ -15,19 +22,23 @@ export type ScscfConfig = Pick<
 
 export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
   const r = new Reader();
-  const o = r.object(v, "", [
-    "name",
-    "host",
-    "allowPublic",
-    "udp",
-    "tcp",
-    "ws",
-    "viaHost",
-    "domains",
-    "aliases",
-    "timers",
-    "limits",
-  ]);
+  const o = r.object(
+    v,
+    "",
+    configKeys<ScscfConfig>({
+      name: true,
+      host: true,
+      allowPublic: true,
+      udp: true,
+      tcp: true,
+      ws: true,
+      viaHost: true,
+      domains: true,
+      aliases: true,
+      timers: true,
+      limits: true,
+    }),
+  );
   const out: ScscfConfig = {};
   if (o) {
     const set = <K extends keyof ScscfConfig>(k: K, x: ScscfConfig[K] | undefined) => {

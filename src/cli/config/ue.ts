@@ -2,7 +2,7 @@
 import type { FlowRecoveryOptions } from "../../sip/index.ts";
 import type { ChannelSpec, DcEndpointOptions, DcTimeouts, ImsUeOptions } from "../../ue/index.ts";
 import { ConfigError } from "../errors.ts";
-import { type Json, LOOPBACK_HINT, Reader } from "./reader.ts";
+import { configKeys, type Json, LOOPBACK_HINT, Reader } from "./reader.ts";
 
 /** A data channel the UE config opens: the id, label and sub-protocol of a DcEndpoint channel. */
 export type UeChannelConfig = Pick<ChannelSpec, "id" | "label" | "subprotocol">;
@@ -45,27 +45,31 @@ export type UeConfig = Pick<
 
 export function validateUeConfig(v: unknown, file: string): UeConfig {
   const r = new Reader();
-  const o = r.object(v, "", [
-    "aor",
-    "displayName",
-    "transport",
-    "sipHost",
-    "sipPort",
-    "outboundProxy",
-    "registrar",
-    "mediasec",
-    "autoAnswer",
-    "ice",
-    "maxCalls",
-    "flowRecovery",
-    "dc",
-    "echoPrefix",
-    "call",
-    "send",
-    "hangupAfterMs",
-    "exitAfterCall",
-    "timers",
-  ]);
+  const o = r.object(
+    v,
+    "",
+    configKeys<UeConfig>({
+      aor: true,
+      displayName: true,
+      transport: true,
+      sipHost: true,
+      sipPort: true,
+      outboundProxy: true,
+      registrar: true,
+      mediasec: true,
+      autoAnswer: true,
+      ice: true,
+      maxCalls: true,
+      flowRecovery: true,
+      dc: true,
+      echoPrefix: true,
+      call: true,
+      send: true,
+      hangupAfterMs: true,
+      exitAfterCall: true,
+      timers: true,
+    }),
+  );
   let out: UeConfig = { aor: "", transport: "UDP", outboundProxy: "" };
   if (o) {
     const aor = r.sipUri(o, "aor", "", true) ?? "";
