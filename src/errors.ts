@@ -23,16 +23,6 @@ export function isImsdcError(e: unknown, code?: string): e is ImsdcError {
   return e instanceof ImsdcError && (code === undefined || e.code === code);
 }
 
-/** Wraps anything thrown into a message string without ever throwing itself. */
-export function errorMessage(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  try {
-    return String(e);
-  } catch {
-    return "unprintable error";
-  }
-}
-
 /**
  * Rejects with `onTimeout(ms)` when `p` does not settle within `ms` (`ms` ≤ 0 or NaN: no bound). The timer never
  * keeps the process alive and is cleared as soon as `p` settles. The one deadline helper of src/, test/ and bench/.

@@ -11,7 +11,7 @@ import { uniqueBindings, uniqueFieldsHook } from "./logKeys.ts";
 export type { Logger };
 
 /** Paths redacted wherever they appear (pino redact syntax). */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   "privateKey",
   "keyPem",
   "key",

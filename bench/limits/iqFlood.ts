@@ -6,7 +6,8 @@
  * successes, failures and round trip, and the AGW's contexts, listeners and RSS at the peak.
  */
 import { ImsAgw } from "../../src/ims/agw/agw.ts";
-import { IqWsClient, IqWsServer } from "../../src/ims/agw/ws.ts";
+import { IqWsClient } from "../../src/ims/agw/wsClient.ts";
+import { IqWsServer } from "../../src/ims/agw/wsServer.ts";
 import { generateSessionCertificate, type SessionCertificate } from "../../src/security/certificate.ts";
 
 export interface IqFloodResult {

@@ -53,7 +53,7 @@ const SPEC = {
   help: "boolean",
 } as const;
 
-export { type CallResult, SCENARIOS, type Scenario };
+export type { CallResult };
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];

@@ -42,7 +42,7 @@ function time(t: number, t0: number): string {
   return `${d >= 0 ? "+" : ""}${d.toFixed(1)}`.padStart(8);
 }
 
-export function ladderHeader(): string {
+function ladderHeader(): string {
   let line = " ".repeat(LEFT);
   for (const [i, n] of NODES.entries()) {
     const label = NODE_LABELS[n];
@@ -54,7 +54,7 @@ export function ladderHeader(): string {
 }
 
 /** One arrow line: vertical bars on every column, the arrow with its label between sender and receiver. */
-export function arrowLine(e: SipTraceEvent, t0: number, style: LadderStyle): string {
+function arrowLine(e: SipTraceEvent, t0: number, style: LadderStyle): string {
   const width = (NODES.length - 1) * GAP + 1;
   const cells: string[] = Array.from({ length: width }, (_, x) => (x % GAP === 0 ? "│" : " "));
   const a = col(e.from) * GAP;

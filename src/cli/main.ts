@@ -18,7 +18,7 @@ export interface CliIo {
   signal?: AbortSignal;
 }
 
-export const processIo: CliIo = {
+const processIo: CliIo = {
   isTTY: Boolean(process.stdout.isTTY) && process.env.NO_COLOR === undefined,
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
@@ -59,7 +59,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 };
 
 /** Exit code for an error that escaped a command. */
-export function exitCodeOf(e: unknown): number {
+function exitCodeOf(e: unknown): number {
   if (e instanceof UsageError || e instanceof ConfigError) return EXIT.USAGE;
   if (e instanceof CliError && e.code === "E_NOT_AVAILABLE") return EXIT.NOT_AVAILABLE;
   return EXIT.RUNTIME;

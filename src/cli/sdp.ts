@@ -15,6 +15,8 @@ import {
   validateOffer,
   validateSdp,
 } from "../sdp/index.ts";
+import { parseArgs, wantsHelp } from "./args.ts";
+import { UsageError } from "./errors.ts";
 import { type CliIo, EXIT } from "./main.ts";
 
 const USAGE = `usage: imsdc sdp check [FILE|-] [--as offer|answer] [--offer OFFER_FILE] [--e2e-dc] [--json]
@@ -30,15 +32,6 @@ codes   list every finding code with severity and clause
 exit: 0 no error finding, 1 at least one error finding, 2 usage error
 `;
 
-class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly showUsage = true,
-  ) {
-    super(message);
-  }
-}
-
 interface CheckArgs {
   file?: string;
   as?: "offer" | "answer";
@@ -47,41 +40,16 @@ interface CheckArgs {
   e2eDc: boolean;
 }
 
+const CHECK_OPTIONS = { json: "boolean", "e2e-dc": "boolean", as: "string", offer: "string" } as const;
+
 function parseCheckArgs(args: string[]): CheckArgs {
-  const out: CheckArgs = { json: false, e2eDc: false };
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? "";
-    const [flag, inline] =
-      arg.startsWith("--") && arg.includes("=")
-        ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
-        : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? args[++i];
-      if (v === undefined || v === "") throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case "--json":
-        out.json = true;
-        break;
-      case "--e2e-dc":
-        out.e2eDc = true;
-        break;
-      case "--as": {
-        const v = value();
-        if (v !== "offer" && v !== "answer") throw new UsageError(`--as must be offer or answer, not '${v}'`);
-        out.as = v;
-        break;
-      }
-      case "--offer":
-        out.offer = value();
-        break;
-      default:
-        if (arg !== "-" && arg.startsWith("-")) throw new UsageError(`unknown option '${arg}'`);
-        positional.push(arg);
-    }
+  const { options: o, positional } = parseArgs(args, CHECK_OPTIONS, Number.POSITIVE_INFINITY);
+  const out: CheckArgs = { json: o.json === true, e2eDc: o["e2e-dc"] === true };
+  if (o.as !== undefined) {
+    if (o.as !== "offer" && o.as !== "answer") throw new UsageError(`--as must be offer or answer, not '${o.as}'`);
+    out.as = o.as;
   }
+  if (o.offer !== undefined) out.offer = o.offer;
   if (positional.length > 1) throw new UsageError(`only one FILE may be given (got ${positional.length})`);
   if (positional[0] !== undefined) out.file = positional[0];
   if (out.as === "offer" && out.offer !== undefined)
@@ -135,9 +103,7 @@ async function check(args: string[], io: CliIo): Promise<number> {
 }
 
 function codes(args: string[], io: CliIo): number {
-  const json = args.includes("--json");
-  const unknown = args.find((x) => x !== "--json");
-  if (unknown !== undefined) throw new UsageError(`unknown option '${unknown}'`);
+  const json = parseArgs(args, { json: "boolean" }).options.json === true;
   const list = listFindingCodes();
   if (json) io.stdout(`${JSON.stringify(list)}\n`);
   else
@@ -153,7 +119,7 @@ export async function sdpCommand(args: string[], io: CliIo): Promise<number> {
       io.stdout(USAGE);
       return sub === undefined ? EXIT.USAGE : EXIT.OK;
     }
-    if (rest.includes("--help") || rest.includes("-h")) {
+    if (wantsHelp(rest)) {
       io.stdout(USAGE);
       return EXIT.OK;
     }

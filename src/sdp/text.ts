@@ -45,7 +45,7 @@ export function toPlainDecimal(n: number): string {
 }
 
 /** C0 controls (except TAB) and DEL: not SDP text (RFC 8866 §5). */
-export function isControlCode(c: number): boolean {
+function isControlCode(c: number): boolean {
   return (c < 0x20 && c !== 0x09) || c === 0x7f;
 }
 

@@ -17,7 +17,7 @@ export function isWord(s: string): boolean {
   return WORD_RE.test(s);
 }
 
-export function isDigits(s: string): boolean {
+function isDigits(s: string): boolean {
   return DIGITS_RE.test(s);
 }
 
@@ -243,7 +243,7 @@ export function isIPv6(s: string): boolean {
 }
 
 /** RFC 3261 §25.1 hostname = *(domainlabel ".") toplabel ["."] (labels of alphanum and inner "-"). */
-export function isHostname(s: string): boolean {
+function isHostname(s: string): boolean {
   if (s.length === 0 || s.length > 255) return false;
   const t = s.endsWith(".") ? s.slice(0, -1) : s;
   if (t === "") return false;

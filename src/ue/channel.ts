@@ -1,5 +1,5 @@
-import { EventEmitter } from "node:events";
 import type { RTCDataChannel } from "#werift";
+import { TypedEmitter } from "../sip/emitter.ts";
 import { UeError } from "./errors.ts";
 
 export type DcChannelState = "connecting" | "open" | "closing" | "closed";
@@ -28,7 +28,7 @@ export interface DcChannelEvents {
  * One data channel. `send` enforces the peer's a=max-message-size; inbound messages larger than ours are dropped
  * with an `error` event (RFC 8841 §6). Nothing here throws except `send` on caller error (typed UeError).
  */
-export class DcChannel extends EventEmitter<DcChannelEvents> {
+export class DcChannel extends TypedEmitter<DcChannelEvents> {
   readonly info: DcChannelInfo;
   private readonly dc: RTCDataChannel;
   private readonly limits: { local: () => number; remote: () => number };

@@ -3,7 +3,7 @@
  * offers with src/sdp, runs DTLS/SCTP end to end over a DcTransport, and refuses any peer whose certificate matches
  * no signalled fingerprint (RFC 8122 §6). One endpoint = one data channel m-line and its current association.
  */
-import { EventEmitter } from "node:events";
+
 import { type AuditLog, type Logger, silentLogger } from "../log.ts";
 import {
   type AssociationState,
@@ -21,6 +21,7 @@ import {
   validateOffer,
 } from "../sdp/index.ts";
 import { generateSessionCertificate, type SessionCertificate } from "../security/certificate.ts";
+import { TypedEmitter } from "../sip/emitter.ts";
 import type { DcChannel } from "./channel.ts";
 import {
   type DcTimeouts,
@@ -146,7 +147,7 @@ interface Negotiated {
   media: DcMedia;
 }
 
-export class DcEndpoint extends EventEmitter<DcEndpointEvents> {
+export class DcEndpoint extends TypedEmitter<DcEndpointEvents> {
   readonly identity: DtlsIdentity;
   private readonly opts: DcEndpointOptions;
   private readonly log: Logger;

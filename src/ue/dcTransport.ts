@@ -3,7 +3,7 @@
  * werift's transport classes (never RTCPeerConnection: it forces DTLS-SRTP and a public STUN server). A new
  * association (RFC 8842 §3) is a new DcTransport.
  */
-import { EventEmitter } from "node:events";
+
 import {
   candidateFromSdp,
   candidateToSdp,
@@ -20,6 +20,7 @@ import {
 } from "#werift";
 import { type Logger, silentLogger } from "../log.ts";
 import { verifyPeerCertificate } from "../security/verify.ts";
+import { TypedEmitter } from "../sip/emitter.ts";
 import { DcChannel, type DcChannelInfo } from "./channel.ts";
 import { DatagramLink } from "./datagramLink.ts";
 import { UeError, withTimeout } from "./errors.ts";
@@ -31,7 +32,7 @@ import { adoptWeriftSocket, bindUdp, UdpPath, type UdpPathCounters } from "./udp
 import { dcSecurityVerdict, type SecurityVerdict } from "./verdict.ts";
 
 export { consentIntervalMs, type DcTimeouts, DEFAULT_TIMEOUTS, MIN_CONSENT_MS } from "./timeouts.ts";
-export type { DtlsIdentity, LocalTransportParams, RemoteTransportParams } from "./transportParams.ts";
+export type { DtlsIdentity, RemoteTransportParams } from "./transportParams.ts";
 export type { SecurityVerdict } from "./verdict.ts";
 
 export type DtlsRole = "client" | "server";
@@ -87,7 +88,7 @@ function isAuthFailure(msg: string): boolean {
   return /signature|CertificateVerify|ServerKeyExchange|Finished|verify_data|decrypt_error/i.test(msg);
 }
 
-export class DcTransport extends EventEmitter<DcTransportEvents> {
+export class DcTransport extends TypedEmitter<DcTransportEvents> {
   readonly identity: DtlsIdentity;
   readonly localMaxMessageSize: number;
   readonly localSctpPort: number;

@@ -23,7 +23,7 @@ export interface RemoteIce {
   lite: boolean;
 }
 
-export function remoteUsesIce(r: RemoteIce): boolean {
+function remoteUsesIce(r: RemoteIce): boolean {
   return Boolean(r.ufrag && r.pwd);
 }
 

@@ -8,8 +8,9 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ImsAgw, type ImsAgwOptions } from "../../src/ims/agw/agw.ts";
-import type { IqEvent } from "../../src/ims/agw/iq.ts";
-import { IqWsClient, IqWsServer } from "../../src/ims/agw/ws.ts";
+import type { IqEvent } from "../../src/ims/agw/iqEvents.ts";
+import { IqWsClient } from "../../src/ims/agw/wsClient.ts";
+import { IqWsServer } from "../../src/ims/agw/wsServer.ts";
 import type { IqClient, PcscfOptions } from "../../src/ims/pcscf/index.ts";
 import { AuditLog } from "../../src/log.ts";
 import { generateSessionCertificate } from "../../src/security/certificate.ts";

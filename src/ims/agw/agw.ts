@@ -12,6 +12,7 @@ import { type AgwResources, type ContextView, DEFAULT_TIMERS, type ImsAgwOptions
 import { TlsCredential } from "./credential.ts";
 import { AgwError } from "./iqErrors.ts";
 import type { IqEvent, IqEventListener } from "./iqEvents.ts";
+import { IqListeners } from "./iqListeners.ts";
 import type {
   AgwConnectionPoint,
   ConfigureAgwConnectionPointRequest,
@@ -53,7 +54,7 @@ export class ImsAgw implements IqAgw {
   readonly audit: AuditLog;
   private readonly log: Logger;
   private readonly contexts = new Map<string, Context>();
-  private readonly listeners = new Set<IqEventListener>();
+  private readonly listeners: IqListeners;
   private nextContext = 1;
   private nextTermination = 1;
   private closed = false;
@@ -88,6 +89,7 @@ export class ImsAgw implements IqAgw {
 
   constructor(options: ImsAgwOptions = {}) {
     this.log = (options.logger ?? silentLogger).child({ node: "agw" });
+    this.listeners = new IqListeners(this.log);
     this.audit = options.audit ?? new AuditLog();
     const maxContexts = options.maxContexts ?? 10_000;
     this.opts = {
@@ -166,8 +168,7 @@ export class ImsAgw implements IqAgw {
   }
 
   onEvent(listener: IqEventListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.on("event", listener);
   }
 
   /** Releases every context and stops accepting requests. */
@@ -175,7 +176,7 @@ export class ImsAgw implements IqAgw {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.contexts.values()].map((c) => this.releaseAgwContext({ contextId: c.id })));
-    this.listeners.clear();
+    this.listeners.removeAllListeners();
   }
 
   /** Operational view of a context (not an Iq procedure): states and bytes buffered in the AGW per leg. */
@@ -565,12 +566,6 @@ export class ImsAgw implements IqAgw {
 
   private emit(e: IqEvent): void {
     this.log.debug({ ...e }, `event ${e.event}`);
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch (err) {
-        this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "event listener threw");
-      }
-    }
+    this.listeners.emit("event", e);
   }
 }

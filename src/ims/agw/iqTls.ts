@@ -76,7 +76,7 @@ export function checkCredential(certPem: string, keyPem: string, what: string): 
 }
 
 /** Whether a DER certificate matches one of the pinned fingerprints (the one check, src/security/verify.ts). */
-export function matchesPin(der: Buffer, pins: readonly CertificateFingerprint[]): boolean {
+function matchesPin(der: Buffer, pins: readonly CertificateFingerprint[]): boolean {
   return verifyPeerCertificate(der, pins, { hashes: CERTIFICATE_HASHES }).verified;
 }
 

@@ -43,7 +43,7 @@ const RELEASE = "TS 23.334 release of the AGW connection point (H.248 Subtract)"
 const TIMEOUT = "local policy (establishmentMs): the IMS-ALG releases a termination that never connected";
 
 /** Allowed transitions: from → to → the clause that drives the transition. */
-export const TERMINATION_TRANSITIONS: {
+const TERMINATION_TRANSITIONS: {
   readonly [F in TerminationPhase]: { readonly [T in TerminationPhase]?: string };
 } = {
   delayed: {

@@ -1,9 +1,10 @@
-/** The IMS-ALG side of the Iq WebSocket binding (wire format: see ws.ts): requests, events, reconnection. */
+/** The IMS-ALG side of the Iq WebSocket binding (wire format: see wsCodec.ts): requests, events, reconnection. */
 import { randomUUID } from "node:crypto";
 import { type RawData, WebSocket } from "ws";
 import { type Logger, silentLogger } from "../../log.ts";
 import { AgwError, isAgwErrorCode } from "./iqErrors.ts";
 import type { IqEventListener } from "./iqEvents.ts";
+import { IqListeners } from "./iqListeners.ts";
 import { assertInsecureAllowed, checkCredential, connectPinned, type IqTlsClientOptions } from "./iqTls.ts";
 import type {
   AgwConnectionPoint,
@@ -124,8 +125,7 @@ export class IqWsClient implements IqAgw {
   readonly sessionId: string;
   private ws: WebSocket | undefined;
   private readonly pending = new Map<number, Pending>();
-  private readonly listeners = new Set<IqEventListener>();
-  private readonly stateListeners = new Set<(s: IqConnectionState) => void>();
+  private readonly listeners: IqListeners;
   private nextId = 1;
   private closed = false;
   private attempt = 0;
@@ -147,6 +147,7 @@ export class IqWsClient implements IqAgw {
   ) {
     this.sessionId = sessionId;
     this.log = (opts.logger ?? silentLogger).child({ binding: "iq-ws-client" });
+    this.listeners = new IqListeners(this.log);
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
     this.reconnect = opts.reconnect ?? true;
@@ -216,8 +217,7 @@ export class IqWsClient implements IqAgw {
   }
 
   onEvent(listener: IqEventListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.on("event", listener);
   }
 
   /**
@@ -226,8 +226,7 @@ export class IqWsClient implements IqAgw {
    * restarted: the IMS-ALG's contexts there are gone.
    */
   onConnectionState(listener: (state: IqConnectionState) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.listeners.on("state", listener);
   }
 
   /** Sends raw text (tests of the server's validation). */
@@ -304,13 +303,7 @@ export class IqWsClient implements IqAgw {
   }
 
   private emitState(state: IqConnectionState): void {
-    for (const l of this.stateListeners) {
-      try {
-        l(state);
-      } catch (err) {
-        this.log.warn({ err: errText(err) }, "state listener threw");
-      }
-    }
+    this.listeners.emit("state", state);
   }
 
   private onDrop(ws: WebSocket): void {
@@ -397,13 +390,7 @@ export class IqWsClient implements IqAgw {
     if (typeof msg.event === "string") {
       const e = parseIqEvent(msg);
       if (!e) return;
-      for (const l of this.listeners) {
-        try {
-          l(e);
-        } catch (err) {
-          this.log.warn({ err: errText(err) }, "event listener threw");
-        }
-      }
+      this.listeners.emit("event", e);
       return;
     }
     if (isRecord(msg.session)) {

@@ -1,5 +1,5 @@
 /**
- * The AGW side of the Iq WebSocket binding (wire format and Iq sessions: see ws.ts). Every incoming message is
+ * The AGW side of the Iq WebSocket binding (wire format and Iq sessions: see wsCodec.ts). Every incoming message is
  * validated; garbage gets a typed error and the connection (and server) stay up.
  *
  * Security (docs/agw.md "Iq security"): WSS with mutual TLS, the controllers pinned by certificate fingerprint

@@ -6,7 +6,7 @@ import type { IqFailure } from "./e2aeSession.ts";
 import type { IqConnectionPoint } from "./iq.ts";
 
 /** An Iq procedure that got no answer in time (its late answer is released when it arrives). */
-export class IqTimeout extends Error {}
+class IqTimeout extends Error {}
 
 /** A failed Iq procedure: which one, the clause it serves, and the AGW's error code. */
 export class IqProcedureError extends Error {

@@ -59,7 +59,7 @@ export interface ConnectionLimiterStats {
 }
 
 /** Part of the table from which each new inbound connection evicts an idle one. */
-export const EVICT_RATIO = 7 / 8;
+const EVICT_RATIO = 7 / 8;
 /** RFC 3261 §17.1.2.2: Timer F = 64·T1 (T1 = 500 ms), the longest a non-INVITE transaction waits for its final answer. */
 const TRANSACTION_MS = 64 * 500;
 

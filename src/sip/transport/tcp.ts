@@ -42,8 +42,6 @@ interface TcpConnection extends TrackedConnection {
 
 const PONG = new Uint8Array([0x0d, 0x0a]);
 
-export { messageKind } from "./limiter.ts";
-
 export class TcpTransport implements SipTransport {
   readonly protocol = "TCP" as const;
   readonly reliable = true;

@@ -1,7 +1,7 @@
 /**
  * BFCP binary codec (RFC 8855 §5): COMMON-HEADER, attributes as TLVs padded to 4 octets (plain, grouped and
  * unknown ones kept for round trips), primitive and attribute numbers, a stream framer for TCP/TLS with typed
- * errors. Pure codec: no sockets here (see bfcpSession.ts).
+ * errors. Pure codec: no sockets here (see bfcpClient.ts, bfcpFloorServer.ts).
  */
 import { ByteQueue } from "./bytes.ts";
 import { E2aeError, type E2aeErrorCode } from "./errors.ts";

@@ -2,9 +2,10 @@
  * BFCP floor participant over one connection (RFC 8855): Hello, FloorRequest, FloorRelease, FloorRequestQuery,
  * Goodbye, and server-initiated status updates.
  */
-import { EventEmitter } from "node:events";
+
 import type { Duplex } from "node:stream";
 import { type Logger, silentLogger } from "../../log.ts";
+import { TypedEmitter } from "../../sip/emitter.ts";
 import { attr, type BfcpAttribute, type BfcpMessage, BfcpPrimitive, findAttr, primitiveName } from "./bfcp.ts";
 import { BfcpConnection } from "./bfcpConnection.ts";
 import { type FloorRequestState, readFloorRequestInformation } from "./bfcpFloorInfo.ts";
@@ -43,7 +44,7 @@ interface ClientTx {
   timer: NodeJS.Timeout;
 }
 
-export class BfcpClient extends EventEmitter<BfcpClientEvents> {
+export class BfcpClient extends TypedEmitter<BfcpClientEvents> {
   readonly conferenceId: number;
   readonly userId: number;
   private readonly conn: BfcpConnection;

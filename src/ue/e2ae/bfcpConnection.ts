@@ -1,6 +1,7 @@
 /** BFCP framing and writes on one (already verified) TLS or TCP connection (RFC 8855). Socket handlers never throw. */
-import { EventEmitter } from "node:events";
+
 import type { Duplex } from "node:stream";
+import { TypedEmitter } from "../../sip/emitter.ts";
 import { type BfcpFrameEvent, BfcpFramer, type BfcpMessage, encodeBfcp } from "./bfcp.ts";
 import { E2aeError } from "./errors.ts";
 
@@ -11,7 +12,7 @@ interface ConnEvents {
 }
 
 /** Framing + writes on one connection. */
-export class BfcpConnection extends EventEmitter<ConnEvents> {
+export class BfcpConnection extends TypedEmitter<ConnEvents> {
   readonly socket: Duplex;
   private readonly framer: BfcpFramer;
   private ended = false;

@@ -2,9 +2,10 @@
  * A minimal BFCP floor control server (RFC 8855 §13): one holder per floor, FIFO queue, Error responses. It serves
  * one or more connections.
  */
-import { EventEmitter } from "node:events";
+
 import type { Duplex } from "node:stream";
 import { type Logger, silentLogger } from "../../log.ts";
+import { TypedEmitter } from "../../sip/emitter.ts";
 import {
   attr,
   BfcpAttr,
@@ -86,7 +87,7 @@ const SERVER_ATTRIBUTES = Object.values(BfcpAttr).filter((t) => t !== BfcpAttr["
  * A minimal floor control server (RFC 8855 §13): exclusive floors, FIFO queue, immediate grant when free. One
  * instance can serve several connections (`attach`). For labs and tests; no chair, no floor queries.
  */
-export class BfcpFloorServer extends EventEmitter<BfcpFloorServerEvents> {
+export class BfcpFloorServer extends TypedEmitter<BfcpFloorServerEvents> {
   readonly conferenceId: number;
   private readonly floors = new Map<number, { holder: number | undefined; queue: number[] }>();
   private readonly requests = new Map<number, ServerRequest>();

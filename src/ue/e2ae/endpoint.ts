@@ -5,16 +5,19 @@
  * the TLS role from the MSRP/BFCP rules, and verifies the TLS peer against the fingerprint of the remote SDP before
  * a single MSRP/BFCP byte is sent or read (RFC 8122 §6). Every verdict is an audit event (node "ue").
  */
-import { EventEmitter } from "node:events";
+
 import type tls from "node:tls";
 import { type Logger, silentLogger } from "../../log.ts";
 import type { Fingerprint, FloorCtrlRole, SetupRole } from "../../sdp/index.ts";
 import { validateAnswer, validateOffer } from "../../sdp/index.ts";
 import { generateSessionCertificate, type SessionCertificate } from "../../security/certificate.ts";
 import { verifyPeerCertificate } from "../../security/verify.ts";
+import { TypedEmitter } from "../../sip/emitter.ts";
 import { requireHardenedEngine } from "../engine.ts";
+import type { BfcpClient, HelloResult } from "./bfcpClient.ts";
+import type { FloorRequestState } from "./bfcpFloorInfo.ts";
+import type { BfcpFloorServer } from "./bfcpFloorServer.ts";
 import { startBfcpLeg } from "./bfcpLeg.ts";
-import type { BfcpClient, BfcpFloorServer, FloorRequestState, HelloResult } from "./bfcpSession.ts";
 import { type Candidate, E2aeConnector } from "./endpointConnector.ts";
 import { findingsError, type LocalStream, localMediaOptions, makePlan, type Plan } from "./endpointPlan.ts";
 import {
@@ -27,7 +30,7 @@ import {
   type LegContext,
 } from "./endpointTypes.ts";
 import { E2aeError, toE2aeError } from "./errors.ts";
-import { newSessionId } from "./msrp.ts";
+import { newSessionId } from "./msrpGrammar.ts";
 import { startMsrpLeg } from "./msrpLeg.ts";
 import type { MsrpSendOptions, MsrpSendResult, MsrpSession } from "./msrpSession.ts";
 import {
@@ -55,7 +58,7 @@ export {
   type E2aeVerdictEvent,
 } from "./endpointTypes.ts";
 
-export class E2aeEndpoint extends EventEmitter<E2aeEndpointEvents> {
+export class E2aeEndpoint extends TypedEmitter<E2aeEndpointEvents> {
   readonly kind: E2aeKind;
   readonly certificate: SessionCertificate;
   private readonly opts: E2aeEndpointOptions;

@@ -1,9 +1,10 @@
 /** Options, states and events of `E2aeEndpoint` (one e2ae MSRP or BFCP stream of a UE). */
-import type { EventEmitter } from "node:events";
+
 import type tls from "node:tls";
 import type { AuditLog, Logger } from "../../log.ts";
 import type { FloorCtrlRole } from "../../sdp/index.ts";
 import type { SessionCertificate } from "../../security/certificate.ts";
+import type { TypedEmitter } from "../../sip/emitter.ts";
 import type { FloorRequestState } from "./bfcpFloorInfo.ts";
 import type { Plan } from "./endpointPlan.ts";
 import type { E2aeError } from "./errors.ts";
@@ -123,7 +124,7 @@ export interface LegContext {
   sock: tls.TLSSocket;
   plan: Plan;
   log: Logger;
-  events: EventEmitter<E2aeEndpointEvents>;
+  events: TypedEmitter<E2aeEndpointEvents>;
   /** the session ended (undefined: closed cleanly by the peer) */
   onGone: (e: E2aeError | undefined) => void;
 }

@@ -3,27 +3,24 @@
  * transactions and a bounded window, 200/error responses, reassembly per Message-ID (interleaving allowed),
  * To-Path matching, REPORT reception and success reports on request. The socket handlers never throw.
  */
-import { EventEmitter } from "node:events";
+
 import type { Duplex } from "node:stream";
 import { type Logger, silentLogger } from "../../log.ts";
 import { formatMsrpUri, type MsrpUri, parseMsrpUri } from "../../sdp/index.ts";
+import { TypedEmitter } from "../../sip/emitter.ts";
 import { E2aeError } from "./errors.ts";
+import { bodyContainsEndLine, encodeMsrp } from "./msrpEncode.ts";
+import { newMessageId, newTransactionId } from "./msrpGrammar.ts";
+import { MsrpParser } from "./msrpParser.ts";
 import {
   type ByteRange,
-  bodyContainsEndLine,
-  encodeMsrp,
-  isAcceptedType,
   MSRP_STATUS_TEXT,
   type MsrpFrame,
   type MsrpHeader,
-  MsrpParser,
   type MsrpRequest,
   type MsrpResponse,
-  msrpUriMatches,
-  newMessageId,
-  newTransactionId,
-  type PathMatchMode,
-} from "./msrp.ts";
+} from "./msrpTypes.ts";
+import { isAcceptedType, msrpUriMatches, type PathMatchMode } from "./msrpUri.ts";
 
 export interface MsrpSessionOptions {
   /** Our a=path (our own URI is the last one; RFC 4975 §8.2). */
@@ -122,7 +119,7 @@ function addInterval(list: Array<[number, number]>, s: number, e: number): void 
   list.splice(0, list.length, ...merged);
 }
 
-export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
+export class MsrpSession extends TypedEmitter<MsrpSessionEvents> {
   readonly localPath: readonly string[];
   readonly remotePath: readonly string[];
   private readonly localUri: MsrpUri;

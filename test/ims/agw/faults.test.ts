@@ -17,14 +17,11 @@ import tls from "node:tls";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { DEFAULT_TIMERS, ImsAgw, type ImsAgwOptions } from "../../../src/ims/agw/agw.ts";
-import type { AgwConnectionPoint, AgwError, IqAgw } from "../../../src/ims/agw/iq.ts";
-import {
-  IQ_SESSION_HEADER,
-  type IqConnectionState,
-  IqWsClient,
-  type IqWsClientOptions,
-  IqWsServer,
-} from "../../../src/ims/agw/ws.ts";
+import type { AgwError } from "../../../src/ims/agw/iqErrors.ts";
+import type { AgwConnectionPoint, IqAgw } from "../../../src/ims/agw/iqTypes.ts";
+import { type IqConnectionState, IqWsClient, type IqWsClientOptions } from "../../../src/ims/agw/wsClient.ts";
+import { IQ_SESSION_HEADER } from "../../../src/ims/agw/wsCodec.ts";
+import { IqWsServer } from "../../../src/ims/agw/wsServer.ts";
 import { AuditLog } from "../../../src/log.ts";
 import type { SessionCertificate } from "../../../src/security/certificate.ts";
 import {

@@ -5,7 +5,8 @@
 import { createHash } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
-import type { IqAgw, IqEvent, IqEventName } from "../../../src/ims/agw/iq.ts";
+import type { IqEvent, IqEventName } from "../../../src/ims/agw/iqEvents.ts";
+import type { IqAgw } from "../../../src/ims/agw/iqTypes.ts";
 import { generateSessionCertificate, type SessionCertificate } from "../../../src/security/certificate.ts";
 
 export const LOOPBACK = "127.0.0.1";

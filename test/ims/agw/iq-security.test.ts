@@ -8,14 +8,11 @@ import tls from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { ImsAgw, type ImsAgwOptions } from "../../../src/ims/agw/agw.ts";
-import { AgwError, type IqAgw } from "../../../src/ims/agw/iq.ts";
-import {
-  type IqPin,
-  IqWsClient,
-  type IqWsClientOptions,
-  IqWsServer,
-  type IqWsServerOptions,
-} from "../../../src/ims/agw/ws.ts";
+import { AgwError } from "../../../src/ims/agw/iqErrors.ts";
+import type { IqPin } from "../../../src/ims/agw/iqTls.ts";
+import type { IqAgw } from "../../../src/ims/agw/iqTypes.ts";
+import { IqWsClient, type IqWsClientOptions } from "../../../src/ims/agw/wsClient.ts";
+import { IqWsServer, type IqWsServerOptions } from "../../../src/ims/agw/wsServer.ts";
 import { AuditLog } from "../../../src/log.ts";
 import type { SessionCertificate } from "../../../src/security/certificate.ts";
 import { CorePeer, EventRecorder, LOOPBACK, newCertificate, sleep, ueConnect, waitFor } from "./helpers.ts";

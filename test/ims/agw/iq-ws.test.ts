@@ -7,16 +7,17 @@ import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { ImsAgw } from "../../../src/ims/agw/agw.ts";
+import { AgwError } from "../../../src/ims/agw/iqErrors.ts";
+import type { IqAgw } from "../../../src/ims/agw/iqTypes.ts";
 import {
-  AgwError,
-  type IqAgw,
   parseConfigureRequest,
   parseReleaseContextRequest,
   parseReleaseRequest,
   parseReserveAndConfigureRequest,
   parseReserveRequest,
-} from "../../../src/ims/agw/iq.ts";
-import { IqWsClient, IqWsServer } from "../../../src/ims/agw/ws.ts";
+} from "../../../src/ims/agw/iqValidate.ts";
+import { IqWsClient } from "../../../src/ims/agw/wsClient.ts";
+import { IqWsServer } from "../../../src/ims/agw/wsServer.ts";
 import { AuditLog } from "../../../src/log.ts";
 import { CorePeer, EventRecorder, LOOPBACK, newCertificate, sleep, ueConnect, waitFor } from "./helpers.ts";
 

@@ -5,7 +5,8 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_TIMERS } from "../../../src/ims/agw/agw.ts";
-import { AgwError, type IqEvent } from "../../../src/ims/agw/iq.ts";
+import { AgwError } from "../../../src/ims/agw/iqErrors.ts";
+import type { IqEvent } from "../../../src/ims/agw/iqEvents.ts";
 import { Termination } from "../../../src/ims/agw/termination.ts";
 import {
   assertTransition,

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import tls from "node:tls";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ImsAgw } from "../../../src/ims/agw/agw.ts";
-import type { AgwConnectionPoint } from "../../../src/ims/agw/iq.ts";
+import type { AgwConnectionPoint } from "../../../src/ims/agw/iqTypes.ts";
 import { AuditLog } from "../../../src/log.ts";
 import { fingerprintOf, type SessionCertificate } from "../../../src/security/certificate.ts";
 import {

@@ -10,14 +10,15 @@
 import net from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ImsAgw } from "../../../src/ims/agw/agw.ts";
-import type { AgwConnectionPoint, IqEvent } from "../../../src/ims/agw/iq.ts";
+import type { IqEvent } from "../../../src/ims/agw/iqEvents.ts";
+import type { AgwConnectionPoint } from "../../../src/ims/agw/iqTypes.ts";
 import { AuditLog } from "../../../src/log.ts";
 import type { Fingerprint } from "../../../src/sdp/index.ts";
 import { generateSessionCertificate } from "../../../src/security/certificate.ts";
-import { BfcpFloorServer } from "../../../src/ue/e2ae/bfcpSession.ts";
+import { BfcpFloorServer } from "../../../src/ue/e2ae/bfcpFloorServer.ts";
 import { E2aeEndpoint, type E2aeEndpointOptions } from "../../../src/ue/e2ae/endpoint.ts";
 import type { E2aeError } from "../../../src/ue/e2ae/errors.ts";
-import { newSessionId } from "../../../src/ue/e2ae/msrp.ts";
+import { newSessionId } from "../../../src/ue/e2ae/msrpGrammar.ts";
 import { type MsrpMessage, MsrpSession } from "../../../src/ue/e2ae/msrpSession.ts";
 import { buildE2aeAnswer, buildE2aeOffer, readE2aeMedia } from "../../../src/ue/e2ae/sdp.ts";
 import {

@@ -15,7 +15,7 @@ import {
   encodeBfcp,
   RequestStatus,
 } from "../../../src/ue/e2ae/bfcp.ts";
-import { floorRequestInformation, readFloorRequestInformation } from "../../../src/ue/e2ae/bfcpSession.ts";
+import { floorRequestInformation, readFloorRequestInformation } from "../../../src/ue/e2ae/bfcpFloorInfo.ts";
 import { E2aeError } from "../../../src/ue/e2ae/errors.ts";
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");

@@ -6,7 +6,9 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { BfcpErrorCode, BfcpFramer, type BfcpMessage, BfcpPrimitive, encodeBfcp } from "../../../src/ue/e2ae/bfcp.ts";
-import { BfcpClient, BfcpFloorServer, type FloorRequestState } from "../../../src/ue/e2ae/bfcpSession.ts";
+import { BfcpClient } from "../../../src/ue/e2ae/bfcpClient.ts";
+import type { FloorRequestState } from "../../../src/ue/e2ae/bfcpFloorInfo.ts";
+import { BfcpFloorServer } from "../../../src/ue/e2ae/bfcpFloorServer.ts";
 import { activeResources, LOOPBACK, leakedHandles, tcpServer, waitFor, within } from "./helpers.ts";
 
 const cleanups: Array<() => unknown> = [];

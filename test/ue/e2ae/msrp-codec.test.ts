@@ -6,18 +6,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { formatMsrpUri } from "../../../src/sdp/index.ts";
 import { E2aeError } from "../../../src/ue/e2ae/errors.ts";
-import {
-  bodyContainsEndLine,
-  encodeMsrp,
-  isAcceptedType,
-  type MsrpFrame,
-  MsrpParser,
-  type MsrpRequest,
-  type MsrpResponse,
-  msrpUriMatches,
-  parseByteRange,
-  parseMsrp,
-} from "../../../src/ue/e2ae/msrp.ts";
+import { bodyContainsEndLine, encodeMsrp } from "../../../src/ue/e2ae/msrpEncode.ts";
+import { parseByteRange } from "../../../src/ue/e2ae/msrpGrammar.ts";
+import { MsrpParser, parseMsrp } from "../../../src/ue/e2ae/msrpParser.ts";
+import type { MsrpFrame, MsrpRequest, MsrpResponse } from "../../../src/ue/e2ae/msrpTypes.ts";
+import { isAcceptedType, msrpUriMatches } from "../../../src/ue/e2ae/msrpUri.ts";
 
 const crlf = (lines: string[]) => `${lines.join("\r\n")}\r\n`;
 const TO = "msrp://bob.example.com:8888/9di4eae923wzd;tcp";

@@ -6,8 +6,10 @@ import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { E2aeError } from "../../../src/ue/e2ae/errors.ts";
-import { encodeMsrp, MsrpParser, type MsrpRequest } from "../../../src/ue/e2ae/msrp.ts";
+import { encodeMsrp } from "../../../src/ue/e2ae/msrpEncode.ts";
+import { MsrpParser } from "../../../src/ue/e2ae/msrpParser.ts";
 import { type MsrpMessage, MsrpSession, type MsrpSessionOptions } from "../../../src/ue/e2ae/msrpSession.ts";
+import type { MsrpRequest } from "../../../src/ue/e2ae/msrpTypes.ts";
 import { activeResources, LOOPBACK, leakedHandles, waitFor, within } from "./helpers.ts";
 
 const A = "msrp://127.0.0.1:7001/alice-sid;tcp";

@@ -10,9 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { attr, type BfcpMessage, BfcpPrimitive, encodeBfcp, RequestStatus } from "../../../src/ue/e2ae/bfcp.ts";
-import { floorRequestInformation } from "../../../src/ue/e2ae/bfcpSession.ts";
+import { floorRequestInformation } from "../../../src/ue/e2ae/bfcpFloorInfo.ts";
 import { E2aeEndpoint } from "../../../src/ue/e2ae/endpoint.ts";
-import { encodeMsrp, type MsrpFrame } from "../../../src/ue/e2ae/msrp.ts";
+import { encodeMsrp } from "../../../src/ue/e2ae/msrpEncode.ts";
+import type { MsrpFrame } from "../../../src/ue/e2ae/msrpTypes.ts";
 import { sleep, waitFor, within } from "./helpers.ts";
 
 function toolsMissing(): string | undefined {
