@@ -122,6 +122,7 @@ export {
   flowRecoveryDelay,
   type RegistrationFailedInfo,
   type RegistrationInfo,
+  type RequestRefusedInfo,
   rejectOffer,
   type SdpContext,
   type SdpReject,

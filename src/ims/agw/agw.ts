@@ -114,7 +114,7 @@ export class ImsAgw implements IqAgw {
     });
     this.timers = { ...DEFAULT_TIMERS, ...(options.timers ?? {}) };
     this.certificateFactory = options.certificateFactory ?? (() => generateSessionCertificate());
-    this.certificateScope = options.certificateScope ?? "agw";
+    this.certificateScope = options.certificateScope ?? "termination";
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -374,10 +374,10 @@ export class ImsAgw implements IqAgw {
   }
 
   /**
-   * "agw" scope (default): one certificate and one TLS context shared by all terminations, renewed daily; a
+   * "agw" scope (an option): one certificate and one TLS context shared by all terminations, renewed daily; a
    * termination keeps the credential it was reserved with, so its signalled fingerprint never changes (RFC 8842 §3).
    * Each leg is still bound to its own session by the AGW's check of the peer certificate against that termination's
-   * Remote certificate fingerprint before any byte is relayed (RFC 8122 §5.1, §6.2). "termination" scope: a fresh
+   * Remote certificate fingerprint before any byte is relayed (RFC 8122 §5.1, §6.2). "termination" scope (default): a fresh
    * ECDSA P-256 certificate and TLS context per TLS termination (sessions are not linkable by the AGW certificate,
    * which TLS 1.2 sends in clear; about 25–50 KiB more per leg and one key generation per reservation).
    */

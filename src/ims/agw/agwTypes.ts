@@ -61,8 +61,9 @@ export interface ImsAgwOptions {
   /** Certificate source (tests); default: `generateSessionCertificate()` (ECDSA P-256, self-tested). */
   certificateFactory?: () => SessionCertificate;
   /**
-   * One certificate (and TLS context) per AGW, renewed daily (default), or one per TLS termination (sessions not
-   * linkable by the AGW certificate, at 25–50 KiB more per leg); see `credentialForNewTermination` and docs/agw.md.
+   * One certificate (and TLS context) per TLS termination (default: sessions not linkable by the AGW certificate, and the
+   * UE's own check tells terminations apart), or one per AGW renewed daily (25–50 KiB less per leg); see
+   * `credentialForNewTermination` and docs/agw.md "Certificates".
    */
   certificateScope?: "termination" | "agw";
 }

@@ -10,7 +10,7 @@ import { AgwError } from "./iqErrors.ts";
  * RFC 9325 §4.2 (as RFC 7525 §4.2), ECDSA first (the AGW's own certificate is ECDSA P-256; RSA ones for a UE server
  * with an RSA certificate when the AGW is the TLS client), then ChaCha20-Poly1305 (RFC 7905) for peers without AES.
  */
-export const AGW_CIPHERS = [
+const AGW_CIPHERS = [
   "TLS_AES_128_GCM_SHA256",
   "TLS_AES_256_GCM_SHA384",
   "TLS_CHACHA20_POLY1305_SHA256",

@@ -24,7 +24,7 @@ function aorOf(value: string): string | undefined {
 }
 
 /** The registered public user identities of a registration: its AOR, then its P-Associated-URIs (RFC 3455 §4.1). */
-export function registeredIdentities(reg: Registration): string[] {
+function registeredIdentities(reg: Registration): string[] {
   const out = [reg.aor];
   for (const v of reg.associatedUris) {
     const a = aorOf(v);

@@ -8,13 +8,13 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { AuthError } from "./errors.ts";
 import { f1, f2345, xorBytes } from "./milenage.ts";
 
-export const SQN_MAX = 2 ** 48;
+const SQN_MAX = 2 ** 48;
 /** TS 33.102 Annex C.1.1 / C.3.2: SQN = SEQ ‖ IND with a 5-bit IND; the network steps SEQ (SQN += 32), IND = 0. */
-export const SQN_STEP = 32;
+const SQN_STEP = 32;
 /** TS 33.102 Annex C.2.2: default Δ, the largest accepted jump of SQN over the highest accepted one (2^28 SEQ steps). */
 export const DEFAULT_SQN_WINDOW = 2 ** 28 * SQN_STEP;
 
-export function sqnToBytes(sqn: number): Uint8Array {
+function sqnToBytes(sqn: number): Uint8Array {
   if (!Number.isInteger(sqn) || sqn < 0 || sqn >= SQN_MAX)
     throw new AuthError("E_AUTH_KEY", "SQN is not a 48-bit value");
   const b = Buffer.alloc(6);

@@ -36,7 +36,7 @@ export function digestAlgorithm(token: string | undefined): DigestAlgorithm | un
 }
 
 /** Every algorithm token this module computes. */
-export const DIGEST_ALGORITHMS = Object.values(ALGORITHMS).map((a) => a.name);
+const DIGEST_ALGORITHMS = Object.values(ALGORITHMS).map((a) => a.name);
 
 function h(hash: DigestHash, ...parts: (string | Uint8Array)[]): string {
   const d = createHash(hash);

@@ -9,7 +9,7 @@ import { quote } from "../grammar.ts";
 import { AuthError } from "./errors.ts";
 
 /** RFC 7235 §2.1: auth-param = token BWS "=" BWS ( token / quoted-string ). Lower-cased names, unquoted values. */
-export interface AuthParams {
+interface AuthParams {
   scheme: string;
   params: Map<string, string>;
 }
@@ -21,7 +21,7 @@ function fail(msg: string): never {
 }
 
 /** Splits `Scheme a=b, c="d, e"` into the scheme and its parameters (RFC 7235 §2.1; duplicates refused). */
-export function parseAuthParams(value: string): AuthParams {
+function parseAuthParams(value: string): AuthParams {
   const s = value.trim();
   const sp = s.search(/[ \t]/);
   const scheme = sp < 0 ? s : s.slice(0, sp);

@@ -4,7 +4,7 @@
  */
 import { ImsdcError } from "../../errors.ts";
 
-export const AUTH_ERROR_CODES = {
+const AUTH_ERROR_CODES = {
   E_AUTH_HEADER: "malformed WWW-Authenticate / Authorization / Authentication-Info value",
   E_AUTH_ALGORITHM: "unsupported Digest algorithm or qop",
   E_AUTH_KEY: "a key, RAND, SQN, AMF or AUTS has the wrong length or encoding",

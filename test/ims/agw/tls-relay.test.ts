@@ -427,7 +427,7 @@ describe("TLS handshake failures", () => {
 });
 
 describe("certificate scope", () => {
-  it("one shared certificate by default (scope 'agw'); distinct ones with certificateScope 'termination'", async () => {
+  it("distinct certificates by default (scope 'termination'); one shared certificate with certificateScope 'agw'", async () => {
     const fps = async (a: ImsAgw) => {
       const out: string[] = [];
       for (let i = 0; i < 2; i++) {
@@ -440,14 +440,14 @@ describe("certificate scope", () => {
       }
       return out;
     };
-    const perTermination = new ImsAgw({ certificateScope: "termination" });
+    const perTermination = new ImsAgw();
     try {
       const [p1, p2] = await fps(perTermination);
       expect(p1).not.toBe(p2);
     } finally {
       await perTermination.close();
     }
-    const shared = new ImsAgw();
+    const shared = new ImsAgw({ certificateScope: "agw" });
     try {
       const [s1, s2] = await fps(shared);
       expect(s1).toBe(s2);
