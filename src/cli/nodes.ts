@@ -8,7 +8,7 @@ import { ImsAgw, IqWsClient, IqWsServer } from "../ims/agw/index.ts";
 import { Pcscf } from "../ims/pcscf/index.ts";
 import { Scscf } from "../ims/scscf/index.ts";
 import { AuditLog, createLogger, type Logger, loggerAuditSink } from "../log.ts";
-import type { SipTransportLayer } from "../sip/index.ts";
+import { connectionRefusedEvent, type SipTransportLayer } from "../sip/index.ts";
 import { ImsUe, type UeCall } from "../ue/index.ts";
 import { parseArgs, wantsHelp } from "./args.ts";
 import {
@@ -131,20 +131,7 @@ function addresses(layer: SipTransportLayer): Record<string, string> {
 
 /** Connections refused by a node's SIP listeners (per-source or global cap) become audit events of that node. */
 function auditRefusals(layer: SipTransportLayer, node: string, audit: AuditLog): void {
-  layer.onConnectionRefused((info) =>
-    // RFC 3261 §26.3.2.4: refusing connections to protect the proxy is a security decision
-    audit.record({
-      node,
-      decision: "connection-refused",
-      clause: "RFC 3261 §26.3.2.4",
-      transport: info.transport,
-      remote: `${info.remote.host}:${info.remote.port}`,
-      reason: info.reason,
-      code: info.code,
-      limit: info.limit,
-      open: info.open,
-    }),
-  );
+  layer.onConnectionRefused((info) => audit.record(connectionRefusedEvent(node, info)));
 }
 
 export function scscfCommand(args: string[], io: CliIo): Promise<number> {

@@ -79,6 +79,7 @@ export {
 export { DEFAULT_TIMERS, resolveTimers, type SipTimerConfig, TimerBag } from "./transaction/timers.ts";
 export {
   type ConnectionRefusedListener,
+  connectionRefusedEvent,
   defaultPort,
   type InboundListener,
   type ListenOptions,

@@ -35,9 +35,6 @@ export function digestAlgorithm(token: string | undefined): DigestAlgorithm | un
   return ALGORITHMS[(token ?? "MD5").toLowerCase()];
 }
 
-/** Every algorithm token this module computes. */
-const DIGEST_ALGORITHMS = Object.values(ALGORITHMS).map((a) => a.name);
-
 function h(hash: DigestHash, ...parts: (string | Uint8Array)[]): string {
   const d = createHash(hash);
   parts.forEach((p, i) => {

@@ -75,6 +75,22 @@ export interface SipTransportLayerOptions {
 
 export type ConnectionRefusedListener = (info: ConnectionRefusedInfo) => void;
 
+/** The audit event of a refused connection (one per refusal, the node that refused it). */
+export function connectionRefusedEvent(node: string, info: ConnectionRefusedInfo): AuditEvent {
+  // RFC 3261 §26.3.2.4: refusals that protect the proxy from denial of service are security decisions
+  return {
+    node,
+    decision: "connection-refused",
+    clause: "RFC 3261 §26.3.2.4",
+    transport: info.transport,
+    remote: `${info.remote.host}:${info.remote.port}`,
+    reason: info.reason,
+    code: info.code,
+    limit: info.limit,
+    open: info.open,
+  };
+}
+
 export { defaultPort, responseTarget, uriTarget, viaTransport } from "./route.ts";
 
 /** What the transaction layer needs from a transport (a fake can implement it in unit tests). */
@@ -280,18 +296,7 @@ export class SipTransportLayer implements TransactionTransport {
   private connectionRefused(info: ConnectionRefusedInfo): void {
     if (info.reason === "closed") return;
     try {
-      // RFC 3261 §26.3.2.4: refusals that protect the proxy from denial of service are security decisions
-      this.opts.audit?.record({
-        node: this.opts.auditNode ?? "sip",
-        decision: "connection-refused",
-        clause: "RFC 3261 §26.3.2.4",
-        transport: info.transport,
-        remote: `${info.remote.host}:${info.remote.port}`,
-        reason: info.reason,
-        code: info.code,
-        limit: info.limit,
-        open: info.open,
-      });
+      this.opts.audit?.record(connectionRefusedEvent(this.opts.auditNode ?? "sip", info));
     } catch (e) {
       this.log.error({ err: e }, "sip: audit of a refused connection failed");
     }
