@@ -25,6 +25,8 @@ import { answerableRows, errorResponseFor } from "../reply.ts";
 import { type ConnectionLimiterStats, type ConnectionRefusedInfo, messageKind } from "./limiter.ts";
 import { defaultPort, responseTarget, viaTransport } from "./route.ts";
 import { TcpTransport } from "./tcp.ts";
+import { TlsTransport } from "./tls.ts";
+import type { SipTlsConfig } from "./tlsContext.ts";
 import {
   bareHost,
   type ConnectionClosedInfo,
@@ -36,11 +38,12 @@ import {
   type SipTransport,
   type SipTransportProtocol,
   sipHost,
+  type TlsRefusedInfo,
   type TransportHandlers,
   type TransportLimits,
 } from "./types.ts";
 import { UdpTransport } from "./udp.ts";
-import { WsTransport } from "./ws.ts";
+import { WsTransport, type WsUpgradeCheck } from "./ws.ts";
 
 export interface ListenOptions {
   host?: string;
@@ -56,6 +59,12 @@ export interface SipTransportLayerOptions {
   udp?: boolean | ListenOptions;
   tcp?: boolean | ListenOptions;
   ws?: boolean | (ListenOptions & { path?: string });
+  /** SIP over TLS (RFC 3261 §26.2; tls.ts); needs `tlsConfig` */
+  tls?: boolean | ListenOptions;
+  /** SIP over secure WebSocket (RFC 7118 §5, WSS; ws.ts); needs `tlsConfig` */
+  wss?: boolean | (ListenOptions & { path?: string; verifyUpgrade?: WsUpgradeCheck });
+  /** the credential and trust store of the TLS and WSS transports (tlsContext.ts) */
+  tlsConfig?: SipTlsConfig;
   limits?: Partial<TransportLimits>;
   /**
    * Host written in Via sent-by and Contact. Default: the listening address; for a WebSocket client without a
@@ -120,6 +129,7 @@ export class SipTransportLayer implements TransactionTransport {
       onStreamError: (err, head, tooLarge, source) => this.streamError(err, head, tooLarge, source),
       onConnectionClosed: (info) => this.connectionClosed(info),
       onConnectionRefused: (info) => this.connectionRefused(info),
+      onTlsRefused: (info) => this.tlsRefused(info),
     };
     const host = opts.host ?? "127.0.0.1";
     const cfg = (c: boolean | ListenOptions | undefined): ListenOptions | undefined =>
@@ -127,7 +137,12 @@ export class SipTransportLayer implements TransactionTransport {
     const udp = cfg(opts.udp);
     const tcp = cfg(opts.tcp);
     const ws = cfg(opts.ws);
-    if (!udp && !tcp && !ws) throw new SipError("E_SIP_CONFIG", "at least one transport (udp, tcp, ws) is needed");
+    const tls = cfg(opts.tls);
+    const wss = cfg(opts.wss);
+    if (!udp && !tcp && !ws && !tls && !wss)
+      throw new SipError("E_SIP_CONFIG", "at least one transport (udp, tcp, tls, ws, wss) is needed");
+    if ((tls || wss) && !opts.tlsConfig)
+      throw new SipError("E_SIP_TLS_CONFIG", "the tls and wss transports need tlsConfig (certificate, key, trust)");
     if (udp) {
       this.transports.set(
         "UDP",
@@ -162,6 +177,35 @@ export class SipTransportLayer implements TransactionTransport {
           ...(path !== undefined ? { path } : {}),
           limits: this.limits,
           logger: this.log,
+        }),
+      );
+    }
+    if (tls && opts.tlsConfig) {
+      this.transports.set(
+        "TLS",
+        new TlsTransport(handlers, {
+          host: tls.host ?? host,
+          port: tls.port ?? 0,
+          listen: tls.listen !== false,
+          limits: this.limits,
+          logger: this.log,
+          tls: opts.tlsConfig,
+        }),
+      );
+    }
+    if (wss && opts.tlsConfig) {
+      const w = typeof opts.wss === "object" ? opts.wss : {};
+      this.transports.set(
+        "WSS",
+        new WsTransport(handlers, {
+          host: wss.host ?? host,
+          port: wss.port ?? 0,
+          listen: wss.listen !== false,
+          ...(w.path !== undefined ? { path: w.path } : {}),
+          ...(w.verifyUpgrade !== undefined ? { verifyUpgrade: w.verifyUpgrade } : {}),
+          limits: this.limits,
+          logger: this.log,
+          tls: opts.tlsConfig,
         }),
       );
     }
@@ -304,6 +348,24 @@ export class SipTransportLayer implements TransactionTransport {
     }
   }
 
+  private tlsRefused(info: TlsRefusedInfo): void {
+    try {
+      // RFC 5922 §7 / RFC 3261 §26.2: a peer whose certificate is not trusted is a security decision
+      this.opts.audit?.record({
+        node: this.opts.auditNode ?? "sip",
+        decision: "tls-refused",
+        clause: "RFC 5922 §7",
+        transport: info.transport,
+        remote: `${info.remote.host}:${info.remote.port}`,
+        code: info.code,
+        detail: info.detail,
+        direction: info.inbound ? "inbound" : "outbound",
+      });
+    } catch (e) {
+      this.log.error({ err: e }, "sip: audit of a refused TLS peer failed");
+    }
+  }
+
   private connectionClosed(info: ConnectionClosedInfo): void {
     this.log.debug({ ...info }, "sip: connection closed");
     for (const l of this.closedListeners) {
@@ -343,7 +405,8 @@ export class SipTransportLayer implements TransactionTransport {
         return;
       }
     }
-    const datagram = source.transport !== "TCP";
+    // RFC 3261 §18.3: a stream (TCP, TLS) frames by Content-Length; a datagram or WebSocket message is one message
+    const datagram = source.transport !== "TCP" && source.transport !== "TLS";
     if (bytes.byteLength > this.limits.maxMessageSize) {
       this.oversize(bytes, source);
       return;
