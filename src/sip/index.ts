@@ -80,6 +80,7 @@ export { DEFAULT_TIMERS, resolveTimers, type SipTimerConfig, TimerBag } from "./
 export {
   type ConnectionRefusedListener,
   defaultPort,
+  type InboundGate,
   type InboundListener,
   type ListenOptions,
   responseTarget,
