@@ -375,5 +375,6 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
 /** A node's TLS configuration: a certificate from the lab CA (127.0.0.1, ::1, localhost) and that CA as trust. */
 function nodeTls(ca: LocalCa, name: string): SipTlsConfig {
   const n = ca.issue(name);
-  return { certPem: n.certPem, keyPem: n.keyPem, ca: [ca.certPem] };
+  // the chain is sent whole (leaf, CA): a browser told to trust the CA's SPKI finds it in the chain
+  return { certPem: `${n.certPem}${ca.certPem}`, keyPem: n.keyPem, ca: [ca.certPem] };
 }
