@@ -9,6 +9,7 @@ import { parseSipUri } from "../sip/index.ts";
 import { bindProblem } from "./binds.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
 import { type AgwLinkConfig, type IqListenerConfig, readAgwLink, readIqListener, readNetworks } from "./iqConfig.ts";
+import { readSipTls, type SipTlsBlock, tlsAuthenticates } from "./tlsConfig.ts";
 
 type Json = unknown;
 
@@ -116,11 +117,11 @@ const LOOPBACK_HINT = "the lab network is loopback only: use 127.0.0.1 or ::1";
  * The `host` of a listener without authentication (every SIP listener and the Iq WebSocket today): loopback only,
  * unless the same object says `allowPublic: true` (binds.ts; TLS / authentication will be the other way out).
  */
-function hostOf(r: Reader, o: Record<string, Json>, path: string): string | undefined {
+function hostOf(r: Reader, o: Record<string, Json>, path: string, authenticated = false): string | undefined {
   const h = r.string(o, "host", path);
   const allowPublic = r.bool(o, "allowPublic", path);
   if (h !== undefined) {
-    const p = bindProblem(h, { allowPublic, authenticated: false });
+    const p = bindProblem(h, { allowPublic, authenticated });
     if (p !== undefined) r.problem(join(path, "host"), p);
   }
   return h;
@@ -161,6 +162,8 @@ export interface ScscfConfig {
   udp?: boolean | number;
   tcp?: boolean | number;
   ws?: boolean | number;
+  /** SIP over TLS / WSS (tlsConfig.ts) */
+  tls?: SipTlsBlock;
   viaHost?: string;
   domains?: string[];
   aliases?: string[];
@@ -211,6 +214,7 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
     "udp",
     "tcp",
     "ws",
+    "tls",
     "viaHost",
     "domains",
     "aliases",
@@ -223,7 +227,11 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
       if (x !== undefined) out[k] = x;
     };
     set("name", r.string(o, "name", ""));
-    set("host", hostOf(r, o, ""));
+    set(
+      "tls",
+      readSipTls(o.tls, "tls", (p, m) => r.problem(p, m), file),
+    );
+    set("host", hostOf(r, o, "", tlsAuthenticates(o, out.tls)));
     set("allowPublic", r.bool(o, "allowPublic", ""));
     set("udp", r.listen(o, "udp", ""));
     set("tcp", r.listen(o, "tcp", ""));
@@ -233,8 +241,8 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
     set("aliases", r.stringList(o, "aliases", ""));
     set("timers", r.timers(o, ""));
     set("limits", connectionLimits(r, o));
-    if (out.udp === undefined && out.tcp === undefined && out.ws === undefined)
-      r.problem("", "needs at least one of udp, tcp, ws");
+    if (out.udp === undefined && out.tcp === undefined && out.ws === undefined && out.tls === undefined)
+      r.problem("", "needs at least one of udp, tcp, ws, tls");
   }
   if (r.problems.length > 0) throw new ConfigError(file, r.problems);
   return out;
@@ -250,6 +258,8 @@ export interface InterfaceConfig {
   udp?: boolean | number;
   tcp?: boolean | number;
   ws?: boolean | number;
+  /** SIP over TLS / WSS, and on the access side requireTls (tlsConfig.ts) */
+  tls?: SipTlsBlock;
   viaHost?: string;
 }
 
@@ -276,11 +286,16 @@ export interface PcscfConfig {
   limits?: ConnectionLimitsConfig;
 }
 
-function iface(r: Reader, v: Json, path: string, required: boolean): InterfaceConfig | undefined {
-  const o = r.object(v, path, ["host", "allowPublic", "udp", "tcp", "ws", "viaHost"], required);
+function iface(r: Reader, v: Json, path: string, required: boolean, file = ""): InterfaceConfig | undefined {
+  const o = r.object(v, path, ["host", "allowPublic", "udp", "tcp", "ws", "tls", "viaHost"], required);
   if (!o) return undefined;
   const out: InterfaceConfig = {};
-  const h = hostOf(r, o, path);
+  const tls = readSipTls(o.tls, `${path}.tls`, (p, m) => r.problem(p, m), file, {
+    requireTls: path === "access",
+    listeners: true,
+  });
+  if (tls) out.tls = tls;
+  const h = hostOf(r, o, path, tlsAuthenticates(o, tls));
   if (h !== undefined) out.host = h;
   if (o.allowPublic === true) out.allowPublic = true;
   for (const k of ["udp", "tcp", "ws"] as const) {
@@ -289,8 +304,8 @@ function iface(r: Reader, v: Json, path: string, required: boolean): InterfaceCo
   }
   const via = r.string(o, "viaHost", path);
   if (via !== undefined) out.viaHost = via;
-  if (out.udp === undefined && out.tcp === undefined && out.ws === undefined)
-    r.problem(path, "needs at least one of udp, tcp, ws");
+  if (out.udp === undefined && out.tcp === undefined && out.ws === undefined && out.tls === undefined)
+    r.problem(path, "needs at least one of udp, tcp, ws, tls");
   return out;
 }
 
@@ -319,8 +334,8 @@ export function validatePcscfConfig(v: unknown, file: string): PcscfConfig {
   if (o) {
     const name = r.string(o, "name", "", true) ?? "pcscf";
     if (!/^[A-Za-z0-9\-.!%*_+`'~]+$/.test(name)) r.problem("name", "must be a SIP token (e.g. pcscf-a)");
-    out = { name, access: iface(r, o.access, "access", true) ?? {} };
-    const core = iface(r, o.core, "core", false);
+    out = { name, access: iface(r, o.access, "access", true, file) ?? {} };
+    const core = iface(r, o.core, "core", false, file);
     if (core) out.core = core;
     const scscf = r.sipUri(o, "scscf", "");
     if (scscf !== undefined) out.scscf = scscf;
@@ -473,7 +488,9 @@ export interface UeChannelConfig {
 export interface UeConfig {
   aor: string;
   displayName?: string;
-  transport: "UDP" | "TCP" | "WS";
+  transport: "UDP" | "TCP" | "WS" | "TLS" | "WSS";
+  /** transport TLS / WSS: the UE's certificate and trust store (tlsConfig.ts) */
+  tls?: SipTlsBlock;
   sipHost?: string;
   sipPort?: number;
   outboundProxy: string;
@@ -512,6 +529,7 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
     "aor",
     "displayName",
     "transport",
+    "tls",
     "sipHost",
     "sipPort",
     "outboundProxy",
@@ -533,10 +551,15 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
   if (o) {
     const aor = r.sipUri(o, "aor", "", true) ?? "";
     const t = r.string(o, "transport", "") ?? "UDP";
-    if (t !== "UDP" && t !== "TCP" && t !== "WS") r.problem("transport", "must be UDP, TCP or WS");
-    const transport = t === "TCP" || t === "WS" ? t : "UDP";
+    const ts = ["UDP", "TCP", "WS", "TLS", "WSS"] as const;
+    const transport = ts.find((x) => x === t) ?? "UDP";
+    if (transport !== t) r.problem("transport", "must be UDP, TCP, WS, TLS or WSS");
     const outboundProxy = r.sipUri(o, "outboundProxy", "", true) ?? "";
     out = { aor, transport, outboundProxy };
+    const tls = readSipTls(o.tls, "tls", (p, m) => r.problem(p, m), file, { listeners: false });
+    if (tls) out.tls = tls;
+    if ((transport === "TLS" || transport === "WSS") && o.tls === undefined)
+      r.problem("tls", `transport ${transport} needs a tls block (cert, key, ca or pins)`);
     const dn = r.string(o, "displayName", "");
     if (dn !== undefined) out.displayName = dn;
     const sh = r.string(o, "sipHost", "");
