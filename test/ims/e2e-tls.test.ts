@@ -123,6 +123,20 @@ describe("IMS over TLS and WSS", () => {
     expect(c.seen.filter((s) => s.req.method === "REGISTER")).toHaveLength(0);
     const ok = await ue(c.a, "secure", "TLS", audit);
     expect(ok.ua.registered).toBeDefined();
+    // RFC 3261 §26.2.2 / RFC 3263 §4.1: a sips: outbound proxy (no transport parameter) is reached over TLS
+    const tlsPort = c.a.address("access", "TLS")?.port;
+    const viaSips = new ImsUe({
+      aor: `sip:sipsuser@${DOMAIN}`,
+      transport: "TLS",
+      outboundProxy: `sips:127.0.0.1:${tlsPort};lr`,
+      timers: TIMERS,
+      audit,
+      tls: tlsOf("sipsuser"),
+    });
+    closers.push(() => viaSips.close());
+    await viaSips.start();
+    await viaSips.register();
+    expect(c.seen.filter((s) => s.req.method === "REGISTER").length).toBe(2);
   });
 
   it("require-TLS needs a TLS or WSS listener on the access side", () => {
