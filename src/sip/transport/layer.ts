@@ -1,5 +1,5 @@
 /**
- * The transport layer (RFC 3261 §18): owns the UDP, TCP and WebSocket transports, parses what they frame, answers
+ * The transport layer (RFC 3261 §18): owns the UDP, TCP, TLS, WS and WSS transports (buildTransports.ts), parses what they frame, answers
  * what cannot be parsed (400 with a Warning, 505, 413/513), stamps received/rport on inbound requests (§18.2.1,
  * RFC 3581 §4), checks the top Via of inbound responses (§18.1.2), and routes outbound responses (§18.2.2, RFC 3581
  * §4) and requests (reusing TCP/WS connections), and reports every closed TCP/WS connection
@@ -22,10 +22,9 @@ import {
 } from "../message.ts";
 import { findHeaderEnd, parseMessage, readPartial } from "../parse.ts";
 import { answerableRows, errorResponseFor } from "../reply.ts";
+import { buildTransports } from "./buildTransports.ts";
 import { type ConnectionLimiterStats, type ConnectionRefusedInfo, messageKind } from "./limiter.ts";
 import { defaultPort, responseTarget, viaTransport } from "./route.ts";
-import { TcpTransport } from "./tcp.ts";
-import { TlsTransport } from "./tls.ts";
 import type { SipTlsConfig } from "./tlsContext.ts";
 import {
   bareHost,
@@ -42,8 +41,7 @@ import {
   type TransportHandlers,
   type TransportLimits,
 } from "./types.ts";
-import { UdpTransport } from "./udp.ts";
-import { WsTransport, type WsUpgradeCheck } from "./ws.ts";
+import type { WsUpgradeCheck } from "./ws.ts";
 
 export interface ListenOptions {
   host?: string;
@@ -110,7 +108,7 @@ export type InboundGate = (
 ) => undefined | "drop" | { status: number; reason?: string; headers: SipHeader[] };
 
 export class SipTransportLayer implements TransactionTransport {
-  private readonly transports = new Map<SipTransportProtocol, SipTransport>();
+  private readonly transports: Map<SipTransportProtocol, SipTransport>;
   private readonly listeners = new Set<InboundListener>();
   private readonly closedListeners = new Set<ConnectionClosedListener>();
   private readonly refusedListeners = new Set<ConnectionRefusedListener>();
@@ -131,84 +129,7 @@ export class SipTransportLayer implements TransactionTransport {
       onConnectionRefused: (info) => this.connectionRefused(info),
       onTlsRefused: (info) => this.tlsRefused(info),
     };
-    const host = opts.host ?? "127.0.0.1";
-    const cfg = (c: boolean | ListenOptions | undefined): ListenOptions | undefined =>
-      c === undefined || c === false ? undefined : c === true ? {} : c;
-    const udp = cfg(opts.udp);
-    const tcp = cfg(opts.tcp);
-    const ws = cfg(opts.ws);
-    const tls = cfg(opts.tls);
-    const wss = cfg(opts.wss);
-    if (!udp && !tcp && !ws && !tls && !wss)
-      throw new SipError("E_SIP_CONFIG", "at least one transport (udp, tcp, tls, ws, wss) is needed");
-    if ((tls || wss) && !opts.tlsConfig)
-      throw new SipError("E_SIP_TLS_CONFIG", "the tls and wss transports need tlsConfig (certificate, key, trust)");
-    if (udp) {
-      this.transports.set(
-        "UDP",
-        new UdpTransport(handlers, {
-          host: udp.host ?? host,
-          port: udp.port ?? 0,
-          bufferSize: this.limits.udpBufferSize,
-          logger: this.log,
-        }),
-      );
-    }
-    if (tcp) {
-      this.transports.set(
-        "TCP",
-        new TcpTransport(handlers, {
-          host: tcp.host ?? host,
-          port: tcp.port ?? 0,
-          listen: tcp.listen !== false,
-          limits: this.limits,
-          logger: this.log,
-        }),
-      );
-    }
-    if (ws) {
-      const path = typeof opts.ws === "object" ? opts.ws.path : undefined;
-      this.transports.set(
-        "WS",
-        new WsTransport(handlers, {
-          host: ws.host ?? host,
-          port: ws.port ?? 0,
-          listen: ws.listen !== false,
-          ...(path !== undefined ? { path } : {}),
-          limits: this.limits,
-          logger: this.log,
-        }),
-      );
-    }
-    if (tls && opts.tlsConfig) {
-      this.transports.set(
-        "TLS",
-        new TlsTransport(handlers, {
-          host: tls.host ?? host,
-          port: tls.port ?? 0,
-          listen: tls.listen !== false,
-          limits: this.limits,
-          logger: this.log,
-          tls: opts.tlsConfig,
-        }),
-      );
-    }
-    if (wss && opts.tlsConfig) {
-      const w = typeof opts.wss === "object" ? opts.wss : {};
-      this.transports.set(
-        "WSS",
-        new WsTransport(handlers, {
-          host: wss.host ?? host,
-          port: wss.port ?? 0,
-          listen: wss.listen !== false,
-          ...(w.path !== undefined ? { path: w.path } : {}),
-          ...(w.verifyUpgrade !== undefined ? { verifyUpgrade: w.verifyUpgrade } : {}),
-          limits: this.limits,
-          logger: this.log,
-          tls: opts.tlsConfig,
-        }),
-      );
-    }
+    this.transports = buildTransports(opts, handlers, this.limits, this.log);
   }
 
   /** Binds every configured transport. */
