@@ -1,15 +1,16 @@
 /**
  * The bind rule of every listener the CLI starts (docs/demo.md "Running the nodes apart", SECURITY.md): a listener
  * that does not authenticate its peers binds a loopback address only. A wildcard (0.0.0.0, ::) or any other address
- * needs an explicit `allowPublic: true` on that listener, or authentication on it (`authenticated`: the hook for SIP
- * over TLS / an authenticated Iq channel, which do not exist yet, so every caller passes false today).
+ * needs an explicit `allowPublic: true` on that listener, or authentication on it (`authenticated`): Iq over mutual
+ * TLS, and SIP listeners that are all mutual TLS (`tls.requireClientCert` with no UDP/TCP/WS beside it,
+ * tlsConfig.ts). SIP over TLS without client certificates authenticates the server only, never its SIP peers.
  */
 
-/** How a listener is protected; only `allowPublic` can be true today. */
+/** How a listener is protected. */
 export interface BindPolicy {
   /** the configuration explicitly accepts a wildcard or non-loopback bind for this listener */
   allowPublic?: boolean | undefined;
-  /** the listener authenticates its peers (TLS with client authentication, an authenticated Iq channel): none yet */
+  /** the listener authenticates its peers (TLS with client authentication, the mutually authenticated Iq channel) */
   authenticated?: boolean | undefined;
 }
 

@@ -23,7 +23,7 @@ import { CliError, UsageError } from "./errors.ts";
 import { renderLadder, shortFp } from "./ladder.ts";
 import { type CliIo, EXIT } from "./main.ts";
 
-const USAGE = `usage: imsdc call --scenario e2e|tamper|e2ae-msrp|e2ae-bfcp [--ice full|lite|none] [--json] [--quiet] [--timeout MS] [--log-level L]
+const USAGE = `usage: imsdc call --scenario e2e|tamper|e2ae-msrp|e2ae-bfcp [--ice full|lite|none] [--transport default|tls] [--json] [--quiet] [--timeout MS] [--log-level L]
 
 Runs one call between two headless UEs (alice via P-CSCF(A), bob via P-CSCF(B)) through an embedded S-CSCF,
 two P-CSCFs and the IMS-AGW on 127.0.0.1, and prints the ladder.
@@ -34,6 +34,8 @@ two P-CSCFs and the IMS-AGW on 127.0.0.1, and prints the ladder.
   --scenario e2ae-bfcp  BFCP over TLS terminated in the IMS-AGW (TR 29.828 §5.2.1.3)
   --ice MODE            e2e/tamper: both UEs' ICE mode: full (default, WebRTC-style), lite (TS 26.114 Annex A.17)
                         or none (no ICE, DTLS/SCTP over UDP to c=/port, TS 24.186 §9.3)
+  --transport T         SIP transports: default (alice TCP, bob UDP, TCP in the core) or tls (every SIP hop over
+                        TLS, RFC 3261 §26.2; every node trusts a CA generated for the run)
   --json                print one JSON result object instead of the ladder
   --quiet               print only the verdict line
   --timeout MS          bound on the whole scenario (default 30000)
@@ -46,6 +48,7 @@ exit: 0 expected outcome, 1 outcome not met, 2 usage, 3 runtime/network failure,
 const SPEC = {
   scenario: "string",
   ice: "string",
+  transport: "string",
   json: "boolean",
   quiet: "boolean",
   timeout: "ms",
@@ -99,10 +102,15 @@ interface Run {
 }
 
 /** Starts the embedded network and the bookkeeping every scenario shares (one deadline for the whole run). */
-async function startRun(timeoutMs: number, logger: Logger, progress: (s: string) => void) {
+/** The UEs' SIP transports: alice TCP and bob UDP, or both TLS (every hop over TLS, `--transport tls`). */
+type SipMode = "default" | "tls";
+
+async function startRun(timeoutMs: number, logger: Logger, progress: (s: string) => void, sip: SipMode = "default") {
   const tStart = now();
-  progress("starting S-CSCF, P-CSCF(A), P-CSCF(B) and the IMS-AGW on 127.0.0.1");
-  const net = await EmbeddedNetwork.start({ logger });
+  progress(
+    `starting S-CSCF, P-CSCF(A), P-CSCF(B) and the IMS-AGW on 127.0.0.1${sip === "tls" ? " (SIP over TLS, local CA)" : ""}`,
+  );
+  const net = await EmbeddedNetwork.start({ logger, tls: sip === "tls" });
   // with --log-level, every security decision is a log line too (as on `imsdc pcscf|agw|ue`): a refusal's reason
   // reaches the log even where no node logs it otherwise
   if (logger !== silentLogger) net.audit.onEvent(loggerAuditSink(logger));
@@ -125,14 +133,16 @@ async function runScenario(
   logger: Logger,
   progress: (s: string) => void,
   ice: IceMode = "full",
+  sip: SipMode = "default",
 ): Promise<Run> {
-  const { tStart, net, run, left } = await startRun(timeoutMs, logger, progress);
+  const { tStart, net, run, left } = await startRun(timeoutMs, logger, progress, sip);
+  const [ta, tb] = sip === "tls" ? (["TLS", "TLS"] as const) : (["TCP", "UDP"] as const);
   try {
-    progress("registering alice (TCP, via P-CSCF(A)) and bob (UDP, via P-CSCF(B))");
+    progress(`registering alice (${ta}, via P-CSCF(A)) and bob (${tb}, via P-CSCF(B))`);
     const tReg = now();
     const alice = await deadline(
       net.addUe("ueA", "alice", {
-        transport: "TCP",
+        transport: ta,
         ice,
         dc: { channels: [DEMO_CHANNEL], timeouts: DC_TIMEOUTS },
         ...(scenario === "tamper" ? { mutateOutgoing: tamperInvite } : {}),
@@ -141,7 +151,7 @@ async function runScenario(
       (ms) => new Timeout("alice's registration", ms),
     );
     await deadline(
-      net.addUe("ueB", "bob", { transport: "UDP", ice, echoPrefix: "echo: ", dc: { timeouts: DC_TIMEOUTS } }),
+      net.addUe("ueB", "bob", { transport: tb, ice, echoPrefix: "echo: ", dc: { timeouts: DC_TIMEOUTS } }),
       left(),
       (ms) => new Timeout("bob's registration", ms),
     );
@@ -254,20 +264,22 @@ async function runE2ae(
   timeoutMs: number,
   logger: Logger,
   progress: (s: string) => void,
+  sip: SipMode = "default",
 ): Promise<Run> {
-  const { tStart, net, run, left } = await startRun(timeoutMs, logger, progress);
+  const { tStart, net, run, left } = await startRun(timeoutMs, logger, progress, sip);
+  const [ta, tb] = sip === "tls" ? (["TLS", "TLS"] as const) : (["TCP", "UDP"] as const);
   try {
     progress(`registering alice and bob with msrp-tls;mediasec and bfcp-tls;mediasec (TS 24.229 §7.2A.7)`);
     const tReg = now();
     // behind the IMS-ALG the a=path URIs are rewritten: MSRP matches the session-id (docs/e2ae-ue.md)
     const e2ae = { msrp: { pathMatch: "session-id" as const }, bfcp: { conferenceId: 1, userId: 2, floorIds: [1] } };
     const alice = await deadline(
-      net.addUe("ueA", "alice", { transport: "TCP", media: [kind], e2ae }),
+      net.addUe("ueA", "alice", { transport: ta, media: [kind], e2ae }),
       left(),
       (ms) => new Timeout("alice's registration", ms),
     );
     const bob = await deadline(
-      net.addUe("ueB", "bob", { transport: "UDP", e2ae }),
+      net.addUe("ueB", "bob", { transport: tb, e2ae }),
       left(),
       (ms) => new Timeout("bob's registration", ms),
     );
@@ -439,6 +451,8 @@ export async function callCommand(args: string[], io: CliIo): Promise<number> {
     if (!(SCENARIOS as readonly string[]).includes(s)) throw new UsageError(`unknown scenario '${s}'`);
     scenario = s as Scenario;
     if (opts.ice !== undefined && !isIceMode(opts.ice)) throw new UsageError("--ice must be full, lite or none");
+    if (opts.transport !== undefined && opts.transport !== "default" && opts.transport !== "tls")
+      throw new UsageError("--transport must be default or tls");
     const lvl = opts["log-level"];
     if (lvl !== undefined && !(LOG_LEVELS as readonly string[]).includes(lvl))
       throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
@@ -451,6 +465,7 @@ export async function callCommand(args: string[], io: CliIo): Promise<number> {
   }
   const json = opts.json === true;
   const quiet = opts.quiet === true;
+  const sipMode: SipMode = opts.transport === "tls" ? "tls" : "default";
   const color = io.isTTY === true;
   const progress = (s: string) => {
     if (!json && !quiet) io.stderr(`${color ? "\x1b[2m" : ""}· ${s}${color ? "\x1b[0m" : ""}\n`);
@@ -460,8 +475,15 @@ export async function callCommand(args: string[], io: CliIo): Promise<number> {
     lvl === undefined ? silentLogger : createLogger({ name: "imsdc", level: lvl, destination: process.stderr });
   const run =
     scenario === "e2ae-msrp" || scenario === "e2ae-bfcp"
-      ? await runE2ae(scenario === "e2ae-msrp" ? "msrp" : "bfcp", opts.timeout ?? 30_000, logger, progress)
-      : await runScenario(scenario, opts.timeout ?? 30_000, logger, progress, isIceMode(opts.ice) ? opts.ice : "full");
+      ? await runE2ae(scenario === "e2ae-msrp" ? "msrp" : "bfcp", opts.timeout ?? 30_000, logger, progress, sipMode)
+      : await runScenario(
+          scenario,
+          opts.timeout ?? 30_000,
+          logger,
+          progress,
+          isIceMode(opts.ice) ? opts.ice : "full",
+          sipMode,
+        );
   try {
     const r = result(scenario, run, EXPECTED[scenario], run.e2ae ? { e2ae: run.e2ae } : {});
     if (json) io.stdout(`${JSON.stringify(r)}\n`);

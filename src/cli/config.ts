@@ -7,7 +7,7 @@
  * options type, so a node option change cannot drift from its config.
  */
 export { validateAgwConfig } from "./config/agw.ts";
-export { validatePcscfConfig } from "./config/pcscf.ts";
+export { type InterfaceConfig, validatePcscfConfig } from "./config/pcscf.ts";
 export { readJsonFile } from "./config/reader.ts";
 export { validateScscfConfig } from "./config/scscf.ts";
 export { type UeConfig, validateUeConfig } from "./config/ue.ts";

@@ -3,7 +3,10 @@
  * (S-CSCF, P-CSCF(A), P-CSCF(B), IMS-AGW) and the headless UE "bob", serves the page and prints where to open it.
  * Runs until SIGINT / SIGTERM, then closes every socket and exits 0.
  */
+import { createHash, X509Certificate } from "node:crypto";
 import { existsSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DemoError } from "../demo/errors.ts";
 import { normalizeAllowedHost } from "../demo/guard.ts";
@@ -13,8 +16,8 @@ import { parseArgs, wantsHelp } from "./args.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { type CliIo, EXIT, untilStopped } from "./main.ts";
 
-const USAGE = `usage: imsdc demo [--port N] [--host H] [--sip-ws-port N] [--allow-host NAMES] [--no-build] [--quiet] [--json]
-                  [--log-level L]
+const USAGE = `usage: imsdc demo [--port N] [--host H] [--sip-ws-port N] [--allow-host NAMES] [--tls] [--no-build] [--quiet]
+                  [--json] [--log-level L]
 
 Starts the embedded IMS network on 127.0.0.1 (S-CSCF, P-CSCF(A), P-CSCF(B), IMS-AGW), a headless UE "bob" that
 answers and echoes chat messages, and serves the browser demo (the browser is UE "alice").
@@ -24,6 +27,9 @@ answers and echoes chat messages, and serves the browser demo (the browser is UE
   --sip-ws-port N   P-CSCF(A)'s SIP WebSocket port the page registers on (default: HTTP port + 1)
   --allow-host NAMES  comma-separated host names or addresses the page may be opened under, besides localhost,
                     127.0.0.1, [::1] and --host (any other Host is refused with 421: DNS rebinding)
+  --tls             TLS everywhere: SIP over TLS between the nodes (RFC 3261 §26.2), the page over https and its
+                    SIP over WSS (RFC 7118 §5), with a CA generated at start (its PEM is written to a file; for
+                    Chromium: --ignore-certificate-errors-spki-list=<the printed SPKI hash>)
   --no-build        do not (re)build web/dist
   --quiet           only the line saying where to open the page, and warnings
   --json            print one JSON line {"url",…} when ready; logs as NDJSON
@@ -37,6 +43,7 @@ const SPEC = {
   host: "string",
   "sip-ws-port": "port",
   "allow-host": "string",
+  tls: "boolean",
   "no-build": "boolean",
   quiet: "boolean",
   json: "boolean",
@@ -96,6 +103,7 @@ export async function demoCommand(args: string[], io: CliIo): Promise<number> {
     port,
     ...(o["sip-ws-port"] !== undefined ? { sipWsPort: o["sip-ws-port"] } : {}),
     ...(allowHosts.length > 0 ? { allowHosts } : {}),
+    ...(o.tls === true ? { tls: true } : {}),
     logger: log,
   }).catch((e: unknown) => {
     // a port in use is a runtime failure (exit 3) with a hint
@@ -110,7 +118,8 @@ export async function demoCommand(args: string[], io: CliIo): Promise<number> {
     sipWs: net.wsUrlA(),
     pcscfA: { access: net.pcscfUri("A", "UDP"), ws: net.wsUrlA() },
     pcscfB: { access: net.pcscfUri("B", "UDP") },
-    scscf: net.scscf.uri("TCP"),
+    scscf: net.scscf.uri(net.coreTransport),
+    ...(net.ca ? { ca: { pemFile: await writeCaPem(net.ca.certPem), spkiSha256: spkiSha256(net.ca.certPem) } } : {}),
     agw: net.agw ? "in-process (Iq binding)" : "off",
     bob: `sip:bob@${net.domain}`,
   };
@@ -122,7 +131,13 @@ export async function demoCommand(args: string[], io: CliIo): Promise<number> {
     if (!quiet) {
       io.stdout(
         [
-          `  the page is UE "alice"; it registers over SIP/WS at ${info.sipWs} (P-CSCF(A), RFC 7118)`,
+          `  the page is UE "alice"; it registers over ${net.pageTransport === "WSS" ? "SIP/WSS" : "SIP/WS"} at ${info.sipWs} (P-CSCF(A), RFC 7118)`,
+          ...(info.ca
+            ? [
+                `  local CA   ${info.ca.pemFile} (every node trusts it; SPKI sha256 ${info.ca.spkiSha256})`,
+                `             Chromium: --ignore-certificate-errors-spki-list=${info.ca.spkiSha256}`,
+              ]
+            : []),
           `  S-CSCF     ${info.scscf}`,
           `  P-CSCF(A)  ${info.pcscfA.access}  ws ${info.sipWs}`,
           `  P-CSCF(B)  ${info.pcscfB.access}`,
@@ -169,4 +184,18 @@ async function ensurePage(progress: (s: string) => void): Promise<void> {
       `the demo page is not built (${join(root, "web", "dist")}): run \`npm run build\``,
     );
   }
+}
+
+/** The base64 SHA-256 of a certificate's SubjectPublicKeyInfo (what Chromium's SPKI allow-list takes). */
+export function spkiSha256(certPem: string): string {
+  const spki = new X509Certificate(certPem).publicKey.export({ type: "spki", format: "der" });
+  return createHash("sha256").update(spki).digest("base64");
+}
+
+/** Writes the demo CA's certificate to a fresh private directory; returns the file's path. */
+async function writeCaPem(pem: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "imsdc-demo-ca-"));
+  const file = join(dir, "ca.pem");
+  await writeFile(file, pem, { mode: 0o600 });
+  return file;
 }

@@ -5,13 +5,14 @@
  * Examples: examples/configs/*.json.
  */
 import { ImsAgw, IqWsClient, IqWsServer } from "../ims/agw/index.ts";
-import { Pcscf } from "../ims/pcscf/index.ts";
+import { Pcscf, type PcscfInterfaceConfig } from "../ims/pcscf/index.ts";
 import { Scscf } from "../ims/scscf/index.ts";
 import { AuditLog, createLogger, type Logger, loggerAuditSink } from "../log.ts";
 import { connectionRefusedEvent, type SipTransportLayer } from "../sip/index.ts";
 import { ImsUe, type UeCall } from "../ue/index.ts";
 import { parseArgs, wantsHelp } from "./args.ts";
 import {
+  type InterfaceConfig,
   readJsonFile,
   type UeConfig,
   validateAgwConfig,
@@ -22,6 +23,7 @@ import {
 import { ConfigError, UsageError } from "./errors.ts";
 import { loadAgwLinkTls, loadIqListenerTls } from "./iqConfig.ts";
 import { type CliIo, EXIT, untilStopped } from "./main.ts";
+import { loadSipTls } from "./tlsConfig.ts";
 
 const SPEC = {
   config: "string",
@@ -134,6 +136,12 @@ function auditRefusals(layer: SipTransportLayer, node: string, audit: AuditLog):
   layer.onConnectionRefused((info) => audit.record(connectionRefusedEvent(node, info)));
 }
 
+/** A P-CSCF interface of the config with its `tls` block loaded (PEM files read; tlsConfig.ts). */
+function ifaceOptions(i: InterfaceConfig): PcscfInterfaceConfig {
+  const { tls, ...rest } = i;
+  return { ...rest, ...(tls ? loadSipTls(tls) : {}) };
+}
+
 export function scscfCommand(args: string[], io: CliIo): Promise<number> {
   return runNode(
     "scscf",
@@ -142,8 +150,8 @@ export function scscfCommand(args: string[], io: CliIo): Promise<number> {
     io,
     validateScscfConfig,
     async (c, log, audit) => {
-      const { allowPublic: _allowPublic, ...rest } = c;
-      const s = new Scscf({ ...rest, logger: log, audit });
+      const { allowPublic: _allowPublic, tls, ...rest } = c;
+      const s = new Scscf({ ...rest, ...(tls ? loadSipTls(tls) : {}), logger: log, audit });
       await s.start();
       auditRefusals(s.iface.layer, s.name, audit);
       const proto = s.iface.layer.protocols().includes("TCP") ? "TCP" : (s.iface.layer.protocols()[0] ?? "UDP");
@@ -168,8 +176,15 @@ export function pcscfCommand(args: string[], io: CliIo): Promise<number> {
               ...(link.tls ? { tls: loadAgwLinkTls(link.tls) } : { insecure: link.insecure === true }),
             })
           : undefined;
-      const { agw: _agw, ...rest } = c;
-      const p = new Pcscf({ ...rest, logger: log, audit, ...(iq ? { iq } : {}) });
+      const { agw: _agw, access: accessCfg, core: coreCfg, ...rest } = c;
+      const p = new Pcscf({
+        ...rest,
+        access: ifaceOptions(accessCfg),
+        ...(coreCfg ? { core: ifaceOptions(coreCfg) } : {}),
+        logger: log,
+        audit,
+        ...(iq ? { iq } : {}),
+      });
       try {
         await p.start();
       } catch (e) {
@@ -264,6 +279,7 @@ export function ueCommand(args: string[], io: CliIo): Promise<number> {
       const ue = new ImsUe({
         aor: c.aor,
         transport: c.transport,
+        ...(c.tls ? { tls: loadSipTls(c.tls).tlsConfig } : {}),
         outboundProxy: c.outboundProxy,
         ...(c.displayName !== undefined ? { displayName: c.displayName } : {}),
         ...(c.sipHost !== undefined ? { sipHost: c.sipHost } : {}),

@@ -66,6 +66,8 @@ export interface DemoGuardOptions {
   /** extra names allowed in Host and in the page's origin (normalized with normalizeAllowedHost) */
   allowHosts?: readonly string[];
   audit?: AuditLog;
+  /** the page's scheme: "https" when the demo serves over TLS (`imsdc demo --tls`); default "http" */
+  scheme?: "http" | "https";
 }
 
 export class DemoGuard {
@@ -76,8 +78,10 @@ export class DemoGuard {
   private origins = new Set<string>();
   private audit: AuditLog | undefined;
   private auditWindow = { start: 0, count: 0, suppressed: 0 };
+  private readonly scheme: "http" | "https";
 
   constructor(o: DemoGuardOptions) {
+    this.scheme = o.scheme ?? "http";
     const names = new Set(LOOPBACK_HOSTS);
     const listen = o.listenHost.replace(/^\[|\]$/g, "");
     if (listen !== "0.0.0.0" && listen !== "::" && listen !== "") names.add(bracketed(listen));
@@ -96,8 +100,8 @@ export class DemoGuard {
     this.httpPort = httpPort;
     this.wsPort = wsPort;
     // RFC 6454 §6.2: the ASCII serialization of an origin: scheme "://" host [":" port], the default port omitted
-    const port = httpPort === 80 ? "" : `:${httpPort}`;
-    this.origins = new Set([...this.names].map((n) => `http://${n}${port}`));
+    const port = httpPort === (this.scheme === "https" ? 443 : 80) ? "" : `:${httpPort}`;
+    this.origins = new Set([...this.names].map((n) => `${this.scheme}://${n}${port}`));
   }
 
   /** The page's origins (what a browser sends in Origin from the page, under each allowed name). */
@@ -107,8 +111,9 @@ export class DemoGuard {
 
   private hostAllowed(host: string | undefined, port: number | undefined): boolean {
     const h = parseHostHeader(host);
-    // RFC 9110 §4.2.1: an http URI without a port is port 80
-    return h !== undefined && port !== undefined && this.names.has(h.name) && (h.port ?? 80) === port;
+    // RFC 9110 §4.2.1 / §4.2.2: an http URI without a port is port 80, an https URI port 443
+    const dflt = this.scheme === "https" ? 443 : 80;
+    return h !== undefined && port !== undefined && this.names.has(h.name) && (h.port ?? dflt) === port;
   }
 
   /** RFC 6454 §7.1: Origin is a serialized origin or "null"; ours only, compared as ASCII lower case. */

@@ -12,6 +12,7 @@ import { ImsAgw } from "../ims/agw/index.ts";
 import { Pcscf } from "../ims/pcscf/index.ts";
 import { Scscf } from "../ims/scscf/index.ts";
 import { type AuditEvent, AuditLog, type Logger, silentLogger } from "../log.ts";
+import { createLocalCa, type LocalCa } from "../security/localCa.ts";
 import {
   parseMessage,
   type SipSource,
@@ -21,6 +22,7 @@ import {
   type SipTransportProtocol,
   TypedEmitter,
 } from "../sip/index.ts";
+import type { SipTlsConfig } from "../sip/transport/tlsContext.ts";
 import { WsTransport, type WsUpgradeCheck } from "../sip/transport/ws.ts";
 import { ImsUe, type ImsUeOptions, type UeCall } from "../ue/index.ts";
 import {
@@ -51,6 +53,12 @@ export interface EmbeddedNetworkOptions {
   timers?: Partial<SipTimerConfig>;
   /** the check of every upgrade on P-CSCF(A)'s access WebSocket (Host, Origin: the demo's guard); default none */
   wsVerifyUpgrade?: WsUpgradeCheck;
+  /**
+   * SIP over TLS between the nodes (RFC 3261 §26.2) and WSS for the page (RFC 7118 §5): a local CA (localCa.ts) is
+   * created, every node gets a certificate it signs and trusts it; the access sides listen on UDP, TCP, TLS and WSS
+   * (instead of WS), the core sides and the S-CSCF on TLS only. UEs on TLS or WSS get a certificate too.
+   */
+  tls?: boolean;
   logger?: Logger;
 }
 
@@ -110,6 +118,8 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
     readonly agw: ImsAgw | undefined,
     readonly audit: AuditLog,
     private readonly opts: EmbeddedNetworkOptions,
+    /** the local CA every node trusts (with `tls`) */
+    readonly ca: LocalCa | undefined,
   ) {
     super();
     this.domain = opts.domain ?? DEFAULT_DOMAIN;
@@ -128,15 +138,20 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
     const timers = opts.timers ?? {};
     const started: { close(): Promise<void> }[] = [];
     const audit = new AuditLog({ max: 5000 });
+    const ca = opts.tls === true ? createLocalCa({ commonName: "imsdc demo CA" }) : undefined;
+    const tlsOf = (name: string): SipTlsConfig | undefined => (ca ? nodeTls(ca, name) : undefined);
+    const wsKey = ca ? "WSS" : "WS";
+    const coreT = ca ? "TLS" : "TCP";
     try {
       const agw =
         opts.agw === false ? undefined : new ImsAgw({ logger, audit, accessAddress: host, coreAddress: host });
       if (agw) started.push(agw);
       // RFC 3325 §5: the S-CSCF trusts exactly this network's two P-CSCFs (pcscfHops.ts), nobody else on the host
       const hops = new PcscfHops();
+      const scscfTls = tlsOf("scscf");
       const scscf = new Scscf({
         host,
-        tcp: 0,
+        ...(scscfTls ? { tls: 0, tlsConfig: scscfTls } : { tcp: 0 }),
         domains: [domain],
         timers,
         logger,
@@ -148,11 +163,12 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
       started.push(scscf);
       await scscf.start();
       const mk = async (name: string, ws: number, verify?: WsUpgradeCheck) => {
+        const tlsConfig = tlsOf(name);
         const p = new Pcscf({
           name,
-          access: { host, udp: 0, tcp: 0, ws },
-          core: { host, tcp: 0 },
-          scscf: scscf.uri("TCP"),
+          access: tlsConfig ? { host, udp: 0, tcp: 0, tls: 0, wss: ws, tlsConfig } : { host, udp: 0, tcp: 0, ws },
+          core: tlsConfig ? { host, tls: 0, tlsConfig } : { host, tcp: 0 },
+          scscf: scscf.uri(coreT),
           timers,
           logger,
           audit,
@@ -161,7 +177,7 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
         });
         started.push(p);
         // set before the listener exists: no upgrade is ever accepted unchecked
-        const wsT = p.access.layer.transport("WS");
+        const wsT = p.access.layer.transport(wsKey);
         if (verify && wsT instanceof WsTransport) wsT.setVerifyUpgrade(verify);
         await p.start();
         hops.follow(p.core.layer);
@@ -169,7 +185,7 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
       };
       const a = await mk("pcscf-a", opts.wsPortA ?? 0, opts.wsVerifyUpgrade);
       const b = await mk("pcscf-b", 0);
-      const net = new EmbeddedNetwork(scscf, a, b, agw, audit, { ...opts, host, domain });
+      const net = new EmbeddedNetwork(scscf, a, b, agw, audit, { ...opts, host, domain }, ca);
       net.wire();
       return net;
     } catch (e) {
@@ -185,8 +201,8 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
     tap(this.pcscfA.core.layer, "pcscfA", () => "scscf", sink);
     tap(this.pcscfB.core.layer, "pcscfB", () => "scscf", sink);
     tap(this.pcscfB.access.layer, "pcscfB", () => "ueB", sink);
-    const portA = this.pcscfA.address("core", "TCP")?.port;
-    const portB = this.pcscfB.address("core", "TCP")?.port;
+    const portA = this.pcscfA.address("core", this.coreTransport)?.port;
+    const portB = this.pcscfB.address("core", this.coreTransport)?.port;
     // the S-CSCF has two neighbours: a request goes to the P-CSCF whose (listening) port it targets; a response
     // goes to the sender of the request, the top Via left after the S-CSCF removed its own (RFC 3261 §16.7 step 3)
     tap(
@@ -217,12 +233,27 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
     return (side === "A" ? this.pcscfA : this.pcscfB).uri("access", proto);
   }
 
-  /** ws://host:port/ of P-CSCF(A)'s SIP WebSocket listener (for the browser UE). */
+  /** The transport between the P-CSCFs and the S-CSCF: TLS with `tls`, else TCP. */
+  get coreTransport(): "TLS" | "TCP" {
+    return this.ca ? "TLS" : "TCP";
+  }
+
+  /** The page's SIP transport at P-CSCF(A): WSS with `tls` (RFC 7118 §5), else WS. */
+  get pageTransport(): "WSS" | "WS" {
+    return this.ca ? "WSS" : "WS";
+  }
+
+  /** ws:// (wss:// with `tls`) host:port/ of P-CSCF(A)'s SIP WebSocket listener (for the browser UE). */
   wsUrlA(): string {
-    const a = this.pcscfA.address("access", "WS");
+    const a = this.pcscfA.address("access", this.pageTransport);
     if (!a) throw new Error("P-CSCF(A) has no WebSocket listener");
     const h = a.host.includes(":") ? `[${a.host}]` : a.host;
-    return `ws://${h}:${a.port}/`;
+    return `${this.ca ? "wss" : "ws"}://${h}:${a.port}/`;
+  }
+
+  /** A certificate from the local CA for a node or UE (with `tls`), trusting that CA. */
+  tlsFor(name: string): SipTlsConfig | undefined {
+    return this.ca ? nodeTls(this.ca, name) : undefined;
   }
 
   /**
@@ -232,8 +263,10 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
   async addUe(id: "ueA" | "ueB", user: string, o: AddUeOptions = {}): Promise<ImsUe> {
     const transport = o.transport ?? "UDP";
     const { echoPrefix, greeting, mutateOutgoing, ...ueOpts } = o;
+    const tls = transport === "TLS" || transport === "WSS" ? (ueOpts.tls ?? this.tlsFor(user)) : undefined;
     const ue = new ImsUe({
       ...ueOpts,
+      ...(tls ? { tls } : {}),
       aor: `sip:${user}@${this.domain}`,
       transport,
       outboundProxy: this.pcscfUri(id === "ueA" ? "A" : "B", transport),
@@ -345,4 +378,11 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
     await this.agw?.close();
     this.removeAllListeners();
   }
+}
+
+/** A node's TLS configuration: a certificate from the lab CA (127.0.0.1, ::1, localhost) and that CA as trust. */
+function nodeTls(ca: LocalCa, name: string): SipTlsConfig {
+  const n = ca.issue(name);
+  // the chain is sent whole (leaf, CA): a browser told to trust the CA's SPKI finds it in the chain
+  return { certPem: `${n.certPem}${ca.certPem}`, keyPem: n.keyPem, ca: [ca.certPem] };
 }

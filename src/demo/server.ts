@@ -14,6 +14,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { type Logger, silentLogger } from "../log.ts";
@@ -41,6 +42,11 @@ export interface DemoServerOptions {
   maxEventStreams?: number;
   /** event streams per client, i.e. remote address + the page's id (default 2) */
   maxEventStreamsPerClient?: number;
+  /**
+   * TLS everywhere (`imsdc demo --tls`): SIP over TLS between the nodes, the page served over https and its SIP over
+   * WSS (RFC 7118 §5), all with certificates of a CA generated at start (`caPem` / `spkiSha256` to trust it)
+   */
+  tls?: boolean;
   logger?: Logger;
 }
 
@@ -85,9 +91,14 @@ export class DemoServer {
     const log = o.logger ?? silentLogger;
     const webDir = o.webDir ?? join(import.meta.dirname, "..", "..", "web", "dist");
     // throws E_DEMO_ALLOW_HOST before anything listens; refuses every Host and Origin until the ports are known
-    const guard = new DemoGuard({ listenHost: host, ...(o.allowHosts ? { allowHosts: o.allowHosts } : {}) });
+    const guard = new DemoGuard({
+      listenHost: host,
+      ...(o.allowHosts ? { allowHosts: o.allowHosts } : {}),
+      ...(o.tls === true ? { scheme: "https" as const } : {}),
+    });
     const net = await EmbeddedNetwork.start({
       host,
+      ...(o.tls === true ? { tls: true } : {}),
       wsPortA: o.sipWsPort ?? (port === 0 ? 0 : port + 1),
       wsVerifyUpgrade: guard.checkWs,
       logger: log,
@@ -102,7 +113,11 @@ export class DemoServer {
         echoPrefix: o.echoPrefix ?? "bob echoes: ",
         greeting: "hi alice, bob here: DTLS verified on my side, I echo what you send",
       });
-      const h = createServer();
+      // with TLS the page is served over https with a certificate of the network's CA (the P-CSCF's WSS uses one too)
+      const page = net.tlsFor("demo-page");
+      const h = page
+        ? createHttpsServer({ cert: page.certPem, key: page.keyPem, minVersion: "TLSv1.2" })
+        : createServer();
       http = h;
       const server = new DemoServer(net, bob, h, { ...o, host, webDir }, log, guard);
       h.on("request", (req, res) => void server.handle(req, res));
@@ -111,7 +126,7 @@ export class DemoServer {
         h.once("error", reject);
         h.listen({ host, port }, () => {
           h.off("error", reject);
-          const wsPort = net.pcscfA.address("access", "WS")?.port;
+          const wsPort = net.pcscfA.address("access", net.pageTransport)?.port;
           if (wsPort !== undefined) guard.setPorts((h.address() as AddressInfo).port, wsPort);
           resolve();
         });
@@ -129,21 +144,26 @@ export class DemoServer {
     const a = this.http.address() as AddressInfo;
     const addr = a.address === "0.0.0.0" ? "127.0.0.1" : a.address === "::" ? "::1" : a.address;
     const h = addr.includes(":") ? `[${addr}]` : addr;
-    return `http://${h}:${a.port}/`;
+    return `${this.net.ca ? "https" : "http"}://${h}:${a.port}/`;
+  }
+
+  /** The CA the demo's certificates chain to (with `tls`), PEM. */
+  get caPem(): string | undefined {
+    return this.net.ca?.certPem;
   }
 
   private config(req: IncomingMessage): Record<string, unknown> {
     const d = this.net.domain;
     let ws = this.net.wsUrlA();
-    const wildcard = /^ws:\/\/(0\.0\.0\.0|\[::\]):/.exec(ws);
+    const wildcard = /^(wss?):\/\/(0\.0\.0\.0|\[::\]):/.exec(ws);
     if (wildcard) {
       // listening on every address: the page reaches P-CSCF(A) on the host it loaded the page from
       const host = (req.headers.host ?? "127.0.0.1").replace(/:\d+$/, "");
-      ws = ws.replace(wildcard[0], `ws://${host}:`);
+      ws = ws.replace(wildcard[0], `${wildcard[1]}://${host}:`);
     }
     return {
       sipWsUrl: ws,
-      outboundProxy: this.net.pcscfUri("A", "WS"),
+      outboundProxy: this.net.pcscfUri("A", this.net.pageTransport),
       aor: `sip:alice@${d}`,
       peer: `sip:bob@${d}`,
       domain: d,
@@ -192,7 +212,7 @@ export class DemoServer {
         ...(ext === ".html"
           ? {
               "Content-Security-Policy":
-                "default-src 'self'; connect-src 'self' ws: ; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+                "default-src 'self'; connect-src 'self' ws: wss: ; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
             }
           : {}),
       });

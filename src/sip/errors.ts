@@ -32,6 +32,10 @@ export const SIP_ERROR_CODES = {
   E_SIP_TOO_LARGE: "message exceeds the configured maximum size",
   // layers above the codec
   E_SIP_TRANSPORT: "transport failure: no route, connect/send error, or no such connection",
+  E_SIP_TLS_HANDSHAKE: "a TLS handshake failed or did not finish within the read deadline",
+  E_SIP_TLS_PEER:
+    "the TLS peer's certificate was refused: not issued by a trusted CA, not for the host or IP dialled (RFC 5922 §7), or not pinned",
+  E_SIP_TLS_CONFIG: "unusable TLS credentials or trust store (certificate, key, CA or pin)",
   E_SIP_CONNECTION_LIMIT: "connection limit reached",
   E_SIP_SOURCE_LIMIT: "an inbound connection was refused: its source IP holds maxConnectionsPerSource connections",
   E_SIP_EVICTED: "an idle connection was closed to make room: the connection table was near full",

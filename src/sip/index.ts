@@ -81,6 +81,7 @@ export {
   type ConnectionRefusedListener,
   connectionRefusedEvent,
   defaultPort,
+  type InboundGate,
   type InboundListener,
   type ListenOptions,
   responseTarget,
@@ -97,18 +98,28 @@ export {
   type ConnectionRefusedInfo,
 } from "./transport/limiter.ts";
 export { TcpTransport, type TcpTransportOptions } from "./transport/tcp.ts";
+export { TlsTransport, type TlsTransportOptions } from "./transport/tls.ts";
+export {
+  checkTlsConfig,
+  SIP_TLS_CIPHERS,
+  SIP_TLS_MIN_VERSION,
+  type SipTlsConfig,
+} from "./transport/tlsContext.ts";
 export {
   bareHost,
   type ConnectionClosedInfo,
   type ConnectionClosedListener,
   type ConnectionCloseReason,
   DEFAULT_LIMITS,
+  isSecureTransport,
   type SipEndpoint,
   type SipSource,
   type SipTarget,
   type SipTransport,
   type SipTransportProtocol,
+  type StreamTransportProtocol,
   sipHost,
+  type TlsRefusedInfo,
   type TransportHandlers,
   type TransportLimits,
 } from "./transport/types.ts";

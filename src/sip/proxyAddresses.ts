@@ -2,7 +2,7 @@
  * Who the proxy core is (RFC 3261 §16.4): the host:port of every interface, their Via sent-by values, and configured
  * aliases, so that Route entries, Request-URIs and Via headers that designate this proxy are recognised.
  */
-import { bareHost, defaultPort, isSipUri, type Uri, uriParam } from "./index.ts";
+import { bareHost, defaultPort, isSipUri, type Uri, uriParam, viaTransport } from "./index.ts";
 import type { ProxyInterface } from "./proxyTypes.ts";
 
 export class ProxyAddresses {
@@ -42,7 +42,9 @@ export class ProxyAddresses {
     const host = bareHost(uri.host);
     if (this.aliasHosts.has(host)) return true;
     const tp = uriParam(uri, "transport");
-    const port = uri.port ?? (typeof tp === "string" && tp.toLowerCase() === "ws" ? defaultPort("WS") : 5060);
+    // RFC 3261 §19.1.2 / RFC 3263 §4.2: the transport's default port (5061 for sips: and TLS)
+    const t = typeof tp === "string" ? viaTransport(tp) : undefined;
+    const port = uri.port ?? defaultPort(t ?? (uri.scheme === "sips" ? "TLS" : "UDP"));
     if (this.aliasHosts.has(`${host}:${port}`)) return true;
     return this.own.has(`${host}|${port}`);
   }

@@ -7,6 +7,7 @@ import { type AuditLog, type Logger, silentLogger } from "../log.ts";
 import { readMedia, replaceMediaSection } from "../sdp/index.ts";
 import { TypedEmitter } from "../sip/emitter.ts";
 import { SipTransportLayer } from "../sip/transport/layer.ts";
+import type { SipTlsConfig } from "../sip/transport/tlsContext.ts";
 import type { SipTransportProtocol } from "../sip/transport/types.ts";
 import {
   type FlowRecoveryOptions,
@@ -33,6 +34,8 @@ export interface ImsUeOptions {
   displayName?: string;
   /** SIP transport toward the P-CSCF (default UDP). */
   transport?: SipTransportProtocol;
+  /** TLS credential and trust store for transport "TLS" or "WSS" (RFC 3261 §26.2, RFC 7118 §5) */
+  tls?: SipTlsConfig;
   /** local SIP address (default 127.0.0.1, port 0 = any) */
   sipHost?: string;
   sipPort?: number;
@@ -136,7 +139,16 @@ export class ImsUe extends TypedEmitter<ImsUeEvents> {
     const listen = { port: opts.sipPort ?? 0 };
     this.layer = new SipTransportLayer({
       host: opts.sipHost ?? "127.0.0.1",
-      ...(proto === "UDP" ? { udp: listen } : proto === "TCP" ? { tcp: listen } : { ws: { listen: false } }),
+      ...(proto === "UDP"
+        ? { udp: listen }
+        : proto === "TCP"
+          ? { tcp: listen }
+          : proto === "TLS"
+            ? { tls: listen }
+            : proto === "WSS"
+              ? { wss: { listen: false } }
+              : { ws: { listen: false } }),
+      ...(opts.tls ? { tlsConfig: opts.tls } : {}),
       logger: this.log,
     });
     this.ua = new SipUserAgent({

@@ -84,7 +84,7 @@ export interface Browser {
  * Recipe 2. `grantMedia: false` leaves out the Playwright permission grant and adds Chromium's fake media UI and
  * device instead: the page then has to ask for the microphone itself (what a lab engineer's browser does).
  */
-export async function launchChromium(opts: { grantMedia?: boolean } = {}): Promise<Browser> {
+export async function launchChromium(opts: { grantMedia?: boolean; extraArgs?: string[] } = {}): Promise<Browser> {
   const udd = await mkdtemp(join(tmpdir(), "imsdc-chromium-"));
   const grant = opts.grantMedia !== false;
   const ctx = await chromium.launchPersistentContext(udd, {
@@ -93,6 +93,7 @@ export async function launchChromium(opts: { grantMedia?: boolean } = {}): Promi
     args: [
       ...recipe2Args(),
       ...(grant ? [] : ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]),
+      ...(opts.extraArgs ?? []),
     ],
     ...(grant ? { permissions: ["camera", "microphone"] } : {}),
     viewport: { width: 1280, height: 800 },

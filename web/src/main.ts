@@ -536,16 +536,20 @@ async function boot(): Promise<void> {
   $<HTMLButtonElement>("btn-call").textContent = `Call ${cfg.peer.replace(/^sip:([^@]+)@.*/, "$1")}`;
   connectSideChannel();
   pill("pill-ws", "busy", "SIP/WS connecting");
-  const wsHost = new URL(cfg.sipWsUrl).host;
+  // RFC 7118 §5 / RFC 6455 §3: a page loaded over https uses a secure WebSocket (WSS); a browser also refuses ws:
+  // from an https page (mixed content), so the scheme follows the page's
+  const sipUrl = location.protocol === "https:" ? cfg.sipWsUrl.replace(/^ws:/i, "wss:") : cfg.sipWsUrl;
+  const wsHost = new URL(sipUrl).host;
+  const wsLabel = sipUrl.startsWith("wss:") ? "SIP/WSS" : "SIP/WS";
   const transport = new BrowserWsTransport({
-    url: cfg.sipWsUrl,
+    url: sipUrl,
     onTrace: (dir, bytes) => {
       // what the page sends is drawn from here; what it receives is drawn from P-CSCF(A)'s own trace
       if (dir !== "out") return;
       const e = summarizeSip(bytes, "ueA", "pcscfA", now());
       if (e) addRow({ kind: "sip", t: e.t, e });
     },
-    onOpen: () => pill("pill-ws", "ok", `SIP/WS ${wsHost}`),
+    onOpen: () => pill("pill-ws", "ok", `${wsLabel} ${wsHost}`),
     onClose: () => {
       pill("pill-ws", "bad", "SIP/WS closed");
       $<HTMLButtonElement>("btn-call").disabled = true;
@@ -557,7 +561,7 @@ async function boot(): Promise<void> {
     pill("pill-ws", "bad", "SIP/WS failed");
     banner(
       "bad",
-      `cannot reach P-CSCF(A) at <code>${esc(cfg.sipWsUrl)}</code>: ${esc(e instanceof Error ? e.message : String(e))}`,
+      `cannot reach P-CSCF(A) at <code>${esc(sipUrl)}</code>: ${esc(e instanceof Error ? e.message : String(e))}`,
     );
     return;
   }

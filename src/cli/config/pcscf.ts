@@ -2,6 +2,7 @@
 import { AlgConfigError, loadAlgConfig, type PcscfInterfaceConfig, type PcscfOptions } from "../../ims/pcscf/index.ts";
 import { ConfigError } from "../errors.ts";
 import { type AgwLinkConfig, readAgwLink } from "../iqConfig.ts";
+import { readSipTls, type SipTlsBlock, tlsAuthenticates } from "../tlsConfig.ts";
 import {
   type AllowPublicConfig,
   type ConnectionLimitsConfig,
@@ -13,8 +14,12 @@ import {
   Reader,
 } from "./reader.ts";
 
-/** One side of the P-CSCF: the node's interface options plus `allowPublic`. */
-export type InterfaceConfig = PcscfInterfaceConfig & AllowPublicConfig;
+/** One side of the P-CSCF: the node's interface options plus `allowPublic` and its SIP over TLS / WSS block. */
+export type InterfaceConfig = Omit<PcscfInterfaceConfig, "tls" | "wss" | "tlsConfig"> &
+  AllowPublicConfig & {
+    /** SIP over TLS / WSS, and on the access side requireTls (tlsConfig.ts) */
+    tls?: SipTlsBlock;
+  };
 
 /** The config's `rateLimit` object: the P-CSCF's rate limit without its internal bound on sources. */
 type RateLimitSettings = Pick<Exclude<NonNullable<PcscfOptions["rateLimit"]>, false>, "rate" | "burst" | "key">;
@@ -45,11 +50,16 @@ export type PcscfConfig = Pick<
   limits?: ConnectionLimitsConfig;
 };
 
-function iface(r: Reader, v: Json, path: string, required: boolean): InterfaceConfig | undefined {
-  const o = r.object(v, path, ["host", "allowPublic", "udp", "tcp", "ws", "viaHost"], required);
+function iface(r: Reader, v: Json, path: string, required: boolean, file: string): InterfaceConfig | undefined {
+  const o = r.object(v, path, ["host", "allowPublic", "udp", "tcp", "ws", "tls", "viaHost"], required);
   if (!o) return undefined;
   const out: InterfaceConfig = {};
-  const h = hostOf(r, o, path);
+  const tls = readSipTls(o.tls, `${path}.tls`, (p, m) => r.problem(p, m), file, {
+    requireTls: path === "access",
+    listeners: true,
+  });
+  if (tls) out.tls = tls;
+  const h = hostOf(r, o, path, tlsAuthenticates(o, tls));
   if (h !== undefined) out.host = h;
   if (o.allowPublic === true) out.allowPublic = true;
   for (const k of ["udp", "tcp", "ws"] as const) {
@@ -58,8 +68,8 @@ function iface(r: Reader, v: Json, path: string, required: boolean): InterfaceCo
   }
   const via = r.string(o, "viaHost", path);
   if (via !== undefined) out.viaHost = via;
-  if (out.udp === undefined && out.tcp === undefined && out.ws === undefined)
-    r.problem(path, "needs at least one of udp, tcp, ws");
+  if (out.udp === undefined && out.tcp === undefined && out.ws === undefined && out.tls === undefined)
+    r.problem(path, "needs at least one of udp, tcp, ws, tls");
   return out;
 }
 
@@ -92,8 +102,8 @@ export function validatePcscfConfig(v: unknown, file: string): PcscfConfig {
   if (o) {
     const name = r.string(o, "name", "", true) ?? "pcscf";
     if (!/^[A-Za-z0-9\-.!%*_+`'~]+$/.test(name)) r.problem("name", "must be a SIP token (e.g. pcscf-a)");
-    out = { name, access: iface(r, o.access, "access", true) ?? {} };
-    const core = iface(r, o.core, "core", false);
+    out = { name, access: iface(r, o.access, "access", true, file) ?? {} };
+    const core = iface(r, o.core, "core", false, file);
     if (core) out.core = core;
     const scscf = r.sipUri(o, "scscf", "");
     if (scscf !== undefined) out.scscf = scscf;

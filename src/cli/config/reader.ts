@@ -138,11 +138,11 @@ export const LOOPBACK_HINT = "the lab network is loopback only: use 127.0.0.1 or
  * The `host` of a listener without authentication (every SIP listener and the Iq WebSocket today): loopback only,
  * unless the same object says `allowPublic: true` (binds.ts; TLS / authentication will be the other way out).
  */
-export function hostOf(r: Reader, o: Record<string, Json>, path: string): string | undefined {
+export function hostOf(r: Reader, o: Record<string, Json>, path: string, authenticated = false): string | undefined {
   const h = r.string(o, "host", path);
   const allowPublic = r.bool(o, "allowPublic", path);
   if (h !== undefined) {
-    const p = bindProblem(h, { allowPublic, authenticated: false });
+    const p = bindProblem(h, { allowPublic, authenticated });
     if (p !== undefined) r.problem(join(path, "host"), p);
   }
   return h;

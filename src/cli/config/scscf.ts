@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import type { ScscfOptions } from "../../ims/scscf/index.ts";
 import { TrustedPeers } from "../../ims/scscf/trust.ts";
 import { ConfigError } from "../errors.ts";
+import { readSipTls, type SipTlsBlock, tlsAuthenticates } from "../tlsConfig.ts";
 import {
   type AllowPublicConfig,
   type ConnectionLimitsConfig,
@@ -20,6 +21,8 @@ export type ScscfConfig = Pick<
   AllowPublicConfig & {
     /** SIP connection limits (docs/sip.md "Connection admission") */
     limits?: ConnectionLimitsConfig;
+    /** SIP over TLS / WSS (tlsConfig.ts) */
+    tls?: SipTlsBlock;
     /** registration authentication (docs/auth.md); required: an object, or false to run without */
     auth?: ScscfAuthConfig | false;
     /**
@@ -96,6 +99,7 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
       aliases: true,
       timers: true,
       limits: true,
+      tls: true,
       auth: true,
       trustedPcscfs: true,
     }),
@@ -106,7 +110,11 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
       if (x !== undefined) out[k] = x;
     };
     set("name", r.string(o, "name", ""));
-    set("host", hostOf(r, o, ""));
+    set(
+      "tls",
+      readSipTls(o.tls, "tls", (p, m) => r.problem(p, m), file),
+    );
+    set("host", hostOf(r, o, "", tlsAuthenticates(o, out.tls)));
     set("allowPublic", r.bool(o, "allowPublic", ""));
     set("udp", r.listen(o, "udp", ""));
     set("tcp", r.listen(o, "tcp", ""));
@@ -126,8 +134,8 @@ export function validateScscfConfig(v: unknown, file: string): ScscfConfig {
         r.problem("trustedPcscfs", e instanceof Error ? e.message : String(e));
       }
     }
-    if (out.udp === undefined && out.tcp === undefined && out.ws === undefined)
-      r.problem("", "needs at least one of udp, tcp, ws");
+    if (out.udp === undefined && out.tcp === undefined && out.ws === undefined && out.tls === undefined)
+      r.problem("", "needs at least one of udp, tcp, ws, tls");
   }
   if (r.problems.length > 0) throw new ConfigError(file, r.problems);
   return out;

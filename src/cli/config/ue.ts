@@ -2,6 +2,7 @@
 import type { FlowRecoveryOptions } from "../../sip/index.ts";
 import type { ChannelSpec, DcEndpointOptions, DcTimeouts, ImsUeOptions } from "../../ue/index.ts";
 import { ConfigError } from "../errors.ts";
+import { readSipTls, type SipTlsBlock } from "../tlsConfig.ts";
 import { configKeys, type Json, LOOPBACK_HINT, Reader } from "./reader.ts";
 
 /** A data channel the UE config opens: the id, label and sub-protocol of a DcEndpoint channel. */
@@ -31,6 +32,8 @@ export type UeConfig = Pick<
   | "timers"
 > &
   Required<Pick<ImsUeOptions, "transport" | "outboundProxy">> & {
+    /** transport TLS / WSS: the UE's certificate and trust store (tlsConfig.ts) */
+    tls?: SipTlsBlock;
     dc?: UeDcConfig;
     /** echo every data channel message back with this prefix */
     echoPrefix?: string;
@@ -53,6 +56,7 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
       aor: true,
       displayName: true,
       transport: true,
+      tls: true,
       sipHost: true,
       sipPort: true,
       outboundProxy: true,
@@ -76,10 +80,15 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
   if (o) {
     const aor = r.sipUri(o, "aor", "", true) ?? "";
     const t = r.string(o, "transport", "") ?? "UDP";
-    if (t !== "UDP" && t !== "TCP" && t !== "WS") r.problem("transport", "must be UDP, TCP or WS");
-    const transport = t === "TCP" || t === "WS" ? t : "UDP";
+    const ts = ["UDP", "TCP", "WS", "TLS", "WSS"] as const;
+    const transport = ts.find((x) => x === t) ?? "UDP";
+    if (transport !== t) r.problem("transport", "must be UDP, TCP, WS, TLS or WSS");
     const outboundProxy = r.sipUri(o, "outboundProxy", "", true) ?? "";
     out = { aor, transport, outboundProxy };
+    const tls = readSipTls(o.tls, "tls", (p, m) => r.problem(p, m), file, { listeners: false });
+    if (tls) out.tls = tls;
+    if ((transport === "TLS" || transport === "WSS") && o.tls === undefined)
+      r.problem("tls", `transport ${transport} needs a tls block (cert, key, ca or pins)`);
     const dn = r.string(o, "displayName", "");
     if (dn !== undefined) out.displayName = dn;
     const sh = r.string(o, "sipHost", "");

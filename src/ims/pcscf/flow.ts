@@ -34,7 +34,8 @@ export function flowTarget(f: Flow): SipTarget {
   return { transport: f.transport, host: f.host, port: f.port, connectionId: f.connectionId };
 }
 
-const TRANSPORTS: readonly SipTransportProtocol[] = ["UDP", "TCP", "WS"];
+/** token indexes: append only (a token names its transport by index) */
+const TRANSPORTS: readonly SipTransportProtocol[] = ["UDP", "TCP", "WS", "TLS", "WSS"];
 const B64URL = /^[A-Za-z0-9_-]+$/;
 /** entries of each token cache before it is cleared */
 const CACHE_MAX = 4096;

@@ -26,9 +26,12 @@
  */
 import { type AuditEvent, type Logger, silentLogger } from "../../log.ts";
 import {
+  bareHost,
   getParam,
+  type InboundGate,
   parseSipUri,
   type SipResponse,
+  type SipSource,
   SipTransportLayer,
   type SipTransportLayerOptions,
   type SipTransportProtocol,
@@ -51,6 +54,7 @@ import { OfferAnchoring } from "./offerAnchoring.ts";
 import { OfferAnswer } from "./offerAnswer.ts";
 import { RegisterHandler } from "./register.ts";
 import { RegistrationTable } from "./registrations.ts";
+import { requireTlsGate } from "./requireTls.ts";
 import { Router } from "./routing.ts";
 import { SessionControl } from "./sessionControl.ts";
 import type { SessionTable } from "./sessions.ts";
@@ -65,11 +69,16 @@ function layerOptions(
   const udp = l(c.udp);
   const tcp = l(c.tcp);
   const ws = l(c.ws);
+  const tls = l(c.tls);
+  const wss = l(c.wss);
   return {
     host: c.host ?? "127.0.0.1",
     ...(udp ? { udp } : {}),
     ...(tcp ? { tcp } : {}),
     ...(ws ? { ws } : {}),
+    ...(tls ? { tls } : {}),
+    ...(wss ? { wss } : {}),
+    ...(c.tlsConfig ? { tlsConfig: c.tlsConfig } : {}),
     ...(c.viaHost !== undefined ? { viaHost: c.viaHost } : {}),
     ...(limits ? { limits } : {}),
     logger,
@@ -172,7 +181,10 @@ export class Pcscf {
     });
     this.refusals = this.admission.refusals;
     // the per-source limit guards the access side (with one shared interface, the S-CSCF's address is exempt)
-    if (this.admission.limited) accessLayer.setInboundGate((source) => this.admission.gate(source));
+    const tlsGate = this.requireTlsGate(opts, [scscf, nextHop], record);
+    if (this.admission.limited || tlsGate) {
+      accessLayer.setInboundGate((source) => this.admission.gate(source) ?? tlsGate?.(source));
+    }
     this.proxy = new ProxyCore<TxData>({
       interfaces: this.split ? [this.access, this.core] : [this.access],
       // RFC 3329 §2.3.1 / TS 24.229 §5.2.2: the P-CSCF is the sec-agree peer of the UE
@@ -300,6 +312,22 @@ export class Pcscf {
     await this.e2ae?.close();
     await this.access.layer.close();
     if (this.split) await this.core.layer.close();
+  }
+
+  /** RFC 3261 §26.2.2: the access side's require-TLS rule (requireTls.ts), or undefined when it is off. */
+  private requireTlsGate(
+    opts: PcscfOptions,
+    exempt: (SipUri | undefined)[],
+    record: (e: AuditEvent) => void,
+  ): ((source: SipSource) => ReturnType<InboundGate>) | undefined {
+    if (opts.access.requireTls !== true) return undefined;
+    const on = (v: boolean | number | undefined) => v !== undefined && v !== false;
+    if (!on(opts.access.tls) && !on(opts.access.wss))
+      throw new PcscfError("E_PCSCF_CONFIG", "access.requireTls needs access.tls or access.wss");
+    // with one interface for both sides, the S-CSCF (next hop) reaches us on it too: it is not a UE
+    const ex = new Set<string>();
+    if (!this.split) for (const u of exempt) if (u) ex.add(`${bareHost(u.host)}|${u.port ?? 5060}`);
+    return requireTlsGate({ name: this.name, warnAgent: this.alg.warnAgent, record, exempt: ex });
   }
 
   /** Bound address of a side's listening socket. */

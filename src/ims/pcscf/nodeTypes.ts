@@ -3,7 +3,7 @@
  * per-transaction state its parts share (routing.ts, register.ts, offerAnswer.ts, sessionControl.ts).
  */
 import type { AuditLog, Logger } from "../../log.ts";
-import type { NameAddr, SipTimerConfig, TransportLimits } from "../../sip/index.ts";
+import type { NameAddr, SipTimerConfig, SipTlsConfig, TransportLimits } from "../../sip/index.ts";
 import type { ProxyTransaction } from "../../sip/proxy.ts";
 import type { AlgDecision, Direction } from "./algTypes.ts";
 import type { AlgConfigOverrides } from "./config.ts";
@@ -20,6 +20,17 @@ export interface PcscfInterfaceConfig {
   udp?: boolean | number;
   tcp?: boolean | number;
   ws?: boolean | number;
+  /** SIP over TLS (RFC 3261 §26.2); needs `tlsConfig` */
+  tls?: boolean | number;
+  /** SIP over secure WebSocket (RFC 7118 §5); needs `tlsConfig` */
+  wss?: boolean | number;
+  /** the interface's TLS credential and trust store (TLS and WSS listeners, and its TLS clients) */
+  tlsConfig?: SipTlsConfig;
+  /**
+   * access side only: requests that arrive over UDP, TCP or plain WS are refused with 403 (requireTls.ts); needs
+   * `tls` or `wss` on that interface
+   */
+  requireTls?: boolean;
   /** host written in Via, Record-Route and Path; default the listening address */
   viaHost?: string;
 }

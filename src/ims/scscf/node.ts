@@ -24,6 +24,7 @@ import {
   type SipSource,
   type SipTarget,
   type SipTimerConfig,
+  type SipTlsConfig,
   SipTransportLayer,
   type SipTransportLayerOptions,
   type SipTransportProtocol,
@@ -57,6 +58,11 @@ export interface ScscfOptions {
   udp?: boolean | number;
   tcp?: boolean | number;
   ws?: boolean | number;
+  /** SIP over TLS (RFC 3261 §26.2) and WSS (RFC 7118 §5); need `tlsConfig` */
+  tls?: boolean | number;
+  wss?: boolean | number;
+  /** the TLS credential and trust store (listeners and outbound TLS connections) */
+  tlsConfig?: SipTlsConfig;
   /** host written in Via, Record-Route and Service-Route; default the listening address */
   viaHost?: string;
   /** home domains served by the registrar (REGISTER Request-URI / AOR host); default: every domain */
@@ -139,12 +145,17 @@ export class Scscf extends TypedEmitter<ScscfEvents> {
     const udp = l(opts.udp);
     const tcp = l(opts.tcp);
     const ws = l(opts.ws);
+    const tls = l(opts.tls);
+    const wss = l(opts.wss);
     const layerOpts: SipTransportLayerOptions = {
       host: opts.host ?? "127.0.0.1",
       ...(udp ? { udp } : {}),
       ...(tcp ? { tcp } : {}),
       ...(ws ? { ws } : {}),
-      ...(!udp && !tcp && !ws ? { udp: {}, tcp: {} } : {}),
+      ...(tls ? { tls } : {}),
+      ...(wss ? { wss } : {}),
+      ...(opts.tlsConfig ? { tlsConfig: opts.tlsConfig } : {}),
+      ...(!udp && !tcp && !ws && !tls && !wss ? { udp: {}, tcp: {} } : {}),
       ...(opts.viaHost !== undefined ? { viaHost: opts.viaHost } : {}),
       // a busy proxy needs more than the default ~200 kB UDP receive queue; the kernel caps it
       limits: { udpBufferSize: 4 * 1024 * 1024, ...opts.limits },

@@ -44,7 +44,7 @@ export interface BrowserWebSocketLike {
 }
 
 export interface BrowserWsTransportOptions {
-  /** ws://host:port/path of the P-CSCF's WebSocket listener */
+  /** ws:// or wss://host:port/path of the P-CSCF's WebSocket listener (wss: makes the Via transport WSS) */
   url: string;
   /** WebSocket factory (default: `new WebSocket(url, "sip")`) */
   createSocket?: (url: string, protocol: string) => BrowserWebSocketLike;
@@ -78,6 +78,8 @@ export class BrowserWsTransport {
   private readonly listeners = new Set<InboundListener>();
   private readonly closedListeners = new Set<ConnectionClosedListener>();
   private readonly via: { host: string; port: undefined };
+  /** RFC 7118 §5.2: "WSS" over a wss: URL (WebSocket over TLS), "WS" otherwise */
+  readonly protocol: "WS" | "WSS";
   /** one id per connection: dialogs and the UA's registration flow name the connection they used */
   private connectionId = `bws-${randomHex(4)}`;
   private connecting: Promise<void> | undefined;
@@ -86,6 +88,7 @@ export class BrowserWsTransport {
   constructor(private readonly opts: BrowserWsTransportOptions) {
     // RFC 7118 §5.2: a random .invalid domain in Via sent-by and Contact
     this.via = { host: `${randomHex(6)}.invalid`, port: undefined };
+    this.protocol = /^wss:/i.test(opts.url) ? "WSS" : "WS";
   }
 
   /**
@@ -174,7 +177,7 @@ export class BrowserWsTransport {
       try {
         l({
           connectionId: id,
-          transport: "WS",
+          transport: this.protocol,
           remote: { host: s.host, port: s.port },
           local: { host: this.via.host, port: 0 },
           inbound: false,
@@ -194,15 +197,16 @@ export class BrowserWsTransport {
   // UaTransport
 
   protocols(): SipTransportProtocol[] {
-    return ["WS"];
+    return [this.protocol];
   }
 
+  /** WS or WSS: a route or outbound proxy naming either reaches the one connection there is (RFC 7118 §5.2) */
   hasTransport(p: SipTransportProtocol): boolean {
-    return p === "WS";
+    return p === "WS" || p === "WSS";
   }
 
   hasConnection(transport: SipTransportProtocol, connectionId: string): boolean {
-    return transport === "WS" && connectionId === this.connectionId && this.connected;
+    return this.hasTransport(transport) && connectionId === this.connectionId && this.connected;
   }
 
   isReliable(_p: SipTransportProtocol): boolean {
@@ -210,8 +214,8 @@ export class BrowserWsTransport {
   }
 
   localVia(p: SipTransportProtocol): { transport: string; host: string; port: number | undefined } {
-    if (p !== "WS") throw new SipError("E_SIP_TRANSPORT", `transport ${p} is not available in the browser`);
-    return { transport: "WS", host: this.via.host, port: this.via.port };
+    if (!this.hasTransport(p)) throw new SipError("E_SIP_TRANSPORT", `transport ${p} is not available in the browser`);
+    return { transport: this.protocol, host: this.via.host, port: this.via.port };
   }
 
   onMessage(listener: InboundListener): () => void {
@@ -245,7 +249,7 @@ export class BrowserWsTransport {
   private source(): SipSource {
     const u = new URL(this.opts.url);
     return {
-      transport: "WS",
+      transport: this.protocol,
       host: bareHost(u.hostname),
       port: Number(u.port || (u.protocol === "wss:" ? 443 : 80)),
       localHost: this.via.host,

@@ -12,6 +12,7 @@ import {
   type ConnectionCloseReason,
   endpointKey,
   type SipSource,
+  type StreamTransportProtocol,
   type TransportHandlers,
   type TransportLimits,
 } from "./types.ts";
@@ -42,7 +43,7 @@ export class ConnectionTable<C extends TrackedConnection> {
   readonly limiter: ConnectionLimiter;
 
   constructor(
-    private readonly protocol: "TCP" | "WS",
+    private readonly protocol: StreamTransportProtocol,
     private readonly handlers: TransportHandlers,
     private readonly log: Logger,
     limits: TransportLimits,

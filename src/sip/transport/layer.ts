@@ -1,5 +1,5 @@
 /**
- * The transport layer (RFC 3261 §18): owns the UDP, TCP and WebSocket transports, parses what they frame, answers
+ * The transport layer (RFC 3261 §18): owns the UDP, TCP, TLS, WS and WSS transports (buildTransports.ts), parses what they frame, answers
  * what cannot be parsed (400 with a Warning, 505, 413/513), stamps received/rport on inbound requests (§18.2.1,
  * RFC 3581 §4), checks the top Via of inbound responses (§18.1.2), and routes outbound responses (§18.2.2, RFC 3581
  * §4) and requests (reusing TCP/WS connections), and reports every closed TCP/WS connection
@@ -22,9 +22,10 @@ import {
 } from "../message.ts";
 import { findHeaderEnd, parseMessage, readPartial } from "../parse.ts";
 import { answerableRows, errorResponseFor } from "../reply.ts";
+import { buildTransports } from "./buildTransports.ts";
 import { type ConnectionLimiterStats, type ConnectionRefusedInfo, messageKind } from "./limiter.ts";
 import { defaultPort, responseTarget, viaTransport } from "./route.ts";
-import { TcpTransport } from "./tcp.ts";
+import type { SipTlsConfig } from "./tlsContext.ts";
 import {
   bareHost,
   type ConnectionClosedInfo,
@@ -36,11 +37,11 @@ import {
   type SipTransport,
   type SipTransportProtocol,
   sipHost,
+  type TlsRefusedInfo,
   type TransportHandlers,
   type TransportLimits,
 } from "./types.ts";
-import { UdpTransport } from "./udp.ts";
-import { WsTransport } from "./ws.ts";
+import type { WsUpgradeCheck } from "./ws.ts";
 
 export interface ListenOptions {
   host?: string;
@@ -56,6 +57,12 @@ export interface SipTransportLayerOptions {
   udp?: boolean | ListenOptions;
   tcp?: boolean | ListenOptions;
   ws?: boolean | (ListenOptions & { path?: string });
+  /** SIP over TLS (RFC 3261 §26.2; tls.ts); needs `tlsConfig` */
+  tls?: boolean | ListenOptions;
+  /** SIP over secure WebSocket (RFC 7118 §5, WSS; ws.ts); needs `tlsConfig` */
+  wss?: boolean | (ListenOptions & { path?: string; verifyUpgrade?: WsUpgradeCheck });
+  /** the credential and trust store of the TLS and WSS transports (tlsContext.ts) */
+  tlsConfig?: SipTlsConfig;
   limits?: Partial<TransportLimits>;
   /**
    * Host written in Via sent-by and Contact. Default: the listening address; for a WebSocket client without a
@@ -117,7 +124,7 @@ export type InboundGate = (
 ) => undefined | "drop" | { status: number; reason?: string; headers: SipHeader[] };
 
 export class SipTransportLayer implements TransactionTransport {
-  private readonly transports = new Map<SipTransportProtocol, SipTransport>();
+  private readonly transports: Map<SipTransportProtocol, SipTransport>;
   private readonly listeners = new Set<InboundListener>();
   private readonly closedListeners = new Set<ConnectionClosedListener>();
   private readonly refusedListeners = new Set<ConnectionRefusedListener>();
@@ -136,51 +143,9 @@ export class SipTransportLayer implements TransactionTransport {
       onStreamError: (err, head, tooLarge, source) => this.streamError(err, head, tooLarge, source),
       onConnectionClosed: (info) => this.connectionClosed(info),
       onConnectionRefused: (info) => this.connectionRefused(info),
+      onTlsRefused: (info) => this.tlsRefused(info),
     };
-    const host = opts.host ?? "127.0.0.1";
-    const cfg = (c: boolean | ListenOptions | undefined): ListenOptions | undefined =>
-      c === undefined || c === false ? undefined : c === true ? {} : c;
-    const udp = cfg(opts.udp);
-    const tcp = cfg(opts.tcp);
-    const ws = cfg(opts.ws);
-    if (!udp && !tcp && !ws) throw new SipError("E_SIP_CONFIG", "at least one transport (udp, tcp, ws) is needed");
-    if (udp) {
-      this.transports.set(
-        "UDP",
-        new UdpTransport(handlers, {
-          host: udp.host ?? host,
-          port: udp.port ?? 0,
-          bufferSize: this.limits.udpBufferSize,
-          logger: this.log,
-        }),
-      );
-    }
-    if (tcp) {
-      this.transports.set(
-        "TCP",
-        new TcpTransport(handlers, {
-          host: tcp.host ?? host,
-          port: tcp.port ?? 0,
-          listen: tcp.listen !== false,
-          limits: this.limits,
-          logger: this.log,
-        }),
-      );
-    }
-    if (ws) {
-      const path = typeof opts.ws === "object" ? opts.ws.path : undefined;
-      this.transports.set(
-        "WS",
-        new WsTransport(handlers, {
-          host: ws.host ?? host,
-          port: ws.port ?? 0,
-          listen: ws.listen !== false,
-          ...(path !== undefined ? { path } : {}),
-          limits: this.limits,
-          logger: this.log,
-        }),
-      );
-    }
+    this.transports = buildTransports(opts, handlers, this.limits, this.log);
   }
 
   /** Binds every configured transport. */
@@ -309,6 +274,24 @@ export class SipTransportLayer implements TransactionTransport {
     }
   }
 
+  private tlsRefused(info: TlsRefusedInfo): void {
+    try {
+      // RFC 5922 §7 / RFC 3261 §26.2: a peer whose certificate is not trusted is a security decision
+      this.opts.audit?.record({
+        node: this.opts.auditNode ?? "sip",
+        decision: "tls-refused",
+        clause: "RFC 5922 §7",
+        transport: info.transport,
+        remote: `${info.remote.host}:${info.remote.port}`,
+        code: info.code,
+        detail: info.detail,
+        direction: info.inbound ? "inbound" : "outbound",
+      });
+    } catch (e) {
+      this.log.error({ err: e }, "sip: audit of a refused TLS peer failed");
+    }
+  }
+
   private connectionClosed(info: ConnectionClosedInfo): void {
     this.log.debug({ ...info }, "sip: connection closed");
     for (const l of this.closedListeners) {
@@ -348,7 +331,8 @@ export class SipTransportLayer implements TransactionTransport {
         return;
       }
     }
-    const datagram = source.transport !== "TCP";
+    // RFC 3261 §18.3: a stream (TCP, TLS) frames by Content-Length; a datagram or WebSocket message is one message
+    const datagram = source.transport !== "TCP" && source.transport !== "TLS";
     if (bytes.byteLength > this.limits.maxMessageSize) {
       this.oversize(bytes, source);
       return;

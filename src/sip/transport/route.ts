@@ -26,16 +26,19 @@ export function responseTarget(via: Via, source?: SipSource): SipTarget {
   return { transport, host: bareHost(via.host), port };
 }
 
+/** A Via transport token or a URI transport parameter (RFC 3261 §20.42 / §19.1.1, RFC 7118 §5.2 / §7). */
 export function viaTransport(t: string): SipTransportProtocol | undefined {
   const u = t.toUpperCase();
-  if (u === "UDP" || u === "TCP" || u === "WS") return u;
-  if (u === "WSS") return "WS";
+  if (u === "UDP" || u === "TCP" || u === "TLS" || u === "WS" || u === "WSS") return u;
   return undefined;
 }
 
-/** RFC 3261 §19.1.2 / RFC 7118 §5: default ports (5060 for UDP/TCP; WS has no SIP default, 80 is assumed). */
+/**
+ * RFC 3261 §19.1.2 / RFC 3263 §4.2: 5060 for UDP/TCP, 5061 for TLS; RFC 7118 §5: WS and WSS have no SIP default,
+ * the HTTP ports 80 and 443 are assumed.
+ */
 export function defaultPort(t: SipTransportProtocol): number {
-  return t === "WS" ? 80 : 5060;
+  return t === "WS" ? 80 : t === "WSS" ? 443 : t === "TLS" ? 5061 : 5060;
 }
 
 /**
@@ -44,14 +47,19 @@ export function defaultPort(t: SipTransportProtocol): number {
  */
 export function uriTarget(uri: Uri, fallback: SipTransportProtocol): SipTarget {
   if (!isSipUri(uri)) throw new SipError("E_SIP_TRANSPORT", `cannot route to a ${uri.scheme}: URI`);
-  if (uri.scheme === "sips")
-    throw new SipError("E_SIP_TRANSPORT", "sips: needs TLS, which this stack does not terminate");
   const tp = uriParam(uri, "transport");
   let transport = fallback;
   if (typeof tp === "string") {
     const t = viaTransport(tp);
     if (!t) throw new SipError("E_SIP_TRANSPORT", `unsupported transport=${tp}`);
     transport = t;
+  }
+  if (uri.scheme === "sips") {
+    // RFC 3261 §26.2.2 / RFC 5630 §3.1.3: a sips: URI is reached over TLS only (RFC 7118 §5.2: WSS for a WebSocket);
+    // RFC 3263 §4.1: without a transport parameter a sips: URI means TLS over TCP
+    if (typeof tp === "string" && transport === "UDP")
+      throw new SipError("E_SIP_TRANSPORT", "a sips: URI cannot be reached over UDP (RFC 3261 §26.2.2)");
+    transport = typeof tp !== "string" ? "TLS" : transport === "WS" || transport === "WSS" ? "WSS" : "TLS";
   }
   const maddr = uriParam(uri, "maddr");
   return {

@@ -42,24 +42,68 @@ interface TcpConnection extends TrackedConnection {
 
 const PONG = new Uint8Array([0x0d, 0x0a]);
 
+export { messageKind } from "./limiter.ts";
+
+/** How an outbound socket becomes usable: the event that says so, and a check run then (TLS: the peer certificate). */
+export interface DialedSocket {
+  socket: Socket;
+  ready: "connect" | "secureConnect";
+  check?: () => SipError | undefined;
+}
+
+/**
+ * The TCP transport; tls.ts extends it (same framing, limits and connection handling) by overriding `accept` (the TLS
+ * handshake of an admitted inbound socket) and `openSocket` (a TLS client connection).
+ */
 export class TcpTransport implements SipTransport {
-  readonly protocol = "TCP" as const;
+  readonly protocol: "TCP" | "TLS";
   readonly reliable = true;
   private server: Server | undefined;
   private bound: SipEndpoint | undefined;
   private closed = false;
-  private readonly table: ConnectionTable<TcpConnection>;
-  private readonly connecting = new Set<Socket>();
-  private readonly limits: TransportLimits;
-  private readonly log: Logger;
+  protected readonly table: ConnectionTable<TcpConnection>;
+  protected readonly connecting = new Set<Socket>();
+  protected readonly limits: TransportLimits;
+  protected readonly log: Logger;
+  /** "tcp" / "tls": the prefix of log lines */
+  protected readonly tag: string;
 
   constructor(
-    private readonly handlers: TransportHandlers,
+    protected readonly handlers: TransportHandlers,
     private readonly opts: TcpTransportOptions = {},
+    protocol: "TCP" | "TLS" = "TCP",
   ) {
+    this.protocol = protocol;
+    this.tag = protocol.toLowerCase();
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.log = opts.logger ?? silentLogger;
-    this.table = new ConnectionTable<TcpConnection>("TCP", handlers, this.log, this.limits);
+    this.table = new ConnectionTable<TcpConnection>(protocol, handlers, this.log, this.limits);
+  }
+
+  /** An admitted inbound socket: TCP adopts it at once (tls.ts runs the handshake first). */
+  protected accept(socket: Socket, slot: Slot): void {
+    this.adopt(socket, true, slot);
+  }
+
+  /** A new outbound socket toward the target (tls.ts: a TLS client). */
+  protected openSocket(target: SipTarget): DialedSocket {
+    const socket = createConnection({
+      host: bareHost(target.host),
+      port: target.port,
+      noDelay: true,
+      allowHalfOpen: true,
+      ...(this.opts.host !== undefined ? { localAddress: bareHost(this.opts.host) } : {}),
+    });
+    return { socket, ready: "connect" };
+  }
+
+  /** The local address outbound sockets bind (undefined: the OS picks). */
+  protected get localHost(): string | undefined {
+    return this.opts.host !== undefined ? bareHost(this.opts.host) : undefined;
+  }
+
+  protected get isClosed(): boolean {
+    return this.closed;
   }
 
   listen(): Promise<SipEndpoint | undefined> {
@@ -69,7 +113,7 @@ export class TcpTransport implements SipTransport {
       const server = createServer({ noDelay: true, allowHalfOpen: true });
       this.server = server;
       const onError = (e: Error) =>
-        reject(new SipError("E_SIP_TRANSPORT", `TCP listen failed: ${e.message}`, { cause: e }));
+        reject(new SipError("E_SIP_TRANSPORT", `${this.protocol} listen failed: ${e.message}`, { cause: e }));
       server.once("error", onError);
       server.on("connection", (socket) => {
         try {
@@ -84,18 +128,18 @@ export class TcpTransport implements SipTransport {
             socket.destroy();
             return;
           }
-          this.adopt(socket, true, slot);
+          this.accept(socket, slot);
         } catch (e) {
-          this.log.error({ err: e }, "sip tcp: accept failed");
+          this.log.error({ err: e }, `sip ${this.tag}: accept failed`);
           socket.destroy();
         }
       });
       server.listen({ host: bareHost(this.opts.host ?? "127.0.0.1"), port: this.opts.port ?? 0 }, () => {
         server.off("error", onError);
-        server.on("error", (e) => this.log.warn({ err: e }, "sip tcp: server error"));
+        server.on("error", (e) => this.log.warn({ err: e }, `sip ${this.tag}: server error`));
         const a = server.address();
         if (a === null || typeof a === "string") {
-          reject(new SipError("E_SIP_TRANSPORT", "TCP server has no address"));
+          reject(new SipError("E_SIP_TRANSPORT", `${this.protocol} server has no address`));
           return;
         }
         this.bound = { host: a.address, port: a.port };
@@ -108,10 +152,10 @@ export class TcpTransport implements SipTransport {
     return this.bound;
   }
 
-  private adopt(socket: Socket, inbound: boolean, slot: Slot): TcpConnection {
+  protected adopt(socket: Socket, inbound: boolean, slot: Slot): TcpConnection {
     const id = this.table.nextId();
     const source: SipSource = {
-      transport: "TCP",
+      transport: this.protocol,
       host: bareHost(socket.remoteAddress ?? ""),
       port: socket.remotePort ?? 0,
       localHost: bareHost(socket.localAddress ?? ""),
@@ -137,7 +181,7 @@ export class TcpTransport implements SipTransport {
     socket.on("end", () => this.onEnd(conn));
     socket.on("error", (e) => {
       this.table.markClosing(conn, "reset");
-      this.log.debug({ err: e, id }, "sip tcp: socket error");
+      this.log.debug({ err: e, id }, `sip ${this.tag}: socket error`);
     });
     socket.on("close", () => {
       this.table.remove(conn, "peer-closed");
@@ -164,10 +208,10 @@ export class TcpTransport implements SipTransport {
           try {
             reply = this.handlers.onStreamError(ev.error, ev.head, ev.tooLarge, conn.source);
           } catch (e) {
-            this.log.error({ err: e }, "sip tcp: stream error handler failed");
+            this.log.error({ err: e }, `sip ${this.tag}: stream error handler failed`);
           }
           this.table.markClosing(conn, "stream-error", ev.error.code);
-          this.log.info({ id: conn.id, code: ev.error.code }, "sip tcp: closing unframeable stream");
+          this.log.info({ id: conn.id, code: ev.error.code }, `sip ${this.tag}: closing unframeable stream`);
           this.table.clearDeadline(conn);
           // stop reading; write the answer (if any), then close
           conn.socket.pause();
@@ -184,7 +228,7 @@ export class TcpTransport implements SipTransport {
         conn.socket.destroy(),
       );
     } catch (e) {
-      this.log.error({ err: e }, "sip tcp: data handler failed");
+      this.log.error({ err: e }, `sip ${this.tag}: data handler failed`);
       conn.socket.destroy();
     }
   }
@@ -203,13 +247,19 @@ export class TcpTransport implements SipTransport {
     // for a flow (RFC 5626 §4.4) this is the failure: nothing can reach us over it any more
     this.table.report(conn, "peer-closed");
     if (conn.framer.buffered > 0) {
-      this.log.info({ id: conn.id, buffered: conn.framer.buffered }, "sip tcp: peer closed in the middle of a message");
+      this.log.info(
+        { id: conn.id, buffered: conn.framer.buffered },
+        `sip ${this.tag}: peer closed in the middle of a message`,
+      );
     }
     if (conn.slot.owed <= 0) {
       conn.socket.end();
       return;
     }
-    this.log.info({ id: conn.id, owed: conn.slot.owed }, "sip tcp: peer half-closed; writing the responses it is owed");
+    this.log.info(
+      { id: conn.id, owed: conn.slot.owed },
+      `sip ${this.tag}: peer half-closed; writing the responses it is owed`,
+    );
   }
 
   private connect(target: SipTarget): Promise<TcpConnection> {
@@ -217,31 +267,40 @@ export class TcpTransport implements SipTransport {
   }
 
   private dial(target: SipTarget): Promise<TcpConnection> {
+    const P = this.protocol;
     return new Promise<TcpConnection>((resolve, reject) => {
-      const socket = createConnection({
-        host: bareHost(target.host),
-        port: target.port,
-        noDelay: true,
-        allowHalfOpen: true,
-        ...(this.opts.host !== undefined ? { localAddress: bareHost(this.opts.host) } : {}),
-      });
+      const { socket, ready, check } = this.openSocket(target);
+      let failure: SipError | undefined;
+      // a TLS client: an error after the TCP connect is a handshake failure (a refused certificate, mostly)
+      let tcpUp = false;
+      if (ready === "secureConnect") socket.once("connect", () => (tcpUp = true));
       this.connecting.add(socket);
       socket.once("close", () => {
         this.connecting.delete(socket);
         clearTimeout(timer);
-        reject(new SipError("E_SIP_TRANSPORT", `TCP connection to ${target.host}:${target.port} closed`));
+        reject(failure ?? new SipError("E_SIP_TRANSPORT", `${P} connection to ${target.host}:${target.port} closed`));
       });
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new SipError("E_SIP_TIMEOUT", `TCP connect to ${target.host}:${target.port} timed out`));
+        reject(new SipError("E_SIP_TIMEOUT", `${P} connect to ${target.host}:${target.port} timed out`));
       }, this.limits.connectTimeoutMs);
-      socket.once("connect", () => {
+      socket.once(ready, () => {
         clearTimeout(timer);
         this.connecting.delete(socket);
         socket.removeAllListeners("error");
         if (this.closed) {
           socket.destroy();
-          reject(new SipError("E_SIP_CLOSED", "TCP transport closed"));
+          reject(new SipError("E_SIP_CLOSED", `${P} transport closed`));
+          return;
+        }
+        // TLS: the peer's certificate is checked before the connection carries anything (RFC 5922 §7.2)
+        const refused = check?.();
+        if (refused) {
+          failure = refused;
+          socket.on("error", () => undefined);
+          socket.destroy();
+          this.onCheckFailed(refused, target.host, target.port);
+          reject(refused);
           return;
         }
         resolve(this.adopt(socket, false, this.table.limiter.outbound(target.host)));
@@ -249,14 +308,22 @@ export class TcpTransport implements SipTransport {
       socket.once("error", (e) => {
         clearTimeout(timer);
         socket.destroy();
-        reject(
-          new SipError("E_SIP_TRANSPORT", `TCP connect to ${target.host}:${target.port} failed: ${e.message}`, {
-            cause: e,
-          }),
-        );
+        const code = ready === "secureConnect" && tcpUp;
+        failure = code
+          ? new SipError("E_SIP_TLS_PEER", `${P} connect to ${target.host}:${target.port} failed: ${e.message}`, {
+              cause: e,
+            })
+          : new SipError("E_SIP_TRANSPORT", `${P} connect to ${target.host}:${target.port} failed: ${e.message}`, {
+              cause: e,
+            });
+        if (code) this.onCheckFailed(failure, target.host, target.port);
+        reject(failure);
       });
     });
   }
+
+  /** A peer certificate was refused (tls.ts reports it as a security event); nothing to do over TCP. */
+  protected onCheckFailed(_e: SipError, _host: string, _port: number): void {}
 
   /** An open connection for the target: its `connectionId` when usable, else the newest one to its address. */
   private find(target: SipTarget, forResponse: boolean): TcpConnection | undefined {
@@ -272,7 +339,7 @@ export class TcpTransport implements SipTransport {
   private write(conn: TcpConnection, bytes: Uint8Array): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (!conn.socket.writable) {
-        reject(new SipError("E_SIP_TRANSPORT", "TCP connection is not writable"));
+        reject(new SipError("E_SIP_TRANSPORT", `${this.protocol} connection is not writable`));
         return;
       }
       conn.socket.write(bytes, (err) => {
@@ -282,13 +349,13 @@ export class TcpTransport implements SipTransport {
         }
         this.table.markClosing(conn, "reset");
         conn.socket.destroy();
-        reject(new SipError("E_SIP_TRANSPORT", `TCP write failed: ${err.message}`, { cause: err }));
+        reject(new SipError("E_SIP_TRANSPORT", `${this.protocol} write failed: ${err.message}`, { cause: err }));
       });
     });
   }
 
   async send(bytes: Uint8Array, target: SipTarget): Promise<SipSource> {
-    if (this.closed) throw new SipError("E_SIP_CLOSED", "TCP transport closed");
+    if (this.closed) throw new SipError("E_SIP_CLOSED", `${this.protocol} transport closed`);
     const kind = messageKind(bytes);
     const forResponse = kind === "provisional" || kind === "final";
     let conn = this.find(target, forResponse);
@@ -299,8 +366,8 @@ export class TcpTransport implements SipTransport {
         // a response: the layer opens a new connection to received / sent-by (RFC 3261 §18.2.2)
         if (forResponse || this.closed) throw e;
         // a request on a reused connection that failed under us: once more on a new connection (RFC 3261 §18.1.1)
-        this.log.info({ id: conn.id, err: e }, "sip tcp: reused connection failed, sending on a new one");
-        conn = await this.connect({ transport: "TCP", host: target.host, port: target.port });
+        this.log.info({ id: conn.id, err: e }, `sip ${this.tag}: reused connection failed, sending on a new one`);
+        conn = await this.connect({ transport: this.protocol, host: target.host, port: target.port });
         await this.write(conn, bytes);
       }
     } else {

@@ -5,7 +5,16 @@
 import type { SipError, SipErrorCode } from "../errors.ts";
 import type { ConnectionLimiterStats, ConnectionRefusedInfo } from "./limiter.ts";
 
-export type SipTransportProtocol = "UDP" | "TCP" | "WS";
+/** RFC 3261 §18 / §26.2 (TLS over TCP), RFC 7118 §5 (WS, and WSS: WebSocket over TLS). */
+export type SipTransportProtocol = "UDP" | "TCP" | "TLS" | "WS" | "WSS";
+
+/** The connection-oriented transports (one connection table each). */
+export type StreamTransportProtocol = Exclude<SipTransportProtocol, "UDP">;
+
+/** RFC 3261 §26.2 / RFC 7118 §5: the transports that run over TLS. */
+export function isSecureTransport(t: SipTransportProtocol): boolean {
+  return t === "TLS" || t === "WSS";
+}
 
 export interface SipEndpoint {
   host: string;
@@ -56,7 +65,7 @@ export type ConnectionCloseReason =
 /** One closed TCP/WS connection, as `SipTransportLayer.onConnectionClosed` reports it. */
 export interface ConnectionClosedInfo {
   connectionId: string;
-  transport: "TCP" | "WS";
+  transport: StreamTransportProtocol;
   remote: SipEndpoint;
   /** local address of the connection (for a browser WebSocket: the `.invalid` Via host, port 0) */
   local: SipEndpoint;
@@ -90,6 +99,19 @@ export interface TransportHandlers {
   onConnectionClosed?(info: ConnectionClosedInfo): void;
   /** an inbound connection was refused at accept (per-source or global limit, limiter.ts); it is already closed */
   onConnectionRefused?(info: ConnectionRefusedInfo): void;
+  /** a TLS/WSS handshake failed or the peer's certificate was refused (tlsContext.ts); the connection is closed */
+  onTlsRefused?(info: TlsRefusedInfo): void;
+}
+
+/** One refused TLS peer: a failed handshake, or a certificate that the trust store does not accept. */
+export interface TlsRefusedInfo {
+  transport: "TLS" | "WSS";
+  remote: SipEndpoint;
+  /** E_SIP_TLS_HANDSHAKE or E_SIP_TLS_PEER */
+  code: string;
+  detail: string;
+  /** the peer connected to us (a client refused), or we dialled it (a server refused) */
+  inbound: boolean;
 }
 
 export interface TransportLimits {

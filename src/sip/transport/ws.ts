@@ -4,17 +4,29 @@
  * (an oversize frame closes the connection with 1009), the admission limits of limiter.ts (applied to the TCP
  * connection, before the HTTP upgrade: global and per-source caps, eviction of idle connections under pressure, the
  * long and short idle timeouts), and a read deadline on the HTTP upgrade and on every message. Every closed connection is reported once (`TransportHandlers.
- * onConnectionClosed`, through the shared ConnectionTable). WSS (TLS) is not terminated here.
+ * onConnectionClosed`, through the shared ConnectionTable). With `tls` the same transport is WSS (RFC 7118 §5, Via
+ * "WSS"): a TCP listener admits the connection (limiter.ts) before its TLS handshake, which must end, with the
+ * HTTP upgrade, within the read deadline; the TLS socket is then handed to the same HTTP server and upgrade path
+ * (Origin hook included). A client dials wss:// and checks the server's certificate (tlsContext.ts).
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { Socket } from "node:net";
+import { createServer as createTcpServer, type Socket, type Server as TcpServer } from "node:net";
 import type { Duplex } from "node:stream";
+import tls from "node:tls";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
 import type { Logger } from "../../log.ts";
 import { silentLogger } from "../../log.ts";
 import { SipError } from "../errors.ts";
 import { ConnectionTable, type TrackedConnection } from "./connections.ts";
 import type { ConnectionLimiterStats, Slot } from "./limiter.ts";
+import {
+  checkClient,
+  checkServer,
+  checkTlsConfig,
+  clientTlsOptions,
+  type SipTlsConfig,
+  serverTlsOptions,
+} from "./tlsContext.ts";
 import {
   bareHost,
   DEFAULT_LIMITS,
@@ -37,6 +49,8 @@ export interface WsTransportOptions {
   logger?: Logger;
   /** checks every upgrade request before it is accepted (Origin, Host); absent = any request; see WsUpgradeCheck */
   verifyUpgrade?: WsUpgradeCheck;
+  /** WSS: the credential and trust store (RFC 7118 §5, tlsContext.ts) */
+  tls?: SipTlsConfig;
 }
 
 /** What an upgrade request is checked on: its Origin and Host headers (absent: undefined) and its source. */
@@ -101,9 +115,12 @@ function isUtf8(b: Uint8Array): boolean {
 }
 
 export class WsTransport implements SipTransport {
-  readonly protocol = "WS" as const;
+  readonly protocol: "WS" | "WSS";
   readonly reliable = true;
   private http: Server | undefined;
+  /** WSS: the TCP listener whose connections get a TLS layer before the HTTP server sees them */
+  private tcp: TcpServer | undefined;
+  private readonly serverTls: tls.TLSSocketOptions | undefined;
   private wss: WebSocketServer | undefined;
   private bound: SipEndpoint | undefined;
   private closed = false;
@@ -123,7 +140,12 @@ export class WsTransport implements SipTransport {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.log = opts.logger ?? silentLogger;
-    this.table = new ConnectionTable<WsConnection>("WS", handlers, this.log, this.limits);
+    this.protocol = opts.tls ? "WSS" : "WS";
+    if (opts.tls) {
+      checkTlsConfig(opts.tls);
+      this.serverTls = serverTlsOptions(opts.tls);
+    }
+    this.table = new ConnectionTable<WsConnection>(this.protocol, handlers, this.log, this.limits);
     this.verifyUpgrade = opts.verifyUpgrade;
   }
 
@@ -149,16 +171,25 @@ export class WsTransport implements SipTransport {
         res.end("SIP over WebSocket only (RFC 7118)\n");
       });
       this.http = http;
-      http.on("connection", (socket: Socket) => this.onHttpConnection(socket));
       http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
       http.on("clientError", (_e, socket) => socket.destroy());
+      // WS: the HTTP server listens; WSS: a TCP listener does, and hands the HTTP server each TLS socket
+      let listener: Server | TcpServer = http;
+      if (this.serverTls) {
+        const tcp = createTcpServer({ noDelay: true });
+        this.tcp = tcp;
+        tcp.on("connection", (raw: Socket) => this.onTlsConnection(raw));
+        listener = tcp;
+      } else {
+        http.on("connection", (socket: Socket) => this.onHttpConnection(socket));
+      }
       const onError = (e: Error) =>
-        reject(new SipError("E_SIP_TRANSPORT", `WS listen failed: ${e.message}`, { cause: e }));
-      http.once("error", onError);
-      http.listen({ host: bareHost(this.opts.host ?? "127.0.0.1"), port: this.opts.port ?? 0 }, () => {
-        http.off("error", onError);
-        http.on("error", (e) => this.log.warn({ err: e }, "sip ws: server error"));
-        const a = http.address();
+        reject(new SipError("E_SIP_TRANSPORT", `${this.protocol} listen failed: ${e.message}`, { cause: e }));
+      listener.once("error", onError);
+      listener.listen({ host: bareHost(this.opts.host ?? "127.0.0.1"), port: this.opts.port ?? 0 }, () => {
+        listener.off("error", onError);
+        listener.on("error", (e) => this.log.warn({ err: e }, "sip ws: server error"));
+        const a = listener.address();
         if (a === null || typeof a === "string") {
           reject(new SipError("E_SIP_TRANSPORT", "WS server has no address"));
           return;
@@ -174,19 +205,23 @@ export class WsTransport implements SipTransport {
    * cap, eviction when near full, global cap; a refusal gets a 503 and is closed), bounded in time (the upgrade must
    * complete within messageTimeoutMs, Kamailio tcp_msg_data_timeout style).
    */
-  private onHttpConnection(socket: Socket): void {
+  private onHttpConnection(socket: Socket): Slot | undefined {
     const slot = this.table.limiter.admit(
       socket.remoteAddress ?? "",
       socket.remotePort ?? 0,
       this.table.pending.size,
       this.closed,
     );
+    if (!slot && socket instanceof tls.TLSSocket) {
+      socket.destroy();
+      return undefined;
+    }
     if (!slot) {
       socket.on("error", () => undefined);
       // RFC 6455 §4.2.2: a server that refuses the handshake answers with an HTTP error
       socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       setImmediate(() => socket.destroy());
-      return;
+      return undefined;
     }
     this.slots.set(socket, slot);
     slot.evict = () => socket.destroy();
@@ -205,6 +240,53 @@ export class WsTransport implements SipTransport {
     }, this.limits.messageTimeoutMs);
     this.handshaking.set(socket, timer);
     socket.once("close", () => this.handshakeDone(socket));
+    return slot;
+  }
+
+  /**
+   * WSS: a TCP connection gets its TLS layer; it is admitted (limiter, read deadline covering the TLS handshake and
+   * the HTTP upgrade) at once, checked (a client certificate, with mutual TLS) after the handshake, then given to the
+   * HTTP server like a WS connection.
+   */
+  private onTlsConnection(raw: Socket): void {
+    const serverTls = this.serverTls;
+    const http = this.http;
+    if (!serverTls || !http) {
+      raw.destroy();
+      return;
+    }
+    raw.on("error", () => undefined);
+    const socket = new tls.TLSSocket(raw, serverTls);
+    const remote = { host: bareHost(raw.remoteAddress ?? ""), port: raw.remotePort ?? 0 };
+    if (!this.onHttpConnection(socket)) return;
+    let secure = false;
+    socket.once("error", (e) => {
+      if (secure) return;
+      this.log.info({ code: "E_SIP_TLS_HANDSHAKE", remote, err: e.message }, "sip wss: handshake failed");
+      this.reportTls("E_SIP_TLS_HANDSHAKE", remote, e.message, true);
+      socket.destroy();
+    });
+    socket.once("secure", () => {
+      secure = true;
+      const refused = this.opts.tls ? checkClient(this.opts.tls, socket) : undefined;
+      if (refused) {
+        this.log.warn({ code: refused.code, remote, msg: refused.message }, "sip wss: client refused");
+        this.reportTls(refused.code, remote, refused.message, true);
+        socket.on("error", () => undefined);
+        socket.destroy();
+        return;
+      }
+      // node:http: "connection" may be emitted to hand the server a socket it did not accept itself
+      http.emit("connection", socket);
+    });
+  }
+
+  private reportTls(code: string, remote: { host: string; port: number }, detail: string, inbound: boolean): void {
+    try {
+      this.handlers.onTlsRefused?.({ transport: "WSS", remote, code, detail, inbound });
+    } catch (e) {
+      this.log.error({ err: e }, "sip wss: refusal handler failed");
+    }
   }
 
   private handshakeDone(socket: Duplex): void {
@@ -277,7 +359,7 @@ export class WsTransport implements SipTransport {
   ): WsConnection {
     const id = this.table.nextId();
     const source: SipSource = {
-      transport: "WS",
+      transport: this.protocol,
       host,
       port,
       localHost: bareHost(sock.localAddress ?? ""),
@@ -345,14 +427,23 @@ export class WsTransport implements SipTransport {
 
   private dial(target: SipTarget): Promise<WsConnection> {
     const h = bareHost(target.host);
-    const url = `ws://${h.includes(":") ? `[${h}]` : h}:${target.port}${this.opts.path ?? "/"}`;
+    const tlsCfg = this.opts.tls;
+    // RFC 7118 §5: WSS is a WebSocket over TLS (the wss: scheme of RFC 6455 §3)
+    const url = `${tlsCfg ? "wss" : "ws"}://${h.includes(":") ? `[${h}]` : h}:${target.port}${this.opts.path ?? "/"}`;
     return new Promise<WsConnection>((resolve, reject) => {
-      const ws = new WebSocket(url, SIP_SUBPROTOCOL, {
-        maxPayload: this.limits.maxMessageSize,
-        perMessageDeflate: false,
-        handshakeTimeout: this.limits.connectTimeoutMs,
-        ...(this.opts.host !== undefined ? { localAddress: bareHost(this.opts.host) } : {}),
-      });
+      let ws: WebSocket;
+      try {
+        ws = new WebSocket(url, SIP_SUBPROTOCOL, {
+          maxPayload: this.limits.maxMessageSize,
+          perMessageDeflate: false,
+          handshakeTimeout: this.limits.connectTimeoutMs,
+          ...(this.opts.host !== undefined ? { localAddress: bareHost(this.opts.host) } : {}),
+          ...(tlsCfg ? clientTlsOptions(tlsCfg, h, target.port) : {}),
+        });
+      } catch (e) {
+        reject(new SipError("E_SIP_TRANSPORT", `${this.protocol} connect to ${url} failed: ${String(e)}`));
+        return;
+      }
       const fail = (e: SipError) => {
         this.connecting.delete(ws);
         ws.removeAllListeners();
@@ -373,12 +464,35 @@ export class WsTransport implements SipTransport {
           fail(new SipError("E_SIP_CLOSED", "WS transport closed"));
           return;
         }
-        const raw = (ws as unknown as { _socket?: { localAddress?: string; localPort?: number } })._socket ?? {};
+        const sock = (ws as unknown as { _socket?: unknown })._socket;
+        if (tlsCfg) {
+          // RFC 5922 §7.2: the server's certificate is checked before the connection carries a SIP message
+          const refused =
+            sock instanceof tls.TLSSocket
+              ? checkServer(tlsCfg, sock, h)
+              : new SipError("E_SIP_TLS_PEER", `${url}: not a TLS connection`);
+          if (refused) {
+            this.log.warn({ code: refused.code, url, msg: refused.message }, "sip wss: server refused");
+            this.reportTls(refused.code, { host: h, port: target.port }, refused.message, false);
+            fail(refused);
+            return;
+          }
+        }
+        const raw = (sock ?? {}) as { localAddress?: string; localPort?: number };
         resolve(this.adopt(ws, h, target.port, raw, false, this.table.limiter.outbound(h)));
       });
-      ws.once("error", (e) =>
-        fail(new SipError("E_SIP_TRANSPORT", `WS connect to ${url} failed: ${e.message}`, { cause: e })),
-      );
+      ws.once("error", (e) => {
+        // a TLS error (a certificate from another CA, a name that does not match) is a refused peer
+        const code = (e as { code?: unknown }).code;
+        // (socket errnos are E + capitals: ECONNREFUSED …; TLS/X.509 codes are not: ERR_TLS_…, UNABLE_TO_VERIFY_…)
+        const tlsFail = tlsCfg !== undefined && typeof code === "string" && !/^E[A-Z]+$/.test(code);
+        if (tlsFail) {
+          this.reportTls("E_SIP_TLS_PEER", { host: h, port: target.port }, e.message, false);
+          fail(new SipError("E_SIP_TLS_PEER", `${this.protocol} connect to ${url} failed: ${e.message}`, { cause: e }));
+          return;
+        }
+        fail(new SipError("E_SIP_TRANSPORT", `${this.protocol} connect to ${url} failed: ${e.message}`, { cause: e }));
+      });
       ws.once("unexpected-response", (_req, res) =>
         fail(new SipError("E_SIP_TRANSPORT", `WS connect to ${url} refused with HTTP ${res.statusCode}`)),
       );
@@ -476,6 +590,8 @@ export class WsTransport implements SipTransport {
         ),
       );
     this.wss?.close();
+    const tcp = this.tcp;
+    if (tcp) waits.push(new Promise<void>((r) => tcp.close(() => r())));
     const http = this.http;
     if (http) {
       http.closeAllConnections();
