@@ -57,7 +57,7 @@ const OID_ECDSA_WITH_SHA256 = "1.2.840.10045.4.3.2";
 // X.520: commonName
 const OID_COMMON_NAME = "2.5.4.3";
 /** the names a lab node answers to on the loopback */
-export const LOOPBACK_NAMES: readonly string[] = ["127.0.0.1", "::1", "localhost"];
+const LOOPBACK_NAMES: readonly string[] = ["127.0.0.1", "::1", "localhost"];
 
 function ab(b: Buffer): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;

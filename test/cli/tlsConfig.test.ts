@@ -37,21 +37,22 @@ const block = (n: string, extra: Record<string, unknown> = {}) => ({
 
 describe("SIP tls config blocks", () => {
   it("validates and loads a block: paths relative to the config file, pins checked", () => {
-    const c = validateScscfConfig({ tls: { port: 0, ...block("scscf") } }, file);
+    const c = validateScscfConfig({ auth: false, tls: { port: 0, ...block("scscf") } }, file);
     expect(c.tls?.cert).toBe(join(dir, "scscf.pem"));
     const o = loadSipTls(c.tls!);
     expect(o.tls).toBe(0);
     expect(o.tlsConfig.ca).toEqual([ca.certPem]);
     const pin = `sha-256 ${pinOfCertificate(ca.issue("p").certPem).value}`;
     expect(
-      loadSipTls(validateScscfConfig({ tls: { port: 0, ...block("scscf"), pins: [pin] } }, file).tls!).tlsConfig.pins,
+      loadSipTls(validateScscfConfig({ auth: false, tls: { port: 0, ...block("scscf"), pins: [pin] } }, file).tls!)
+        .tlsConfig.pins,
     ).toHaveLength(1);
-    expect(() => validateScscfConfig({ tls: { port: 0, ...block("scscf"), pins: ["sha-1 AB:CD"] } }, file)).toThrow(
-      /pins\[0\]/,
-    );
-    expect(() => validateScscfConfig({ tls: { port: 0, cert: "x.pem" } }, file)).toThrow(/tls\.key/);
     expect(() =>
-      loadSipTls(validateScscfConfig({ tls: { port: 0, cert: "nope.pem", key: "nope.key" } }, file).tls!),
+      validateScscfConfig({ auth: false, tls: { port: 0, ...block("scscf"), pins: ["sha-1 AB:CD"] } }, file),
+    ).toThrow(/pins\[0\]/);
+    expect(() => validateScscfConfig({ auth: false, tls: { port: 0, cert: "x.pem" } }, file)).toThrow(/tls\.key/);
+    expect(() =>
+      loadSipTls(validateScscfConfig({ auth: false, tls: { port: 0, cert: "nope.pem", key: "nope.key" } }, file).tls!),
     ).toThrow(/cannot read/);
   });
 
@@ -79,17 +80,20 @@ describe("SIP tls config blocks", () => {
   });
 
   it("bind rule: TLS alone stays loopback-only; mutual TLS as the only listener may bind a wildcard", () => {
-    expect(() => validateScscfConfig({ host: "0.0.0.0", tls: { port: 0, ...block("scscf") } }, file)).toThrow(
-      /no authentication/,
-    );
+    expect(() =>
+      validateScscfConfig({ host: "0.0.0.0", auth: false, tls: { port: 0, ...block("scscf") } }, file),
+    ).toThrow(/no authentication/);
     expect(() =>
       validateScscfConfig(
-        { host: "0.0.0.0", udp: 0, tls: { port: 0, ...block("scscf"), requireClientCert: true } },
+        { host: "0.0.0.0", udp: 0, auth: false, tls: { port: 0, ...block("scscf"), requireClientCert: true } },
         file,
       ),
     ).toThrow(/no authentication/);
     expect(
-      validateScscfConfig({ host: "0.0.0.0", tls: { port: 0, ...block("scscf"), requireClientCert: true } }, file).host,
+      validateScscfConfig(
+        { host: "0.0.0.0", auth: false, tls: { port: 0, ...block("scscf"), requireClientCert: true } },
+        file,
+      ).host,
     ).toBe("0.0.0.0");
   });
 
@@ -102,7 +106,12 @@ describe("SIP tls config blocks", () => {
       [
         "scscf",
         "--config",
-        cfg("scscf", { tls: { port: 0, ...block("scscf") }, domains: ["ims.example.com"] }),
+        cfg("scscf", {
+          tls: { port: 0, ...block("scscf") },
+          domains: ["ims.example.com"],
+          auth: false,
+          trustedPcscfs: ["127.0.0.1"],
+        }),
         ...quiet,
       ],
       sIo,

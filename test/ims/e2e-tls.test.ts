@@ -25,7 +25,15 @@ function tlsOf(name: string): SipTlsConfig {
 }
 
 async function core(audit: AuditLog, requireTlsA = false) {
-  const scscf = new Scscf({ tls: 0, domains: [DOMAIN], timers: TIMERS, tlsConfig: tlsOf("scscf") });
+  const scscf = new Scscf({
+    tls: 0,
+    domains: [DOMAIN],
+    timers: TIMERS,
+    tlsConfig: tlsOf("scscf"),
+    // registration authentication and the trust domain have their own tests (test/ims/scscf, trusted-hops)
+    auth: false,
+    trustedPcscfs: ["127.0.0.1"],
+  });
   await scscf.start();
   closers.push(() => scscf.close());
   const seen: { req: SipRequest; source: SipSource }[] = [];

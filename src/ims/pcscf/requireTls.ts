@@ -19,7 +19,7 @@ export interface RequireTlsOptions {
   exempt: ReadonlySet<string>;
 }
 
-export const TLS_REQUIRED_CODE = "E_PCSCF_TLS_REQUIRED";
+const TLS_REQUIRED_CODE = "E_PCSCF_TLS_REQUIRED";
 
 /** The gate verdict for one inbound request: undefined (over TLS/WSS, or exempt) or the 403 refusal. */
 export function requireTlsGate(o: RequireTlsOptions): (source: SipSource) => ReturnType<InboundGate> {

@@ -42,8 +42,6 @@ interface TcpConnection extends TrackedConnection {
 
 const PONG = new Uint8Array([0x0d, 0x0a]);
 
-export { messageKind } from "./limiter.ts";
-
 /** How an outbound socket becomes usable: the event that says so, and a check run then (TLS: the peer certificate). */
 export interface DialedSocket {
   socket: Socket;

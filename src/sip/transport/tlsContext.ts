@@ -148,7 +148,7 @@ export function checkServer(cfg: SipTlsConfig, socket: tls.TLSSocket, host: stri
  * Whether a certificate was issued and signed by one of the CAs and is within its validity period (RFC 5280 §6.1.3
  * (a) for a one-level chain: the lab CA issues the node certificates directly).
  */
-export function issuedByCa(der: Buffer, cas: readonly string[], now = new Date()): boolean {
+function issuedByCa(der: Buffer, cas: readonly string[], now = new Date()): boolean {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(der);

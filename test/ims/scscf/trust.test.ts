@@ -62,12 +62,13 @@ describe("TrustedPeers (RFC 3325 §5 trust domain of the S-CSCF)", () => {
   );
 
   it("the scscf config: trustedPcscfs validated, bad entries listed; absent stays absent (no peer trusted)", () => {
-    expect(validateScscfConfig({ tcp: 0, trustedPcscfs: ["127.0.0.1", FP] }, "s.json").trustedPcscfs).toEqual([
-      "127.0.0.1",
-      FP,
-    ]);
-    expect(validateScscfConfig({ tcp: 0 }, "s.json").trustedPcscfs).toBeUndefined();
-    expect(() => validateScscfConfig({ tcp: 0, trustedPcscfs: ["pcscf.example.com"] }, "s.json")).toThrow(ConfigError);
+    expect(
+      validateScscfConfig({ tcp: 0, auth: false, trustedPcscfs: ["127.0.0.1", FP] }, "s.json").trustedPcscfs,
+    ).toEqual(["127.0.0.1", FP]);
+    expect(validateScscfConfig({ tcp: 0, auth: false }, "s.json").trustedPcscfs).toBeUndefined();
+    expect(() => validateScscfConfig({ tcp: 0, auth: false, trustedPcscfs: ["pcscf.example.com"] }, "s.json")).toThrow(
+      ConfigError,
+    );
     expect(() => validateScscfConfig({ tcp: 0, trustedPcscfs: "127.0.0.1" }, "s.json")).toThrow(ConfigError);
   });
 });
