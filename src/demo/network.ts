@@ -10,7 +10,8 @@
  */
 import { ImsAgw } from "../ims/agw/index.ts";
 import { Pcscf } from "../ims/pcscf/index.ts";
-import { Scscf } from "../ims/scscf/index.ts";
+import { MemorySubscriberStore, Scscf } from "../ims/scscf/index.ts";
+import { type GeneratedSubscriber, generateSubscribers } from "../ims/scscf/subscriberGen.ts";
 import { type AuditEvent, AuditLog, type Logger, silentLogger } from "../log.ts";
 import {
   parseMessage,
@@ -22,7 +23,7 @@ import {
   TypedEmitter,
 } from "../sip/index.ts";
 import { WsTransport, type WsUpgradeCheck } from "../sip/transport/ws.ts";
-import { ImsUe, type ImsUeOptions, type UeCall } from "../ue/index.ts";
+import { ImsUe, type ImsUeOptions, type UeAuthConfig, type UeCall } from "../ue/index.ts";
 import {
   type AuditTraceEvent,
   type DemoEvent,
@@ -48,6 +49,14 @@ export interface EmbeddedNetworkOptions {
   /** P-CSCF `alg.e2aeAvailable` (default: true when the IMS-AGW runs, so e2ae MSRP/BFCP streams are anchored on it) */
   e2aeAvailable?: boolean;
   timers?: Partial<SipTimerConfig>;
+  /**
+   * registration authentication at the S-CSCF (docs/auth.md "The demo"), default true: every user gets generated
+   * lab credentials on first use (`credentials()`), handed to the UEs this network starts; false: the S-CSCF's
+   * unauthenticated registrar (audited `registrar-unauthenticated`)
+   */
+  auth?: boolean;
+  /** the scheme of each user's generated credentials (default: bob IMS AKA, every other user Digest) */
+  authSchemes?: Record<string, "digest" | "aka">;
   /** the check of every upgrade on P-CSCF(A)'s access WebSocket (Host, Origin: the demo's guard); default none */
   wsVerifyUpgrade?: WsUpgradeCheck;
   logger?: Logger;
@@ -101,6 +110,7 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
   private readonly log: Logger;
   private closed = false;
   private readonly offAudit: () => void;
+  private readonly creds = new Map<string, GeneratedSubscriber>();
 
   private constructor(
     readonly scscf: Scscf,
@@ -108,6 +118,8 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
     readonly pcscfB: Pcscf,
     readonly agw: ImsAgw | undefined,
     readonly audit: AuditLog,
+    /** the demo subscriber store (HSS stand-in); undefined with `auth: false` */
+    readonly subscribers: MemorySubscriberStore | undefined,
     private readonly opts: EmbeddedNetworkOptions,
   ) {
     super();
@@ -131,8 +143,10 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
       const agw =
         opts.agw === false ? undefined : new ImsAgw({ logger, audit, accessAddress: host, coreAddress: host });
       if (agw) started.push(agw);
-      // auth: false until the UEs of this network carry credentials (docs/auth.md)
-      const scscf = new Scscf({ host, tcp: 0, domains: [domain], timers, logger, audit, auth: false });
+      const subscribers = opts.auth === false ? undefined : new MemorySubscriberStore();
+      // RFC 3261 §10.3 steps 3-4: the S-CSCF authenticates every REGISTER against the generated demo subscribers
+      const auth = subscribers ? { store: subscribers } : (false as const);
+      const scscf = new Scscf({ host, tcp: 0, domains: [domain], timers, logger, audit, auth });
       started.push(scscf);
       await scscf.start();
       const mk = async (name: string, ws: number, verify?: WsUpgradeCheck) => {
@@ -156,7 +170,7 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
       };
       const a = await mk("pcscf-a", opts.wsPortA ?? 0, opts.wsVerifyUpgrade);
       const b = await mk("pcscf-b", 0);
-      const net = new EmbeddedNetwork(scscf, a, b, agw, audit, { ...opts, host, domain });
+      const net = new EmbeddedNetwork(scscf, a, b, agw, audit, subscribers, { ...opts, host, domain });
       net.wire();
       return net;
     } catch (e) {
@@ -204,6 +218,32 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
     return (side === "A" ? this.pcscfA : this.pcscfB).uri("access", proto);
   }
 
+  /**
+   * The lab credentials of `user` (generated and provisioned in the subscriber store on first use: Digest with a
+   * random password, or AKA with random K / OPc per `authSchemes`); undefined with `auth: false`.
+   */
+  credentials(user: string): GeneratedSubscriber | undefined {
+    if (!this.subscribers) return undefined;
+    const have = this.creds.get(user);
+    if (have) return have;
+    const scheme = this.opts.authSchemes?.[user] ?? (user === "bob" ? "aka" : "digest");
+    const g = generateSubscribers({ domain: this.domain, users: [user], schemes: [scheme] });
+    const [sub] = g.subscribers;
+    const [ue] = g.ue;
+    if (!sub || !ue) throw new Error(`no subscriber generated for ${user}`);
+    this.subscribers.add(sub);
+    this.creds.set(user, ue);
+    return ue;
+  }
+
+  /** The UE `auth` option for `user` (its generated credentials), or undefined with `auth: false`. */
+  ueAuth(user: string): UeAuthConfig | undefined {
+    const c = this.credentials(user);
+    if (!c) return undefined;
+    if (c.aka) return { impi: c.impi, k: c.aka.k, opc: c.aka.opc, sqn: c.aka.sqn, amf: c.aka.amf };
+    return { impi: c.impi, password: c.password ?? "" };
+  }
+
   /** ws://host:port/ of P-CSCF(A)'s SIP WebSocket listener (for the browser UE). */
   wsUrlA(): string {
     const a = this.pcscfA.address("access", "WS");
@@ -219,8 +259,10 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
   async addUe(id: "ueA" | "ueB", user: string, o: AddUeOptions = {}): Promise<ImsUe> {
     const transport = o.transport ?? "UDP";
     const { echoPrefix, greeting, mutateOutgoing, ...ueOpts } = o;
+    const auth = o.auth ?? this.ueAuth(user);
     const ue = new ImsUe({
       ...ueOpts,
+      ...(auth !== undefined ? { auth } : {}),
       aor: `sip:${user}@${this.domain}`,
       transport,
       outboundProxy: this.pcscfUri(id === "ueA" ? "A" : "B", transport),

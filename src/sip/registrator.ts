@@ -262,12 +262,12 @@ export class Registrator {
       return this.requestOnce(req, target);
     };
     // RFC 7616 §3.4 / TS 24.229 §5.1.1.2.1: the cached challenge with nc + 1, or the IMS initial form, or nothing
-    const initial = () => {
-      const v = auth?.authorize(authTarget);
+    const initial = async () => {
+      const v = await auth?.authorize(authTarget);
       return v !== undefined ? { name: "Authorization", value: v } : undefined;
     };
     let expires = requested;
-    let r = await attempt(expires, initial());
+    let r = await attempt(expires, await initial());
     let rounds = 0;
     let retried423 = false;
     for (;;) {
@@ -276,7 +276,7 @@ export class Registrator {
         // RFC 3261 §10.2.8: once more with Min-Expires
         retried423 = true;
         expires = min;
-        r = await attempt(expires, initial());
+        r = await attempt(expires, await initial());
         continue;
       }
       if (auth === undefined || (r.res.status !== 401 && r.res.status !== 407)) break;
@@ -288,7 +288,10 @@ export class Registrator {
         return { ...r, authFailure: `still challenged after ${MAX_AUTH_ROUNDS} answers (${r.res.status})` };
       }
       rounds++;
-      const answer = auth.onChallenge(r.res.getHeaders(proxy ? "Proxy-Authenticate" : "WWW-Authenticate"), authTarget);
+      const answer = await auth.onChallenge(
+        r.res.getHeaders(proxy ? "Proxy-Authenticate" : "WWW-Authenticate"),
+        authTarget,
+      );
       if (answer.kind === "refuse") return { ...r, authFailure: `${answer.code}: ${answer.reason}` };
       r = await attempt(expires, {
         name: proxy ? "Proxy-Authorization" : "Authorization",
@@ -297,7 +300,7 @@ export class Registrator {
     }
     // RFC 7616 §3.5: Authentication-Info rspauth proves the registrar knew our credentials
     if (auth !== undefined && r.res.status >= 200 && r.res.status < 300) {
-      if (!auth.onSuccess(r.res.getHeader("Authentication-Info"), authTarget)) {
+      if (!(await auth.onSuccess(r.res.getHeader("Authentication-Info"), authTarget))) {
         auth.reset();
         return { ...r, authFailure: "E_AUTH_RSPAUTH: the registrar's rspauth does not verify" };
       }

@@ -9,6 +9,7 @@ import { MemorySubscriberStore, Scscf } from "../../src/ims/scscf/index.ts";
 import { AuditLog } from "../../src/log.ts";
 import { UeAuthenticator } from "../../src/sip/auth/index.ts";
 import type { RegistrationAuthenticator } from "../../src/sip/auth/types.ts";
+import { WebDigestAuthenticator } from "../../src/sip/auth/webDigest.ts";
 import {
   parseMessage,
   type RegistrationFailedInfo,
@@ -89,6 +90,25 @@ describe("registrator: registration authentication", () => {
     expect(sent).toHaveLength(4);
     expect(audit.events.filter((e) => e.decision === "auth-ok")).toHaveLength(3);
     expect(scscf.location.lookup(`sip:alice@${DOMAIN}`)).toHaveLength(0);
+  });
+
+  it("the page's WebCrypto Digest (SHA-256): registers, re-registers with nc 2, checks rspauth; wrong password refused", async () => {
+    const { scscf } = await network();
+    const auth = new WebDigestAuthenticator({ impi: `alice@${DOMAIN}`, realm: DOMAIN, password: "alice-pw" });
+    const { u, sent } = await ua(scscf.uri("UDP"), "alice", auth);
+    await u.register();
+    expect(sent[1]?.authorization).toMatch(/algorithm=SHA-256/);
+    await u.register();
+    expect(sent).toHaveLength(3);
+    expect(sent[2]?.authorization).toMatch(/nc=00000002/);
+    const bad = new WebDigestAuthenticator({ impi: `alice@${DOMAIN}`, realm: DOMAIN, password: "nope" });
+    const second = await ua(scscf.uri("UDP"), "alice", bad);
+    await expect(second.u.register()).rejects.toMatchObject({ code: "E_SIP_AUTH" });
+    // another realm's challenge gets nothing
+    const other = new WebDigestAuthenticator({ impi: `alice@${DOMAIN}`, realm: "evil.example", password: "alice-pw" });
+    const third = await ua(scscf.uri("UDP"), "alice", other);
+    await expect(third.u.register()).rejects.toThrow(/E_AUTH_NO_CREDENTIALS/);
+    expect(third.sent).toHaveLength(1);
   });
 
   it("AKA: IMS initial form, stale SQN → AUTS re-synchronisation → registered; SQN_MS advanced", async () => {
