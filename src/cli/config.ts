@@ -11,6 +11,8 @@ import { bindProblem } from "./binds.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
 import { type AgwLinkConfig, type IqListenerConfig, readAgwLink, readIqListener, readNetworks } from "./iqConfig.ts";
 
+import { type UeAuthFileConfig, validateUeAuth } from "./ueAuthConfig.ts";
+
 type Json = unknown;
 
 /** Collects problems while reading one object tree. */
@@ -559,6 +561,8 @@ export interface UeConfig {
   /** exit once the call ended (status 0 when the data channel opened verified, else 4/3) */
   exitAfterCall?: boolean;
   timers?: Partial<Record<"T1" | "T2" | "T4" | "D", number>>;
+  /** registration credentials (ueAuthConfig.ts): Digest password or AKA SIM stand-in */
+  auth?: UeAuthFileConfig;
 }
 
 export function validateUeConfig(v: unknown, file: string): UeConfig {
@@ -583,6 +587,7 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
     "hangupAfterMs",
     "exitAfterCall",
     "timers",
+    "auth",
   ]);
   let out: UeConfig = { aor: "", transport: "UDP", outboundProxy: "" };
   if (o) {
@@ -686,6 +691,11 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
     if (out.exitAfterCall && out.call === undefined) r.problem("exitAfterCall", "needs call");
     const timers = r.timers(o, "");
     if (timers) out.timers = timers;
+    if (o.auth !== undefined) {
+      const a = validateUeAuth(o.auth);
+      for (const p of a.problems) r.problem(p.path, p.message);
+      if (a.value) out.auth = a.value;
+    }
   }
   if (r.problems.length > 0) throw new ConfigError(file, r.problems);
   return out;

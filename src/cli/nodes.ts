@@ -289,6 +289,7 @@ export function ueCommand(args: string[], io: CliIo): Promise<number> {
         ...(c.maxCalls !== undefined ? { maxCalls: c.maxCalls } : {}),
         ...(c.flowRecovery !== undefined ? { flowRecovery: c.flowRecovery } : {}),
         ...(c.dc ? { dc: ueDcOptions(c.dc) } : {}),
+        ...(c.auth ? { auth: c.auth } : {}),
         logger: log,
         audit,
       });
