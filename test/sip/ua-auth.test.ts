@@ -30,28 +30,44 @@ afterEach(async () => {
 
 const sdp = { createOffer: () => new Uint8Array(), onOffer: () => new Uint8Array() };
 
-async function network(schemes: ("digest" | "aka")[] = ["digest", "aka"]) {
+async function network(schemes: ("digest" | "aka")[] = ["digest", "aka"], minExpires?: number) {
   const store = new MemorySubscriberStore([
     { impi: `alice@${DOMAIN}`, impus: [`sip:alice@${DOMAIN}`], password: "alice-pw" },
     { impi: `bob@${DOMAIN}`, impus: [`sip:bob@${DOMAIN}`], aka: { k: K, opc: OPC, amf: h("8000"), sqn: 32 * 1000 } },
   ]);
   const audit = new AuditLog({ max: 500 });
-  const scscf = new Scscf({ udp: 0, domains: [DOMAIN], timers: TIMERS, audit, auth: { store, schemes } });
+  const scscf = new Scscf({
+    udp: 0,
+    domains: [DOMAIN],
+    timers: TIMERS,
+    audit,
+    auth: { store, schemes },
+    ...(minExpires !== undefined ? { registrar: { minExpires } } : {}),
+  });
   await scscf.start();
   open.push(scscf);
   return { scscf, store, audit };
 }
 
 /** a UA registering at `proxy` (the S-CSCF, or a capturing stand-in), its REGISTERs recorded as sent */
-async function ua(proxy: string, user: string, auth: RegistrationAuthenticator | undefined) {
+async function ua(
+  proxy: string,
+  user: string,
+  auth: RegistrationAuthenticator | undefined,
+  extra: { expires?: number; autoRefresh?: boolean } = {},
+) {
   const layer = new SipTransportLayer({ udp: true });
   await layer.start();
-  const sent: { cseq: number; authorization: string | undefined }[] = [];
+  const sent: { cseq: number; authorization: string | undefined; proxyAuthorization: string | undefined }[] = [];
   const orig = layer.sendBytes.bind(layer);
   layer.sendBytes = async (bytes, target) => {
     const m = parseMessage(bytes, { datagram: true, validate: "none" });
     if (m.kind === "request" && m.method === "REGISTER") {
-      sent.push({ cseq: m.cseq().seq, authorization: m.getHeader("Authorization") });
+      sent.push({
+        cseq: m.cseq().seq,
+        authorization: m.getHeader("Authorization"),
+        proxyAuthorization: m.getHeader("Proxy-Authorization"),
+      });
     }
     return orig(bytes, target);
   };
@@ -66,6 +82,7 @@ async function ua(proxy: string, user: string, auth: RegistrationAuthenticator |
     sdp,
     timers: TIMERS,
     flowRecovery: false,
+    ...extra,
     ...(auth ? { auth } : {}),
   });
   u.on("registrationFailed", (f) => failures.push(f));
@@ -109,6 +126,22 @@ describe("registrator: registration authentication", () => {
     const third = await ua(scscf.uri("UDP"), "alice", other);
     await expect(third.u.register()).rejects.toThrow(/E_AUTH_NO_CREDENTIALS/);
     expect(third.sent).toHaveLength(1);
+  });
+
+  it("the refresh before expiry carries credentials (nc + 1) and needs no new challenge", async () => {
+    const { scscf, audit } = await network(["digest"], 1);
+    const auth = new UeAuthenticator({ impi: `alice@${DOMAIN}`, realm: DOMAIN, password: "alice-pw" });
+    const { u, sent } = await ua(scscf.uri("UDP"), "alice", auth, { expires: 2, autoRefresh: true });
+    await u.register();
+    // RFC 3261 §10.2.4: the refresh at half the granted expiry (1 s)
+    for (let i = 0; i < 300 && sent.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(sent).toHaveLength(3);
+    expect(sent[2]?.authorization).toMatch(/nc=00000002/);
+    for (let i = 0; i < 100 && audit.events.filter((e) => e.decision === "auth-ok").length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(audit.events.filter((e) => e.decision === "auth-ok")).toHaveLength(2);
+    expect(audit.events.filter((e) => e.decision === "auth-challenge")).toHaveLength(1);
   });
 
   it("AKA: IMS initial form, stale SQN → AUTS re-synchronisation → registered; SQN_MS advanced", async () => {
@@ -158,26 +191,35 @@ describe("registrator: registration authentication", () => {
     const sock = createSocket("udp4");
     await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
     open.push({ close: () => new Promise<void>((r) => sock.close(() => r())) });
-    let mode: "challenge" | "bad-rspauth" = "challenge";
+    let mode: "challenge" | "bad-rspauth" | "proxy" = "challenge";
     sock.on("message", (b, rinfo) => {
       const m = parseMessage(new Uint8Array(b), { datagram: true });
       if (m.kind !== "request") return;
       const copy = ["Via", "From", "To", "Call-ID", "CSeq"].flatMap((n) => m.getHeaders(n).map((v) => `${n}: ${v}`));
       const nonce = `n${m.cseq().seq}`;
       const authorized = m.getHeader("Authorization") !== undefined;
+      const proxyAuthorized = m.getHeader("Proxy-Authorization") !== undefined;
       const lines =
-        mode === "challenge" || !authorized
-          ? [
-              "SIP/2.0 401 Unauthorized",
-              ...copy,
-              `WWW-Authenticate: Digest realm="${DOMAIN}", nonce="${nonce}", algorithm=MD5, qop="auth", stale=true`,
-            ]
-          : [
-              "SIP/2.0 200 OK",
-              ...copy,
-              `Contact: ${m.getHeader("Contact")};expires=600`,
-              `Authentication-Info: rspauth="00000000000000000000000000000000"`,
-            ];
+        mode === "proxy"
+          ? proxyAuthorized
+            ? ["SIP/2.0 200 OK", ...copy, `Contact: ${m.getHeader("Contact")};expires=600`]
+            : [
+                "SIP/2.0 407 Proxy Authentication Required",
+                ...copy,
+                `Proxy-Authenticate: Digest realm="${DOMAIN}", nonce="${nonce}", algorithm=MD5, qop="auth"`,
+              ]
+          : mode === "challenge" || !authorized
+            ? [
+                "SIP/2.0 401 Unauthorized",
+                ...copy,
+                `WWW-Authenticate: Digest realm="${DOMAIN}", nonce="${nonce}", algorithm=MD5, qop="auth", stale=true`,
+              ]
+            : [
+                "SIP/2.0 200 OK",
+                ...copy,
+                `Contact: ${m.getHeader("Contact")};expires=600`,
+                `Authentication-Info: rspauth="00000000000000000000000000000000"`,
+              ];
       sock.send(`${[...lines, "Content-Length: 0", "", ""].join("\r\n")}`, rinfo.port, rinfo.address);
     });
     const proxy = `sip:127.0.0.1:${sock.address().port};transport=udp`;
@@ -192,5 +234,11 @@ describe("registrator: registration authentication", () => {
     expect((e2 as SipError).code).toBe("E_SIP_AUTH");
     expect((e2 as SipError).message).toMatch(/rspauth/);
     expect(u.registered).toBeUndefined();
+    // RFC 3261 §22.3: a 407 is answered in Proxy-Authorization
+    mode = "proxy";
+    const before = sent.length;
+    await u.register();
+    expect(sent[before + 1]?.proxyAuthorization).toMatch(/^Digest .*realm="ims\.example\.com"/);
+    expect(sent[before + 1]?.authorization).toBeUndefined();
   });
 });
