@@ -16,11 +16,21 @@ const { values } = parseArgs({
     proxy: { type: "string", default: "sip:127.0.0.1:5080;lr" },
     transport: { type: "string", default: "UDP" },
     prefix: { type: "string", default: "echo: " },
+    // registration authentication (Digest): the private identity; the password comes from IMSDC_PASSWORD (not argv,
+    // which other local users can read)
+    impi: { type: "string" },
   },
 });
+const password = process.env.IMSDC_PASSWORD;
 const transport = values.transport === "TCP" || values.transport === "WS" ? values.transport : "UDP";
 
-const ue = new ImsUe({ aor: values.aor, outboundProxy: values.proxy, transport, autoAnswer: true });
+const ue = new ImsUe({
+  aor: values.aor,
+  outboundProxy: values.proxy,
+  transport,
+  autoAnswer: true,
+  ...(values.impi !== undefined && password ? { auth: { impi: values.impi, password } } : {}),
+});
 
 // typed events: "call" for every call (incoming or outgoing), then the data channel endpoint's own events
 ue.on("call", (call: UeCall) => {

@@ -18,12 +18,13 @@ import { createLogger, type Logger, loggerAuditSink, silentLogger } from "../log
 import { SipRequestError } from "../sip/index.ts";
 import { type DcChannel, type IceMode, isIceMode, type UeCall } from "../ue/index.ts";
 import { parseArgs, wantsHelp } from "./args.ts";
-import { type CallResult, result, SCENARIOS, type Scenario, ueEvents } from "./callResult.ts";
+import { hijackReport, runHijack } from "./callHijack.ts";
+import { type CallResult, type RunView, result, SCENARIOS, type Scenario, ueEvents } from "./callResult.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { renderLadder, shortFp } from "./ladder.ts";
 import { type CliIo, EXIT } from "./main.ts";
 
-const USAGE = `usage: imsdc call --scenario e2e|tamper|e2ae-msrp|e2ae-bfcp [--ice full|lite|none] [--transport default|tls] [--json] [--quiet] [--timeout MS] [--log-level L]
+const USAGE = `usage: imsdc call --scenario e2e|tamper|e2ae-msrp|e2ae-bfcp|hijack [--ice full|lite|none] [--transport default|tls] [--json] [--quiet] [--timeout MS] [--log-level L]
 
 Runs one call between two headless UEs (alice via P-CSCF(A), bob via P-CSCF(B)) through an embedded S-CSCF,
 two P-CSCFs and the IMS-AGW on 127.0.0.1, and prints the ladder.
@@ -32,6 +33,7 @@ two P-CSCFs and the IMS-AGW on 127.0.0.1, and prints the ladder.
   --scenario tamper     the offer's fingerprint is altered on the wire: bob's DTLS refuses, the DC fails closed, BYE
   --scenario e2ae-msrp  MSRP over TLS terminated in the IMS-AGW (TR 29.828 §5.2.1.2)
   --scenario e2ae-bfcp  BFCP over TLS terminated in the IMS-AGW (TR 29.828 §5.2.1.3)
+  --scenario hijack     an attacker REGISTERs bob, wipes bob's bindings, INVITEs bob's UE directly: all must fail
   --ice MODE            e2e/tamper: both UEs' ICE mode: full (default, WebRTC-style), lite (TS 26.114 Annex A.17)
                         or none (no ICE, DTLS/SCTP over UDP to c=/port, TS 24.186 §9.3)
   --transport T         SIP transports: default (alice TCP, bob UDP, TCP in the core) or tls (every SIP hop over
@@ -435,6 +437,8 @@ const EXPECTED: Record<Scenario, string> = {
   tamper: "signalling completes, bob's DTLS refuses the peer, no data, BYE (RFC 8122 §6; DESIGN rule 4)",
   "e2ae-msrp": "MSRP over TLS terminated in the IMS-AGW (TR 29.828 §5.2.1.2)",
   "e2ae-bfcp": "BFCP over TLS terminated in the IMS-AGW (TR 29.828 §5.2.1.3)",
+  hijack:
+    "REGISTER hijack and binding wipe refused (RFC 3261 §10.3, §22.4), bob's binding intact, direct INVITE not taken",
 };
 
 export async function callCommand(args: string[], io: CliIo): Promise<number> {
@@ -473,24 +477,30 @@ export async function callCommand(args: string[], io: CliIo): Promise<number> {
   const lvl = opts["log-level"] as LogLevel | undefined;
   const logger =
     lvl === undefined ? silentLogger : createLogger({ name: "imsdc", level: lvl, destination: process.stderr });
-  const run =
-    scenario === "e2ae-msrp" || scenario === "e2ae-bfcp"
+  const hijack = scenario === "hijack" ? await runHijack(opts.timeout ?? 30_000, logger, progress) : undefined;
+  const run: RunView & { net: EmbeddedNetwork } =
+    hijack ??
+    (scenario === "e2ae-msrp" || scenario === "e2ae-bfcp"
       ? await runE2ae(scenario === "e2ae-msrp" ? "msrp" : "bfcp", opts.timeout ?? 30_000, logger, progress, sipMode)
       : await runScenario(
-          scenario,
+          scenario === "tamper" ? "tamper" : "e2e",
           opts.timeout ?? 30_000,
           logger,
           progress,
           isIceMode(opts.ice) ? opts.ice : "full",
           sipMode,
-        );
+        ));
   try {
-    const r = result(scenario, run, EXPECTED[scenario], run.e2ae ? { e2ae: run.e2ae } : {});
+    const r = result(scenario, run, EXPECTED[scenario], {
+      ...(run.e2ae ? { e2ae: run.e2ae } : {}),
+      ...(hijack ? { attacks: hijack.attacks } : {}),
+    });
     if (json) io.stdout(`${JSON.stringify(r)}\n`);
     else {
       if (!quiet) {
         io.stdout(renderLadder(run.net.events, run.t0, { color }));
         io.stdout("\n");
+        if (hijack) io.stdout(hijackReport(hijack));
         for (const ue of ["ueA", "ueB"] as const) {
           const v = r.verdicts[ue];
           if (!v) continue;

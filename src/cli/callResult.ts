@@ -6,7 +6,7 @@
 import { agwFingerprintOf, type DemoEvent, type SipTraceEvent, type UeTraceEvent } from "../demo/events.ts";
 import { EXIT } from "./main.ts";
 
-export const SCENARIOS = ["e2e", "tamper", "e2ae-msrp", "e2ae-bfcp"] as const;
+export const SCENARIOS = ["e2e", "tamper", "e2ae-msrp", "e2ae-bfcp", "hijack"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** The first exchange one way: a data channel message (e2e), an MSRP SEND / 200 or a BFCP floor request (e2ae). */
@@ -57,6 +57,8 @@ export interface CallResult {
   firstMessage: { aToB?: FirstMessage; bToA?: FirstMessage };
   timings: Record<string, number>;
   error?: { code: string; message: string };
+  /** hijack: each attack, what the attacker sent, what it got, and whether it failed */
+  attacks?: unknown[];
 }
 
 /** What `result()` reads of a finished run. */

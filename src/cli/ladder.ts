@@ -105,6 +105,13 @@ function auditLine(a: AuditTraceEvent, t0: number, style: LadderStyle): string |
   if (e.event === "session-release") {
     return note(a.t, t0, paint("◆", "yellow", style), who, `releases the session: ${String(e.reason)} (${e.clause})`);
   }
+  if (e.node === "scscf" && typeof e.decision === "string" && e.decision.startsWith("auth-")) {
+    // registration authentication (docs/auth.md): challenges and successes in cyan, refusals in red
+    const ok = e.decision === "auth-ok" || e.decision === "auth-challenge";
+    const impu = typeof e.impu === "string" ? ` ${e.impu}` : "";
+    const why = typeof e.why === "string" ? ` (${e.why})` : "";
+    return note(a.t, t0, paint("◆", ok ? "cyan" : "red", style), "S-CSCF", `${e.decision}${impu}${why} (${e.clause})`);
+  }
   if (e.node === "agw") {
     // the AGW's check of the UE's certificate (RFC 8122 §6): which certificate it saw
     const p = e.presented as { value?: unknown } | undefined;

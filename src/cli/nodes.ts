@@ -293,6 +293,7 @@ export function ueCommand(args: string[], io: CliIo): Promise<number> {
         ...(c.flowRecovery !== undefined ? { flowRecovery: c.flowRecovery } : {}),
         ...(c.acceptFrom !== undefined ? { acceptFrom: c.acceptFrom } : {}),
         ...(c.dc ? { dc: ueDcOptions(c.dc) } : {}),
+        ...(c.auth ? { auth: c.auth } : {}),
         logger: log,
         audit,
       });

@@ -10,7 +10,8 @@
  */
 import { ImsAgw } from "../ims/agw/index.ts";
 import { Pcscf } from "../ims/pcscf/index.ts";
-import { Scscf } from "../ims/scscf/index.ts";
+import { MemorySubscriberStore, Scscf } from "../ims/scscf/index.ts";
+import { type GeneratedSubscriber, generateSubscribers } from "../ims/scscf/subscriberGen.ts";
 import { type AuditEvent, AuditLog, type Logger, silentLogger } from "../log.ts";
 import { createLocalCa, type LocalCa } from "../security/localCa.ts";
 import {
@@ -24,7 +25,7 @@ import {
 } from "../sip/index.ts";
 import type { SipTlsConfig } from "../sip/transport/tlsContext.ts";
 import { WsTransport, type WsUpgradeCheck } from "../sip/transport/ws.ts";
-import { ImsUe, type ImsUeOptions, type UeCall } from "../ue/index.ts";
+import { ImsUe, type ImsUeOptions, type UeAuthConfig, type UeCall } from "../ue/index.ts";
 import {
   type AuditTraceEvent,
   type DemoEvent,
@@ -51,6 +52,14 @@ export interface EmbeddedNetworkOptions {
   /** P-CSCF `alg.e2aeAvailable` (default: true when the IMS-AGW runs, so e2ae MSRP/BFCP streams are anchored on it) */
   e2aeAvailable?: boolean;
   timers?: Partial<SipTimerConfig>;
+  /**
+   * registration authentication at the S-CSCF (docs/auth.md "The demo"), default true: every user gets generated
+   * lab credentials on first use (`credentials()`), handed to the UEs this network starts; false: the S-CSCF's
+   * unauthenticated registrar (audited `registrar-unauthenticated`)
+   */
+  auth?: boolean;
+  /** the scheme of each user's generated credentials (default: bob IMS AKA, every other user Digest) */
+  authSchemes?: Record<string, "digest" | "aka">;
   /** the check of every upgrade on P-CSCF(A)'s access WebSocket (Host, Origin: the demo's guard); default none */
   wsVerifyUpgrade?: WsUpgradeCheck;
   /**
@@ -110,6 +119,7 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
   private readonly log: Logger;
   private closed = false;
   private readonly offAudit: () => void;
+  private readonly creds = new Map<string, GeneratedSubscriber>();
 
   private constructor(
     readonly scscf: Scscf,
@@ -117,6 +127,8 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
     readonly pcscfB: Pcscf,
     readonly agw: ImsAgw | undefined,
     readonly audit: AuditLog,
+    /** the demo subscriber store (HSS stand-in); undefined with `auth: false` */
+    readonly subscribers: MemorySubscriberStore | undefined,
     private readonly opts: EmbeddedNetworkOptions,
     /** the local CA every node trusts (with `tls`) */
     readonly ca: LocalCa | undefined,
@@ -146,6 +158,9 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
       const agw =
         opts.agw === false ? undefined : new ImsAgw({ logger, audit, accessAddress: host, coreAddress: host });
       if (agw) started.push(agw);
+      const subscribers = opts.auth === false ? undefined : new MemorySubscriberStore();
+      // RFC 3261 §10.3 steps 3-4: the S-CSCF authenticates every REGISTER against the generated demo subscribers
+      const auth = subscribers ? { store: subscribers } : (false as const);
       // RFC 3325 §5: the S-CSCF trusts exactly this network's two P-CSCFs (pcscfHops.ts), nobody else on the host
       const hops = new PcscfHops();
       const scscfTls = tlsOf("scscf");
@@ -156,8 +171,7 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
         timers,
         logger,
         audit,
-        // auth: false until the UEs of this network carry credentials (docs/auth.md)
-        auth: false,
+        auth,
         trustedPcscfs: [(src) => hops.has(src)],
       });
       started.push(scscf);
@@ -185,7 +199,7 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
       };
       const a = await mk("pcscf-a", opts.wsPortA ?? 0, opts.wsVerifyUpgrade);
       const b = await mk("pcscf-b", 0);
-      const net = new EmbeddedNetwork(scscf, a, b, agw, audit, { ...opts, host, domain }, ca);
+      const net = new EmbeddedNetwork(scscf, a, b, agw, audit, subscribers, { ...opts, host, domain }, ca);
       net.wire();
       return net;
     } catch (e) {
@@ -243,6 +257,32 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
     return this.ca ? "WSS" : "WS";
   }
 
+  /**
+   * The lab credentials of `user` (generated and provisioned in the subscriber store on first use: Digest with a
+   * random password, or AKA with random K / OPc per `authSchemes`); undefined with `auth: false`.
+   */
+  credentials(user: string): GeneratedSubscriber | undefined {
+    if (!this.subscribers) return undefined;
+    const have = this.creds.get(user);
+    if (have) return have;
+    const scheme = this.opts.authSchemes?.[user] ?? (user === "bob" ? "aka" : "digest");
+    const g = generateSubscribers({ domain: this.domain, users: [user], schemes: [scheme] });
+    const [sub] = g.subscribers;
+    const [ue] = g.ue;
+    if (!sub || !ue) throw new Error(`no subscriber generated for ${user}`);
+    this.subscribers.add(sub);
+    this.creds.set(user, ue);
+    return ue;
+  }
+
+  /** The UE `auth` option for `user` (its generated credentials), or undefined with `auth: false`. */
+  ueAuth(user: string): UeAuthConfig | undefined {
+    const c = this.credentials(user);
+    if (!c) return undefined;
+    if (c.aka) return { impi: c.impi, k: c.aka.k, opc: c.aka.opc, sqn: c.aka.sqn, amf: c.aka.amf };
+    return { impi: c.impi, password: c.password ?? "" };
+  }
+
   /** ws:// (wss:// with `tls`) host:port/ of P-CSCF(A)'s SIP WebSocket listener (for the browser UE). */
   wsUrlA(): string {
     const a = this.pcscfA.address("access", this.pageTransport);
@@ -264,9 +304,11 @@ export class EmbeddedNetwork extends TypedEmitter<NetworkEvents> {
     const transport = o.transport ?? "UDP";
     const { echoPrefix, greeting, mutateOutgoing, ...ueOpts } = o;
     const tls = transport === "TLS" || transport === "WSS" ? (ueOpts.tls ?? this.tlsFor(user)) : undefined;
+    const auth = o.auth ?? this.ueAuth(user);
     const ue = new ImsUe({
       ...ueOpts,
       ...(tls ? { tls } : {}),
+      ...(auth !== undefined ? { auth } : {}),
       aor: `sip:${user}@${this.domain}`,
       transport,
       outboundProxy: this.pcscfUri(id === "ueA" ? "A" : "B", transport),

@@ -152,6 +152,11 @@ export class DemoServer {
     return this.net.ca?.certPem;
   }
 
+  private pageAuth(): { impi: string; realm: string; password: string } | undefined {
+    const c = this.net.credentials("alice");
+    return c?.password !== undefined ? { impi: c.impi, realm: this.net.domain, password: c.password } : undefined;
+  }
+
   private config(req: IncomingMessage): Record<string, unknown> {
     const d = this.net.domain;
     let ws = this.net.wsUrlA();
@@ -170,6 +175,9 @@ export class DemoServer {
       // TS 24.229 §7.2A.7: what the page lists in Security-Client (the DC name is the P-CSCF's provisional one)
       mediasec: ["msrp-tls", "bfcp-tls", this.net.pcscfA.alg.dcE2aeMechanism],
       channel: DEMO_CHANNEL,
+      // docs/auth.md "The demo": alice's generated lab Digest credentials, for this same-origin page only (the guard
+      // refuses /api/* to any other origin); the page answers the S-CSCF's SHA-256 challenge with WebCrypto
+      ...(this.pageAuth() ? { auth: this.pageAuth() } : {}),
     };
   }
 

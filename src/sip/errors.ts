@@ -52,6 +52,8 @@ export const SIP_ERROR_CODES = {
   E_SIP_STATE: "invalid operation for the call or registration state",
   E_SIP_SDP: "the SDP offer/answer hook failed",
   E_SIP_REJECTED: "a request got a non-2xx final response (status and response attached)",
+  E_SIP_AUTH:
+    "registration authentication failed: no credentials for the challenge, refused credentials, too many challenges, a non-authentic network (AKA MAC, rspauth) or SQN still stale",
   E_SIP_CONFIG: "invalid configuration",
 } as const;
 

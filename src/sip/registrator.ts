@@ -32,6 +32,9 @@ import {
 } from "./uaTypes.ts";
 import { isSipUri, parseSipUri, type SipUri, sipUriEquals } from "./uri.ts";
 
+/** RFC 3261 §22: challenges answered per registration attempt before it fails with E_SIP_AUTH. */
+export const MAX_AUTH_ROUNDS = 3;
+
 /** RFC 5626 §4.5 defaults (all flows failed): base-time 30 s, max-time 1800 s. */
 export const FLOW_RECOVERY_DEFAULTS: Required<FlowRecoveryOptions> = { baseMs: 30_000, maxMs: 1_800_000 };
 
@@ -157,15 +160,20 @@ export class Registrator {
       this.host.emit("registrationFailed", { ...info, ...(retryInMs !== undefined ? { retryInMs } : {}) });
     let res: SipResponse;
     let txn: ClientTransaction;
+    let authFailure: string | undefined;
     try {
       if (this.host.closed()) throw new SipError("E_SIP_CLOSED", "user agent closed");
-      ({ res, txn } = await this.sendRegister(opts));
+      ({ res, txn, authFailure } = await this.sendRegister(opts));
     } catch (e) {
       const code = e instanceof SipError ? e.code : "E_SIP_TRANSPORT";
       if (!this.host.closed()) failed({ status: 0, reason: e instanceof Error ? e.message : String(e), code });
       throw e;
     }
     const requested = opts.expires ?? this.host.opts.expires ?? 600;
+    if (authFailure !== undefined) {
+      failed({ status: res.status, reason: authFailure, response: res, code: "E_SIP_AUTH" });
+      throw new SipError("E_SIP_AUTH", `registration authentication failed: ${authFailure}`);
+    }
     if (res.status < 200 || res.status >= 300) {
       const code: SipErrorCode =
         txn.localFailure === "transport-error"
@@ -226,10 +234,14 @@ export class Registrator {
     );
   }
 
-  private async sendRegister(opts: { expires?: number }): Promise<{ res: SipResponse; txn: ClientTransaction }> {
+  private async sendRegister(opts: {
+    expires?: number;
+  }): Promise<{ res: SipResponse; txn: ClientTransaction; authFailure?: string }> {
     const registrar = this.registrarUri();
     const requested = opts.expires ?? this.host.opts.expires ?? 600;
-    const attempt = (expires: number) => {
+    const auth = this.host.opts.auth;
+    const authTarget = { method: "REGISTER", uri: registrar };
+    const attempt = (expires: number, credentials: SipHeader | undefined) => {
       const target = this.host.ctx.targetForUri(registrar);
       const headers: SipHeader[] = [
         { name: "Expires", value: String(expires) },
@@ -238,6 +250,8 @@ export class Registrator {
         { name: "Allow", value: UA_ALLOW.join(", ") },
         ...this.host.ctx.commonHeaders(),
       ];
+      // RFC 3261 §22.2 / §22.3: the credentials answering the registrar's (or a proxy's) challenge
+      if (credentials) headers.push(credentials);
       const ms = this.host.opts.mediasec === true ? ["msrp-tls", "bfcp-tls"] : this.host.opts.mediasec || [];
       // TS 24.229 §7.2A.7: mediasec-labelled media security mechanisms (RFC 3329 §2.2 syntax)
       if (ms.length > 0) headers.push({ name: "Security-Client", value: ms.map((m) => `${m};mediasec`).join(", ") });
@@ -247,6 +261,7 @@ export class Registrator {
         from: `${this.host.ctx.localParty()};tag=${generateTag()}`,
         to: this.host.ctx.localParty(),
         // RFC 3261 §10.2.4: the same Call-ID for every registration to a registrar, CSeq incremented
+        // (RFC 3261 §22.2: also for the retry with credentials)
         callId: this.regCallId,
         cseq: ++this.regSeq,
         route: this.host.opts.preloadedRoute ?? [],
@@ -255,9 +270,50 @@ export class Registrator {
       });
       return this.requestOnce(req, target);
     };
-    let r = await attempt(requested);
-    const min = r.res.status === 423 ? r.res.minExpires() : undefined;
-    if (min !== undefined) r = await attempt(min);
+    // RFC 7616 §3.4 / TS 24.229 §5.1.1.2.1: the cached challenge with nc + 1, or the IMS initial form, or nothing
+    const initial = async () => {
+      const v = await auth?.authorize(authTarget);
+      return v !== undefined ? { name: "Authorization", value: v } : undefined;
+    };
+    let expires = requested;
+    let r = await attempt(expires, await initial());
+    let rounds = 0;
+    let retried423 = false;
+    for (;;) {
+      const min = r.res.status === 423 && !retried423 ? r.res.minExpires() : undefined;
+      if (min !== undefined) {
+        // RFC 3261 §10.2.8: once more with Min-Expires
+        retried423 = true;
+        expires = min;
+        r = await attempt(expires, await initial());
+        continue;
+      }
+      if (auth === undefined || (r.res.status !== 401 && r.res.status !== 407)) break;
+      // RFC 3261 §22.2: 401 carries WWW-Authenticate (answered in Authorization), §22.3: 407 Proxy-Authenticate
+      // (answered in Proxy-Authorization)
+      const proxy = r.res.status === 407;
+      if (rounds >= MAX_AUTH_ROUNDS) {
+        auth.reset();
+        return { ...r, authFailure: `still challenged after ${MAX_AUTH_ROUNDS} answers (${r.res.status})` };
+      }
+      rounds++;
+      const answer = await auth.onChallenge(
+        r.res.getHeaders(proxy ? "Proxy-Authenticate" : "WWW-Authenticate"),
+        authTarget,
+      );
+      if (answer.kind === "refuse") return { ...r, authFailure: `${answer.code}: ${answer.reason}` };
+      r = await attempt(expires, {
+        name: proxy ? "Proxy-Authorization" : "Authorization",
+        value: answer.authorization,
+      });
+    }
+    // RFC 7616 §3.5: Authentication-Info rspauth proves the registrar knew our credentials
+    if (auth !== undefined && r.res.status >= 200 && r.res.status < 300) {
+      if (!(await auth.onSuccess(r.res.getHeader("Authentication-Info"), authTarget))) {
+        auth.reset();
+        return { ...r, authFailure: "E_AUTH_RSPAUTH: the registrar's rspauth does not verify" };
+      }
+    }
     return r;
   }
 
@@ -278,6 +334,8 @@ export class Registrator {
     this.regSource = undefined;
     if (this.host.closed() || this.unregistering || this.registration === undefined) return;
     this.registration = undefined;
+    // a new flow starts from a fresh challenge (the registrar may have dropped the old nonce with the flow)
+    this.host.opts.auth?.reset();
     this.timers.clear("refresh");
     const cfg = this.recovery;
     const connectionId = info?.connectionId ?? f?.connectionId ?? "";

@@ -4,6 +4,7 @@
  * needs. Free of Node-only imports: the browser page uses the UA too.
  */
 import type { Logger } from "../log.ts";
+import type { RegistrationAuthenticator } from "./auth/types.ts";
 import type { SipCall } from "./call.ts";
 import type { CallAcks } from "./callAck.ts";
 import type { Dialog } from "./dialog.ts";
@@ -120,7 +121,8 @@ export interface RegistrationFailedInfo {
   status: number;
   reason: string;
   response?: SipResponse | undefined;
-  /** E_SIP_TRANSPORT (connect/send failed), E_SIP_TIMEOUT, E_SIP_REJECTED (a non-2xx from the network), … */
+  /** E_SIP_TRANSPORT (connect/send failed), E_SIP_TIMEOUT, E_SIP_REJECTED (a non-2xx from the network), E_SIP_AUTH
+   * (authentication failed: `reason` says why), … */
   code: SipErrorCode;
   /** flow recovery: the next attempt starts in this many ms */
   retryInMs?: number | undefined;
@@ -211,6 +213,12 @@ export interface SipUserAgentOptions {
   preloadedRoute?: string[];
   /** Request-URI of REGISTER; default "sip:<AOR domain>" */
   registrar?: string;
+  /**
+   * Answers the registrar's 401/407 to REGISTER (RFC 3261 §22.2, RFC 7616, RFC 3310): injected, so the UA stays
+   * browser-safe (Node: `UeAuthenticator` of src/sip/auth; the page: a WebCrypto Digest authenticator). Only
+   * challenges to REGISTER on the registration flow reach it.
+   */
+  auth?: RegistrationAuthenticator;
   /** requested registration expiry (s); default 600 */
   expires?: number;
   /** re-REGISTER at half the granted expiry; default false */

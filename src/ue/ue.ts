@@ -21,6 +21,7 @@ import { DcEndpoint, type DcEndpointOptions } from "./dcEndpoint.ts";
 import { E2aeEndpoint, type E2aeEndpointOptions } from "./e2ae/index.ts";
 import { UeError } from "./errors.ts";
 import type { IceMode } from "./iceMode.ts";
+import { createUeAuthenticator, type UeAuthConfig } from "./ueAuth.ts";
 
 /** Default `ImsUeOptions.maxCalls`. */
 export const DEFAULT_MAX_CALLS = 16;
@@ -43,6 +44,11 @@ export interface ImsUeOptions {
   outboundProxy?: string;
   /** registrar URI (default the AOR's domain, reached through the outbound proxy) */
   registrar?: string;
+  /**
+   * registration credentials (docs/auth.md "The UE side"): `{ impi, password }` (Digest), `{ impi, k, opc, sqn? }`
+   * (IMS AKA, SIM stand-in) or an authenticator; the UE answers only its registrar realm's 401/407 to REGISTER
+   */
+  auth?: UeAuthConfig;
   /** list msrp-tls;mediasec and bfcp-tls;mediasec in Security-Client (default true) */
   mediasec?: boolean | string[];
   /** data channel endpoint options applied to every call */
@@ -158,6 +164,7 @@ export class ImsUe extends TypedEmitter<ImsUeEvents> {
       ...(opts.displayName !== undefined ? { displayName: opts.displayName } : {}),
       ...(opts.outboundProxy !== undefined ? { outboundProxy: opts.outboundProxy } : {}),
       ...(opts.registrar !== undefined ? { registrar: opts.registrar } : {}),
+      ...(opts.auth !== undefined ? { auth: createUeAuthenticator(opts.aor, opts.auth) } : {}),
       preferredTransport: proto,
       // TS 24.186 §9.2: the DC media feature tag in Contact of REGISTER and INVITE
       dataChannel: true,

@@ -193,12 +193,28 @@ describe("imsdc agw | scscf | pcscf | ue", () => {
 
 describe("library example", () => {
   it("examples/echo-ue.ts registers, answers and echoes; SIGINT closes it", { retry: 2, timeout: 40_000 }, async () => {
-    const net = await EmbeddedNetwork.start();
+    // registration authentication on: bob registers with Digest (its generated lab password through the environment)
+    const net = await EmbeddedNetwork.start({ authSchemes: { bob: "digest" } });
     try {
+      const bobCreds = net.credentials("bob");
       const child = spawn(
         process.execPath,
-        ["--import", "tsx", "examples/echo-ue.ts", "--proxy", net.pcscfUri("B", "UDP"), "--prefix", "echo: "],
-        { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+        [
+          "--import",
+          "tsx",
+          "examples/echo-ue.ts",
+          "--proxy",
+          net.pcscfUri("B", "UDP"),
+          "--prefix",
+          "echo: ",
+          "--impi",
+          bobCreds?.impi ?? "",
+        ],
+        {
+          cwd: ROOT,
+          stdio: ["ignore", "pipe", "pipe"],
+          env: { ...process.env, IMSDC_PASSWORD: bobCreds?.password ?? "" },
+        },
       );
       children.push(child);
       let out = "";

@@ -11,6 +11,7 @@ import {
   summarizeSip,
   type UeTraceEvent,
 } from "../../src/demo/events.ts";
+import { WebDigestAuthenticator } from "../../src/sip/auth/webDigest.ts";
 import { SipRequestError } from "../../src/sip/errors.ts";
 import { BrowserWsTransport } from "../../src/sip/transport/browserWs.ts";
 import { type SipCall, SipUserAgent } from "../../src/sip/ua.ts";
@@ -25,6 +26,8 @@ interface DemoConfig {
   domain: string;
   mediasec: string[];
   channel: ChannelInfo;
+  /** the demo's lab Digest credentials of alice (absent when the network runs without authentication) */
+  auth?: { impi: string; realm: string; password: string };
 }
 
 type AuditEv = Extract<DemoEvent, { type: "audit" }>["event"];
@@ -574,6 +577,8 @@ async function boot(): Promise<void> {
     // TS 24.229 §7.2A.7: the media-plane mechanisms; dc-dtls lets the P-CSCF take the e2ae branch when requested
     mediasec: cfg.mediasec,
     userAgent: "imsdc-web",
+    // RFC 3261 §22.4 / RFC 7616: the S-CSCF challenges the REGISTER; the page answers with Digest SHA-256 (WebCrypto)
+    ...(cfg.auth ? { auth: new WebDigestAuthenticator(cfg.auth) } : {}),
     // RFC 5626 §4.5: when the WebSocket closes (e.g. the P-CSCF restarts), reconnect and re-REGISTER at once, then with
     // back-off; a lab page uses base 2 s / max 60 s instead of the RFC's 30 s / 1800 s
     flowRecovery: { baseMs: 2000, maxMs: 60_000 },

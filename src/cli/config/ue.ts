@@ -3,6 +3,7 @@ import type { FlowRecoveryOptions } from "../../sip/index.ts";
 import type { ChannelSpec, DcEndpointOptions, DcTimeouts, ImsUeOptions } from "../../ue/index.ts";
 import { ConfigError } from "../errors.ts";
 import { readSipTls, type SipTlsBlock } from "../tlsConfig.ts";
+import { type UeAuthFileConfig, validateUeAuth } from "../ueAuthConfig.ts";
 import { configKeys, type Json, LOOPBACK_HINT, Reader } from "./reader.ts";
 
 /** A data channel the UE config opens: the id, label and sub-protocol of a DcEndpoint channel. */
@@ -34,6 +35,8 @@ export type UeConfig = Pick<
   Required<Pick<ImsUeOptions, "transport" | "outboundProxy">> & {
     /** transport TLS / WSS: the UE's certificate and trust store (tlsConfig.ts) */
     tls?: SipTlsBlock;
+    /** registration credentials (ueAuthConfig.ts): Digest password or AKA SIM stand-in */
+    auth?: UeAuthFileConfig;
     dc?: UeDcConfig;
     /** echo every data channel message back with this prefix */
     echoPrefix?: string;
@@ -57,6 +60,7 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
       displayName: true,
       transport: true,
       tls: true,
+      auth: true,
       sipHost: true,
       sipPort: true,
       outboundProxy: true,
@@ -189,6 +193,11 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
     if (out.exitAfterCall && out.call === undefined) r.problem("exitAfterCall", "needs call");
     const timers = r.timers(o, "");
     if (timers) out.timers = timers;
+    if (o.auth !== undefined) {
+      const a = validateUeAuth(o.auth);
+      for (const p of a.problems) r.problem(p.path, p.message);
+      if (a.value) out.auth = a.value;
+    }
   }
   if (r.problems.length > 0) throw new ConfigError(file, r.problems);
   return out;
