@@ -33,7 +33,7 @@ import {
 import { isSipUri, parseSipUri, type SipUri, sipUriEquals } from "./uri.ts";
 
 /** RFC 3261 §22: challenges answered per registration attempt before it fails with E_SIP_AUTH. */
-export const MAX_AUTH_ROUNDS = 3;
+const MAX_AUTH_ROUNDS = 3;
 
 /** RFC 5626 §4.5 defaults (all flows failed): base-time 30 s, max-time 1800 s. */
 export const FLOW_RECOVERY_DEFAULTS: Required<FlowRecoveryOptions> = { baseMs: 30_000, maxMs: 1_800_000 };
