@@ -267,7 +267,7 @@ export const RECOGNISED = new Set([
 ]);
 
 // ---------------------------------------------------------------------------------------------------------------------
-// internal context shared by the UA and its calls (@internal)
+// internal context shared by the UA and its calls (not part of the public API)
 
 export interface UaContext {
   readonly txm: TransactionManager;

@@ -27,8 +27,8 @@ import { UeError, withTimeout } from "./errors.ts";
 import { type IceMode, type IcePlan, planIce } from "./iceMode.ts";
 import { hasSctpChunk, SCTP_SHUTDOWN } from "./sctpChunk.ts";
 import { consentIntervalMs, type DcTimeouts, DEFAULT_TIMEOUTS, MIN_CONSENT_MS } from "./timeouts.ts";
-import type { DtlsIdentity, LocalTransportParams, RemoteTransportParams } from "./transportParams.ts";
-import { adoptWeriftSocket, bindUdp, UdpPath, type UdpPathCounters } from "./udpPath.ts";
+import type { DtlsIdentity, LocalTransportParams, RemoteTransportParams, UdpPathCounters } from "./transportParams.ts";
+import { adoptWeriftSocket, bindUdp, UdpPath } from "./udpPath.ts";
 import { dcSecurityVerdict, type SecurityVerdict } from "./verdict.ts";
 
 export { consentIntervalMs, type DcTimeouts, DEFAULT_TIMEOUTS, MIN_CONSENT_MS } from "./timeouts.ts";

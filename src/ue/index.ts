@@ -30,6 +30,6 @@ export {
 } from "./engine.ts";
 export { UeError, type UeErrorCode } from "./errors.ts";
 export { ICE_MODES, type IceMode, type IcePlan, isIceMode, planIce } from "./iceMode.ts";
-export type { UdpPathCounters } from "./udpPath.ts";
+export type { UdpPathCounters } from "./transportParams.ts";
 export { DEFAULT_MAX_CALLS, ImsUe, type ImsUeEvents, type ImsUeOptions, UeCall, type UeMediaKind } from "./ue.ts";
 export { createUeAuthenticator, type UeAkaCredentials, type UeAuthConfig, type UeDigestCredentials } from "./ueAuth.ts";

@@ -37,3 +37,15 @@ export interface RemoteTransportParams {
   /** the peer's a=max-message-size; 0 = unlimited (RFC 8841 §6) */
   maxMessageSize: number;
 }
+
+/** What the no-ICE path counts (DcTransport.pathCounters; src/ue/udpPath.ts). */
+export interface UdpPathCounters {
+  /** datagrams delivered to DTLS */
+  accepted: number;
+  /** datagrams from a source other than the signalled (or latched) one, dropped */
+  droppedOffPath: number;
+  /** datagrams that arrived before the remote address was known and were not replayed */
+  droppedEarly: number;
+  /** the latched source, once a latch completed an authenticated handshake */
+  latched?: { address: string; port: number };
+}

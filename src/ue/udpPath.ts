@@ -14,10 +14,12 @@
  * The socket is either our own node:dgram socket (ICE mode "none") or, when a full/lite agent falls back to no ICE,
  * the socket of its host candidate (the `c=`/port it signalled), taken over from werift's ICE layer.
  */
+
 import { createSocket, type Socket } from "node:dgram";
 import { isIP } from "node:net";
 import { Event } from "#werift";
 import { type Logger, silentLogger } from "../log.ts";
+import type { UdpPathCounters } from "./transportParams.ts";
 
 /** Where datagrams come from and go to: a bound UDP socket (ours, or one taken over from werift). */
 export interface DatagramBinding {
@@ -113,17 +115,6 @@ export function adoptWeriftSocket(connection: unknown, port: number): DatagramBi
     };
   }
   return undefined;
-}
-
-export interface UdpPathCounters {
-  /** datagrams delivered to DTLS */
-  accepted: number;
-  /** datagrams from a source other than the signalled (or latched) one, dropped */
-  droppedOffPath: number;
-  /** datagrams that arrived before the remote address was known and were not replayed */
-  droppedEarly: number;
-  /** the latched source, once a latch completed an authenticated handshake */
-  latched?: { address: string; port: number };
 }
 
 export interface UdpPathOptions {

@@ -13,7 +13,7 @@ import tls from "node:tls";
 import type { Logger } from "../../log.ts";
 import type { Fingerprint as CertificateFingerprint } from "../../sdp/index.ts";
 import type { TlsCredential } from "./credential.ts";
-import { Establishment, type EstablishmentHost } from "./establishment.ts";
+import { Establishment } from "./establishment.ts";
 import { AgwError } from "./iqErrors.ts";
 import type {
   AgwConnectionPoint,
@@ -28,13 +28,15 @@ import { connectablePort } from "./sockets.ts";
 import { type ConfigureRequest, TerminationSettings } from "./terminationSettings.ts";
 import { assertTransition, type TerminationPhase, type TerminationStatus } from "./terminationState.ts";
 import type { ResolvedTimers, TerminationHooks, TerminationInit } from "./terminationTypes.ts";
-import { Leg, resolveTlsRole, type TlsLegHost, TlsLegs } from "./tlsLeg.ts";
+import { Leg, resolveTlsRole, TlsLegs } from "./tlsLeg.ts";
 
 /**
  * The termination is itself the host of its establishment control and of its TLS legs (methods on the prototype,
- * not a set of closures per termination: memory per idle leg).
+ * not a set of closures per termination: memory per idle leg). It is an EstablishmentHost and a TlsLegHost by shape
+ * (checked where it is handed over); no `implements` clause, because those members are internal and stripped from the
+ * published declarations.
  */
-export class Termination implements EstablishmentHost, TlsLegHost {
+export class Termination {
   readonly contextId: string;
   readonly id: string;
   readonly side: TerminationSide;
