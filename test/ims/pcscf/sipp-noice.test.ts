@@ -5,13 +5,13 @@
  * unchanged), both IMS-ALGs decide e2e, and bob answers without any ICE attribute (RFC 8839 §3.3.2). Skipped loudly
  * without sipp.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { EmbeddedNetwork } from "../../../src/demo/network.ts";
 import type { UeCall } from "../../../src/ue/ue.ts";
+import { runSipp, SIPP, stopAllSipp, warnWithoutSipp } from "../../sipp.ts";
 
 const SCENARIO = join(import.meta.dirname, "../../fixtures/sipp/uac_register_invite_noice.xml");
 // the body of the scenario's INVITE, as sipp sends it (CRLF line ends, no keyword inside)
@@ -31,27 +31,11 @@ const OFFER = `${[
   'a=dcmap:0 subprotocol="http"',
 ].join("\r\n")}\r\n`;
 
-function findSipp(): string | undefined {
-  try {
-    return execFileSync("sh", ["-c", "command -v sipp"], { encoding: "utf8" }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-const SIPP = findSipp();
-if (!SIPP)
-  console.warn("\n!!!!!!!!!! sipp NOT FOUND: no-ICE sipp test SKIPPED (apt-get install -y sip-tester) !!!!!!!!!!\n");
+warnWithoutSipp("no-ICE sipp test");
 
-const procs: ChildProcess[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.exitCode === null && p.signalCode === null) {
-      const gone = new Promise((r) => p.once("close", r));
-      p.kill("SIGTERM");
-      await gone;
-    }
-  }
+  await stopAllSipp();
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
@@ -65,17 +49,7 @@ describe.skipIf(!SIPP)("sipp → P-CSCF(A) → S-CSCF → P-CSCF(B) → imsdc UE
     const incoming = new Promise<UeCall>((r) => bob.once("incoming", r));
     const port = net.pcscfA.address("access", "UDP")?.port;
     if (!port) throw new Error("P-CSCF(A) has no UDP access listener");
-    const sipp = spawn(
-      "timeout",
-      ["-k", "2", "25", SIPP ?? "sipp", "-sf", SCENARIO, "-t", "u1", "-m", "1", "-nostdin", "-timeout", "20s"].concat([
-        "-i",
-        "127.0.0.1",
-        `127.0.0.1:${port}`,
-      ]),
-      { cwd: dir, stdio: "ignore" },
-    );
-    procs.push(sipp);
-    const code = await new Promise<number | null>((r) => sipp.on("close", r));
+    const code = await runSipp(["-sf", SCENARIO, "-t", "u1", "-m", "1", `127.0.0.1:${port}`], dir, 25);
     const call = await incoming;
     // TS 33.328 §7.2.5 steps 2-3: no indication, so every hop forwarded the SDP unchanged
     expect(new TextDecoder().decode(call.sip.remoteSdp)).toBe(OFFER);

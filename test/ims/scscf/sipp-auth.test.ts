@@ -3,7 +3,6 @@
  * way a lab engineer would (test/fixtures/sipp/register_digest.xml: 401, then sipp's [authentication] keyword with
  * MD5 and qop=auth). Skipped loudly without sipp. A wrong password is refused: sipp fails and no binding exists.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,50 +10,20 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Pcscf } from "../../../src/ims/pcscf/index.ts";
 import { MemorySubscriberStore, Scscf } from "../../../src/ims/scscf/index.ts";
 import { AuditLog } from "../../../src/log.ts";
+import { runSipp, SIPP, stopAllSipp, warnWithoutSipp } from "../../sipp.ts";
 
 const FIXTURE = join(import.meta.dirname, "../../fixtures/sipp/register_digest.xml");
 const DOMAIN = "ims.example.com";
 
-function findSipp(): string | undefined {
-  try {
-    return execFileSync("sh", ["-c", "command -v sipp"], { encoding: "utf8" }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-const SIPP = findSipp();
-if (!SIPP)
-  console.warn(
-    "\n!!!!!!!!!! sipp NOT FOUND: sipp Digest REGISTER test SKIPPED (apt-get install -y sip-tester) !!!!!!!!!!\n",
-  );
+warnWithoutSipp("sipp Digest REGISTER test");
 
-const procs: ChildProcess[] = [];
 const dirs: string[] = [];
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.exitCode === null && p.signalCode === null) {
-      const gone = new Promise((r) => p.once("close", r));
-      p.kill("SIGTERM");
-      await gone;
-    }
-  }
+  await stopAllSipp();
   for (const c of closers.splice(0).reverse()) await c();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-function sipp(args: string[], dir: string, seconds = 15): Promise<number | null> {
-  const p = spawn(
-    "timeout",
-    ["-k", "2", String(seconds), SIPP ?? "sipp", ...args, "-nostdin", "-timeout", `${seconds - 4}s`, "-i", "127.0.0.1"],
-    { cwd: dir, stdio: "ignore" },
-  );
-  procs.push(p);
-  return new Promise((resolve) => {
-    p.on("close", (code) => resolve(code));
-    p.on("error", () => resolve(-1));
-  });
-}
 
 async function network(password: string) {
   const audit = new AuditLog({ max: 500 });
@@ -74,7 +43,7 @@ async function run(password: string) {
   dirs.push(dir);
   const { scscf, audit, port } = await network(password);
   const stat = join(dir, "reg.csv");
-  const code = await sipp(
+  const code = await runSipp(
     [
       "-sf",
       FIXTURE,
