@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Pcscf } from "../../src/ims/pcscf/index.ts";
 import { Scscf } from "../../src/ims/scscf/index.ts";
 import { AuditLog } from "../../src/log.ts";
+import { formatFingerprint } from "../../src/sdp/index.ts";
+import { fingerprintOf } from "../../src/security/certificate.ts";
 import { createLocalCa } from "../../src/security/localCa.ts";
 import type { SipRequest, SipSource, SipTlsConfig, SipTransportProtocol } from "../../src/sip/index.ts";
 import { ImsUe, type UeCall } from "../../src/ue/ue.ts";
@@ -70,6 +72,54 @@ async function ue(pcscf: Pcscf, user: string, transport: SipTransportProtocol, a
   if (register) await u.register();
   return u;
 }
+
+describe("S-CSCF trust by TLS identity (RFC 3325 §5 trust domain over mutual TLS, RFC 5922 §7)", () => {
+  it("only the pinned P-CSCF certificates originate; a P-CSCF with another certificate of the same CA gets 403", async () => {
+    const audit = new AuditLog();
+    const creds = { a: tlsOf("pcscf-a"), b: tlsOf("pcscf-b"), x: tlsOf("pcscf-x") };
+    const pin = (t: SipTlsConfig) => formatFingerprint(fingerprintOf(t.certPem ?? "", "sha-256"));
+    const scscf = new Scscf({
+      tls: 0,
+      domains: [DOMAIN],
+      timers: TIMERS,
+      tlsConfig: { ...tlsOf("scscf"), requireClientCert: true },
+      auth: false,
+      // no address is trusted: only the two certificates (every process here is 127.0.0.1)
+      trustedPcscfs: [pin(creds.a), pin(creds.b)],
+      audit,
+    });
+    await scscf.start();
+    closers.push(() => scscf.close());
+    const mk = async (name: string, tlsConfig: SipTlsConfig) => {
+      const p = new Pcscf({
+        name,
+        access: { udp: 0, tls: 0, tlsConfig },
+        core: { tls: 0, tlsConfig },
+        scscf: scscf.uri("TLS"),
+        audit,
+        timers: TIMERS,
+      });
+      await p.start();
+      closers.push(() => p.close());
+      return p;
+    };
+    const [a, b, x] = [await mk("pcscf-a", creds.a), await mk("pcscf-b", creds.b), await mk("pcscf-x", creds.x)];
+    const alice = await ue(a, "alice", "UDP", audit);
+    const bob = await ue(b, "bob", "UDP", audit);
+    const mallory = await ue(x, "mallory", "UDP", audit);
+    // the trusted P-CSCF's INVITE goes through
+    const incoming = new Promise<UeCall>((r) => bob.once("incoming", r));
+    const call = await alice.call(`sip:bob@${DOMAIN}`);
+    await incoming;
+    await call.hangup();
+    // the same CA, another certificate: refused before routing
+    const err = await mallory.call(`sip:bob@${DOMAIN}`).catch((e: unknown) => e as { status?: number });
+    expect(err).toMatchObject({ status: 403 });
+    expect(audit.events.some((e) => e.node === "scscf" && JSON.stringify(e).includes("E_SCSCF_UNTRUSTED_SOURCE"))).toBe(
+      true,
+    );
+  });
+});
 
 describe("IMS over TLS and WSS", () => {
   for (const tb of ["TLS", "WSS"] as const) {

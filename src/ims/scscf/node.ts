@@ -34,6 +34,7 @@ import {
   uriTarget,
 } from "../../sip/index.ts";
 import { ProxyCore, type ProxyInterface, type ProxyRequest, type RouteOutcome } from "../../sip/proxy.ts";
+import { fingerprintOf } from "../../security/certificate.ts";
 import { ScscfError } from "./errors.ts";
 import { type Binding, canonicalAor, LocationService, type RegistrarOptions } from "./registrar.ts";
 import { RegistrarAuth, type RegistrarAuthOptions } from "./registrarAuth.ts";
@@ -137,7 +138,15 @@ export class Scscf extends TypedEmitter<ScscfEvents> {
     }
     this.log = (opts.logger ?? silentLogger).child({ node: "scscf", name: this.name });
     this.onListenerError = (e, ev) => this.log.error({ err: e, event: ev }, "scscf: listener failed");
-    this.trust = new TrustedPeers(opts.trustedPcscfs ?? [], opts.peerIdentity);
+    // RFC 3325 §5 / RFC 5922 §7: a P-CSCF may be trusted by the certificate it presented on a mutual-TLS connection
+    this.trust = new TrustedPeers(
+      opts.trustedPcscfs ?? [],
+      opts.peerIdentity ??
+        ((src) => {
+          const der = this.iface.layer.peerCertificate(src);
+          return der ? fingerprintOf(der, "sha-256") : undefined;
+        }),
+    );
     this.audit = opts.audit;
     this.domains = opts.domains ? new Set(opts.domains.map((d) => d.toLowerCase())) : undefined;
     const l = (v: boolean | number | undefined) =>

@@ -192,6 +192,12 @@ export class SipTransportLayer implements TransactionTransport {
     return this.transports.get(p);
   }
 
+  /** The certificate the peer presented on the TLS connection a message came over (undefined otherwise). */
+  peerCertificate(source: SipSource): Uint8Array | undefined {
+    if (source.connectionId === undefined) return undefined;
+    return this.transports.get(source.transport)?.peerCertificate?.(source.connectionId);
+  }
+
   /** Bound address of a transport's listening socket (undefined when not listening). */
   address(p: SipTransportProtocol): SipEndpoint | undefined {
     return this.transports.get(p)?.address();

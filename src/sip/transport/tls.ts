@@ -37,6 +37,13 @@ export class TlsTransport extends TcpTransport {
     this.serverOpts = serverTlsOptions(opts.tls);
   }
 
+  /** The certificate the peer of connection `id` presented in its handshake (mutual TLS: the client's). */
+  peerCertificate(id: string): Uint8Array | undefined {
+    const socket = this.table.get(id)?.socket;
+    if (!(socket instanceof tls.TLSSocket)) return undefined;
+    return socket.getPeerX509Certificate()?.raw;
+  }
+
   /** The TLS handshake of an admitted inbound connection, then (client checked, if mutual) the TCP handling. */
   protected override accept(raw: Socket, slot: Slot): void {
     const remote = { host: bareHost(raw.remoteAddress ?? ""), port: raw.remotePort ?? 0 };

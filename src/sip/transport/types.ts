@@ -178,6 +178,8 @@ export interface SipTransport {
    * default hasConnection.
    */
   canRespond?(id: string): boolean;
+  /** The DER certificate the peer of a TLS connection presented (RFC 5246 §7.4.2 / §7.4.6); TLS transports only. */
+  peerCertificate?(id: string): Uint8Array | undefined;
   connectionCount(): number;
   /**
    * Marks a connection as carrying (or no longer carrying) a registered flow (RFC 5626 §5.2): it is never evicted and
