@@ -10,7 +10,7 @@
  *   to the UE (the verified caller identity it shows), unless the request asks for privacy "id" (RFC 3325 §9.1,
  *   RFC 3323 §4.2: then it is removed before leaving the trust domain).
  */
-import { isSipUri, parseNameAddr, type SipRequest } from "../../sip/index.ts";
+import { isSipUri, parseNameAddr, type SipRequest, type SipResponse } from "../../sip/index.ts";
 import { canonicalAor, type Registration } from "./registrations.ts";
 
 /** The canonical AOR a name-addr / addr-spec names, or undefined when it is not a SIP URI. */
@@ -64,4 +64,16 @@ export function filterTowardUe(req: SipRequest): void {
     .map((t) => t.trim().toLowerCase());
   // RFC 3325 §9.1 / RFC 3323 §4.2: "id" privacy: the asserted identity does not leave the trust domain
   if (privacy.includes("id")) req.removeHeader("P-Asserted-Identity");
+}
+
+/**
+ * A response from the UE to a request relayed toward it: the identity headers the UE put in are removed (RFC 3325
+ * §9.1: never believed from outside the trust domain) and, when the served user registered here, its registered
+ * identity is asserted instead (RFC 3325 §6; TS 24.229 §5.2.6.4: the P-CSCF asserts the served user in the terminating
+ * case too).
+ */
+export function assertResponseFromUe(res: SipResponse, reg: Registration | undefined): void {
+  res.removeHeader("P-Asserted-Identity");
+  res.removeHeader("P-Preferred-Identity");
+  if (reg) res.setHeader("P-Asserted-Identity", `<${reg.aor}>`);
 }

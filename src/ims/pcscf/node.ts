@@ -29,6 +29,7 @@ import {
   bareHost,
   getParam,
   type InboundGate,
+  isSipUri,
   parseSipUri,
   type SipResponse,
   type SipSource,
@@ -49,11 +50,12 @@ import { E2aeAnchor } from "./e2ae.ts";
 import type { E2aeSession } from "./e2aeSession.ts";
 import { PcscfError } from "./errors.ts";
 import { FlowTokens } from "./flow.ts";
+import { assertResponseFromUe } from "./identity.ts";
 import type { AuditRecorder, PcscfInterfaceConfig, PcscfOptions, Side, TxData } from "./nodeTypes.ts";
 import { OfferAnchoring } from "./offerAnchoring.ts";
 import { OfferAnswer } from "./offerAnswer.ts";
 import { RegisterHandler } from "./register.ts";
-import { RegistrationTable } from "./registrations.ts";
+import { canonicalAor, type Registration, RegistrationTable } from "./registrations.ts";
 import { requireTlsGate } from "./requireTls.ts";
 import { Router } from "./routing.ts";
 import { SessionControl } from "./sessionControl.ts";
@@ -372,10 +374,22 @@ export class Pcscf {
     }
   }
 
+  /** The registration of the user a response from the access side answers for (its To AOR), if it registered here. */
+  private servedRegistration(res: SipResponse): Registration | undefined {
+    try {
+      const to = res.to().uri;
+      return isSipUri(to) ? this.registrations.ofAor(canonicalAor(to))[0] : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** A response relayed by the proxy: the REGISTER's bindings, the INVITE session's state, then the IMS-ALG. */
   private onResponse(res: SipResponse, ptx: ProxyTransaction<TxData>): boolean | undefined {
     const d = ptx.data;
     if (!d) return undefined;
+    // RFC 3325 §9.1: a response from the UE (the request went toward it) carries only the identity we assert
+    if (!d.fromAccess) assertResponseFromUe(res, this.servedRegistration(res));
     if (d.register) {
       this.register.onResponse(res, d.register);
       return undefined;
