@@ -16,6 +16,7 @@
  *   removed; the served user (routing, billing) is the P-Asserted-Identity of a trusted P-CSCF.
  */
 import { type AuditLog, type Logger, silentLogger } from "../../log.ts";
+import { fingerprintOf } from "../../security/certificate.ts";
 import {
   bareHost,
   formatUri,
@@ -34,7 +35,6 @@ import {
   uriTarget,
 } from "../../sip/index.ts";
 import { ProxyCore, type ProxyInterface, type ProxyRequest, type RouteOutcome } from "../../sip/proxy.ts";
-import { fingerprintOf } from "../../security/certificate.ts";
 import { ScscfError } from "./errors.ts";
 import { type Binding, canonicalAor, LocationService, type RegistrarOptions } from "./registrar.ts";
 import { RegistrarAuth, type RegistrarAuthOptions } from "./registrarAuth.ts";
