@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { AuditLog } from "../log.ts";
-import type { WsUpgradeInfo } from "../sip/transport/ws.ts";
+import type { WsUpgradeInfo } from "../sip/transport/wsUpgrade.ts";
 import { DemoError, type DemoErrorCode } from "./errors.ts";
 
 export interface GuardRefusal {

@@ -24,7 +24,8 @@ import {
   TypedEmitter,
 } from "../sip/index.ts";
 import type { SipTlsConfig } from "../sip/transport/tlsContext.ts";
-import { WsTransport, type WsUpgradeCheck } from "../sip/transport/ws.ts";
+import { WsTransport } from "../sip/transport/ws.ts";
+import type { WsUpgradeCheck } from "../sip/transport/wsUpgrade.ts";
 import { ImsUe, type ImsUeOptions, type UeAuthConfig, type UeCall } from "../ue/index.ts";
 import {
   type AuditTraceEvent,

@@ -4,7 +4,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { WsTransport, type WsUpgradeInfo } from "../../src/sip/transport/ws.ts";
+import { WsTransport } from "../../src/sip/transport/ws.ts";
+import type { WsUpgradeInfo } from "../../src/sip/transport/wsUpgrade.ts";
 
 const transports: WsTransport[] = [];
 const clients: WebSocket[] = [];

@@ -4,7 +4,7 @@ import { AuditLog } from "../../src/log.ts";
 import { readDcMedia, readMedia, splitSections, validateAnswer } from "../../src/sdp/index.ts";
 import { DcEndpoint } from "../../src/ue/dcEndpoint.ts";
 import { UeError } from "../../src/ue/errors.ts";
-import { ndcPeer, nextMessage, tamperFingerprint, waitOpen } from "./helpers.ts";
+import { bothWaysWithNdc, ndcPeer, nextMessage, tamperFingerprint, waitOpen } from "./helpers.ts";
 
 const CHANNELS = [
   { id: 0, label: "bootstrap", subprotocol: "http" },
@@ -242,15 +242,7 @@ describe("UE data channel endpoint ↔ node-datachannel (libdatachannel oracle)"
       await a.acceptAnswer(answer);
       await Promise.all([a.connected(), n.opened]);
       expect(a.verdict?.verified).toBe(true);
-      const ch = a.channel(1000);
-      if (!ch) throw new Error("channel missing");
-      await waitOpen(ch);
-      const p = n.nextMessage();
-      ch.send("to libdatachannel");
-      expect(await p).toBe("to libdatachannel");
-      const q = nextMessage(ch);
-      n.channel.sendMessage("to imsdc");
-      expect(await q).toBe("to imsdc");
+      expect(await bothWaysWithNdc(a, n, "to libdatachannel", "to imsdc")).toEqual(["to libdatachannel", "to imsdc"]);
     } finally {
       n.close();
       await a.close();

@@ -1,5 +1,6 @@
 import nodeDataChannel from "node-datachannel";
 import type { DcChannel } from "../../src/ue/channel.ts";
+import type { DcEndpoint } from "../../src/ue/dcEndpoint.ts";
 
 export function nextMessage(ch: DcChannel, ms = 5000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -95,4 +96,26 @@ export function ndcPeer(name: string, channelId = 1000): NdcPeer {
       }
     },
   };
+}
+
+/**
+ * Waits until our channel `id` is open, then one message each way with a libdatachannel peer: resolves with what
+ * libdatachannel received and what we received.
+ */
+export async function bothWaysWithNdc(
+  ep: DcEndpoint,
+  n: NdcPeer,
+  toNdc: string,
+  toUs: string,
+  id = 1000,
+): Promise<[string, string]> {
+  const ch = ep.channel(id);
+  if (!ch) throw new Error("channel missing");
+  await waitOpen(ch);
+  const atNdc = n.nextMessage();
+  ch.send(toNdc);
+  const gotNdc = await atNdc;
+  const atUs = nextMessage(ch);
+  n.channel.sendMessage(toUs);
+  return [gotNdc, await atUs];
 }

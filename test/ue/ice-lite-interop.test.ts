@@ -5,7 +5,7 @@
 import nodeDataChannel from "node-datachannel";
 import { afterAll, describe, expect, it } from "vitest";
 import { DcEndpoint } from "../../src/ue/dcEndpoint.ts";
-import { ndcPeer, nextMessage, waitOpen } from "./helpers.ts";
+import { bothWaysWithNdc, ndcPeer } from "./helpers.ts";
 
 afterAll(async () => {
   await new Promise((r) => setTimeout(r, 200));
@@ -26,15 +26,10 @@ describe("libdatachannel (full ICE) ↔ imsdc UE (ICE-lite)", () => {
       await Promise.all([a.connected(), n.opened]);
       expect(a.transport?.icePlan).toMatchObject({ kind: "ice", controlling: false });
       expect(a.verdict?.verified).toBe(true);
-      const ch = a.channel(1000);
-      if (!ch) throw new Error("channel missing");
-      await waitOpen(ch);
-      const p = n.nextMessage();
-      ch.send("lite to libdatachannel");
-      expect(await p).toBe("lite to libdatachannel");
-      const q = nextMessage(ch);
-      n.channel.sendMessage("libdatachannel to lite");
-      expect(await q).toBe("libdatachannel to lite");
+      expect(await bothWaysWithNdc(a, n, "lite to libdatachannel", "libdatachannel to lite")).toEqual([
+        "lite to libdatachannel",
+        "libdatachannel to lite",
+      ]);
     } finally {
       n.close();
       await a.close();
@@ -55,15 +50,7 @@ describe("libdatachannel (full ICE) ↔ imsdc UE (ICE-lite)", () => {
       await Promise.all([b.connected(), n.opened]);
       expect(b.transport?.icePlan).toMatchObject({ kind: "ice", controlling: false });
       expect(b.verdict?.verified).toBe(true);
-      const ch = b.channel(1000);
-      if (!ch) throw new Error("channel missing");
-      await waitOpen(ch);
-      const p = n.nextMessage();
-      ch.send("hi ndc");
-      expect(await p).toBe("hi ndc");
-      const q = nextMessage(ch);
-      n.channel.sendMessage("hi lite");
-      expect(await q).toBe("hi lite");
+      expect(await bothWaysWithNdc(b, n, "hi ndc", "hi lite")).toEqual(["hi ndc", "hi lite"]);
     } finally {
       n.close();
       await b.close();

@@ -30,68 +30,35 @@ export function buildTransports(
     throw new SipError("E_SIP_CONFIG", "at least one transport (udp, tcp, tls, ws, wss) is needed");
   if ((tls || wss) && !opts.tlsConfig)
     throw new SipError("E_SIP_TLS_CONFIG", "the tls and wss transports need tlsConfig (certificate, key, trust)");
+  // what every stream transport takes: its listening address, whether it listens, the layer's limits and logger
+  const stream = (l: ListenOptions) => ({
+    host: l.host ?? host,
+    port: l.port ?? 0,
+    listen: l.listen !== false,
+    limits,
+    logger: log,
+  });
   if (udp) {
+    const bufferSize = limits.udpBufferSize;
     transports.set(
       "UDP",
-      new UdpTransport(handlers, {
-        host: udp.host ?? host,
-        port: udp.port ?? 0,
-        bufferSize: limits.udpBufferSize,
-        logger: log,
-      }),
+      new UdpTransport(handlers, { host: udp.host ?? host, port: udp.port ?? 0, bufferSize, logger: log }),
     );
   }
-  if (tcp) {
-    transports.set(
-      "TCP",
-      new TcpTransport(handlers, {
-        host: tcp.host ?? host,
-        port: tcp.port ?? 0,
-        listen: tcp.listen !== false,
-        limits: limits,
-        logger: log,
-      }),
-    );
-  }
+  if (tcp) transports.set("TCP", new TcpTransport(handlers, stream(tcp)));
   if (ws) {
     const path = typeof opts.ws === "object" ? opts.ws.path : undefined;
-    transports.set(
-      "WS",
-      new WsTransport(handlers, {
-        host: ws.host ?? host,
-        port: ws.port ?? 0,
-        listen: ws.listen !== false,
-        ...(path !== undefined ? { path } : {}),
-        limits: limits,
-        logger: log,
-      }),
-    );
+    transports.set("WS", new WsTransport(handlers, { ...stream(ws), ...(path !== undefined ? { path } : {}) }));
   }
-  if (tls && opts.tlsConfig) {
-    transports.set(
-      "TLS",
-      new TlsTransport(handlers, {
-        host: tls.host ?? host,
-        port: tls.port ?? 0,
-        listen: tls.listen !== false,
-        limits: limits,
-        logger: log,
-        tls: opts.tlsConfig,
-      }),
-    );
-  }
+  if (tls && opts.tlsConfig) transports.set("TLS", new TlsTransport(handlers, { ...stream(tls), tls: opts.tlsConfig }));
   if (wss && opts.tlsConfig) {
     const w = typeof opts.wss === "object" ? opts.wss : {};
     transports.set(
       "WSS",
       new WsTransport(handlers, {
-        host: wss.host ?? host,
-        port: wss.port ?? 0,
-        listen: wss.listen !== false,
+        ...stream(wss),
         ...(w.path !== undefined ? { path: w.path } : {}),
         ...(w.verifyUpgrade !== undefined ? { verifyUpgrade: w.verifyUpgrade } : {}),
-        limits: limits,
-        logger: log,
         tls: opts.tlsConfig,
       }),
     );

@@ -41,7 +41,7 @@ import {
   type TransportHandlers,
   type TransportLimits,
 } from "./types.ts";
-import type { WsUpgradeCheck } from "./ws.ts";
+import type { WsUpgradeCheck } from "./wsUpgrade.ts";
 
 export interface ListenOptions {
   host?: string;

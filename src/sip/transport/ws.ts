@@ -37,6 +37,7 @@ import {
   type TransportHandlers,
   type TransportLimits,
 } from "./types.ts";
+import type { WsUpgradeCheck } from "./wsUpgrade.ts";
 
 export interface WsTransportOptions {
   host?: string;
@@ -52,19 +53,6 @@ export interface WsTransportOptions {
   /** WSS: the credential and trust store (RFC 7118 §5, tlsContext.ts) */
   tls?: SipTlsConfig;
 }
-
-/** What an upgrade request is checked on: its Origin and Host headers (absent: undefined) and its source. */
-export interface WsUpgradeInfo {
-  origin: string | undefined;
-  host: string | undefined;
-  remote: string;
-}
-
-/**
- * RFC 6455 §10.2: a server meant for some sites only verifies the Origin of a browser client and refuses the others
- * (403); a client that is not a browser may send no Origin. Returns undefined to accept, or the HTTP refusal.
- */
-export type WsUpgradeCheck = (req: WsUpgradeInfo) => { status: 403 | 421; reason: string } | undefined;
 
 const STATUS_TEXT: Readonly<Record<number, string>> = { 403: "Forbidden", 421: "Misdirected Request" };
 
