@@ -6,6 +6,8 @@
  * tlsConfig.ts). SIP over TLS without client certificates authenticates the server only, never its SIP peers.
  */
 
+import { isLoopbackHost } from "../loopback.ts";
+
 /** How a listener is protected. */
 export interface BindPolicy {
   /** the configuration explicitly accepts a wildcard or non-loopback bind for this listener */
@@ -20,9 +22,7 @@ export type BindClass = "loopback" | "wildcard" | "other";
 export function bindClass(host: string): BindClass {
   const h = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1).toLowerCase() : host.toLowerCase();
   // RFC 1122 §3.2.1.3 (g): 127.0.0.0/8 is the loopback; RFC 4291 §2.5.3: ::1
-  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === "::1" || h === "localhost" || h === "::ffff:127.0.0.1") {
-    return "loopback";
-  }
+  if (isLoopbackHost(h)) return "loopback";
   // RFC 1122 §3.2.1.3 (a) / RFC 4291 §2.5.2: the unspecified address, i.e. every interface when bound
   if (h === "0.0.0.0" || h === "::" || h === "0:0:0:0:0:0:0:0" || h === "::ffff:0.0.0.0" || h === "") return "wildcard";
   return "other";

@@ -7,6 +7,7 @@
  * The insecure rule, here and in `IqWsServer.listen` / `IqWsClient.connect`: a plain ws:// Iq endpoint needs
  * `insecure: true` AND a loopback address (127.0.0.0/8, ::1, localhost); anything else needs `tls`.
  */
+
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import {
@@ -14,11 +15,11 @@ import {
   type IqQuota,
   type IqTlsClientOptions,
   type IqTlsServerOptions,
-  isLoopbackHost,
   parseCidr,
   parsePin,
   pinOfCertificate,
 } from "../ims/agw/index.ts";
+import { isLoopbackHost } from "../loopback.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
 
 type Problem = (path: string, message: string) => void;

@@ -9,7 +9,6 @@ export {
   type IqPin,
   type IqTlsClientOptions,
   type IqTlsServerOptions,
-  isLoopbackHost,
   parsePin,
   pinOfCertificate,
 } from "./iqTls.ts";

@@ -11,6 +11,7 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
+import { isLoopbackHost } from "../../loopback.ts";
 import { type Fingerprint, parseFingerprint } from "../../sdp/index.ts";
 import { CERTIFICATE_HASHES, fingerprintOf } from "../../security/certificate.ts";
 import { verifyPeerCertificate } from "../../security/verify.ts";
@@ -84,14 +85,6 @@ function matchesPin(der: Buffer, pins: readonly CertificateFingerprint[]): boole
 export function controllerOf(der: Buffer | undefined, controllers: readonly IqPin[]): IqPin | undefined {
   if (!der || der.length === 0) return undefined;
   return controllers.find((c) => matchesPin(der, [c.fingerprint]));
-}
-
-/** RFC 1122 §3.2.1.3 / RFC 4291 §2.5.3: loopback addresses (and the name localhost). */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  if (h === "localhost" || h === "::1") return true;
-  if (h.startsWith("::ffff:")) return isLoopbackHost(h.slice(7));
-  return net.isIPv4(h) && h.startsWith("127.");
 }
 
 /** The rule of an unauthenticated Iq endpoint: `insecure: true` and loopback, else E_AGW_IQ_INSECURE. */
