@@ -30,6 +30,7 @@ node-datachannel (libdatachannel). Each side of a pair is its own process (bench
                    ours-none  both UEs without ICE: DTLS/SCTP over plain UDP to c=/port (TS 24.186 §9.3)
                    ndc        node-datachannel (libdatachannel), full ICE
   --burst N      messages in the burst (default 1000)
+  --cpu-prof DIR every peer process writes a V8 CPU profile into DIR (summarise with bench/pcscf/profileTop.ts)
 
 One JSON line per figure and a table on stdout; progress on stderr. A full run takes about 80 s.
 `;
@@ -39,21 +40,31 @@ interface Args {
   bulkMs: number;
   impls: string[];
   burst: number;
+  cpuProf: string | undefined;
 }
 
 function parseArgs(): Args {
-  const f = benchArgs(USAGE, { runs: "number", "bulk-ms": "number", impl: "list", burst: "number" });
+  const f = benchArgs(USAGE, {
+    runs: "number",
+    "bulk-ms": "number",
+    impl: "list",
+    burst: "number",
+    "cpu-prof": "string",
+  });
   const impls = f.impl ?? DEFAULT_IMPLS;
   const unknown = impls.filter((i) => !IMPLS.includes(i));
   if (unknown.length > 0) {
     process.stderr.write(`bench/dc.ts: unknown --impl ${unknown.join(", ")}\n${USAGE}`);
     process.exit(2);
   }
-  return { runs: f.runs ?? 5, bulkMs: f["bulk-ms"] ?? 5000, impls, burst: f.burst ?? 1000 };
+  cpuProfDir = f["cpu-prof"];
+  return { runs: f.runs ?? 5, bulkMs: f["bulk-ms"] ?? 5000, impls, burst: f.burst ?? 1000, cpuProf: cpuProfDir };
 }
 
 /** one step per fresh pair: the setup runs, the bulk pair and the burst pair of each implementation */
 let progress: Progress | undefined;
+/** --cpu-prof: where the peer processes write their profiles */
+let cpuProfDir: string | undefined;
 
 type Msg = { type: string; [k: string]: unknown };
 const PEER = fileURLToPath(new URL("./dcPeer.ts", import.meta.url));
@@ -69,7 +80,11 @@ class Child {
   private readonly queue: Msg[] = [];
   private waiters: { type: string; res: (m: Msg) => void }[] = [];
   constructor(impl: string) {
-    this.cp = fork(PEER, [impl], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const prof = cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", cpuProfDir] : [];
+    this.cp = fork(PEER, [impl], {
+      execArgv: [...prof, "--import", "tsx"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
     live.add(this.cp);
     this.cp.once("exit", () => live.delete(this.cp));
     this.cp.on("message", (m: Msg) => {
