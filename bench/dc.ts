@@ -16,13 +16,15 @@ import { benchArgs, Progress } from "./cli.ts";
 const IMPLS = ["ours", "ours-lite", "ours-none", "ndc"];
 const DEFAULT_IMPLS = IMPLS;
 
-const USAGE = `usage: node --import tsx bench/dc.ts [--runs N] [--bulk-ms MS] [--impl LIST] [--burst N]
+const USAGE = `usage: node --import tsx bench/dc.ts [--runs N] [--warm N] [--bulk-ms MS] [--impl LIST] [--burst N]
 
 Data channel benchmark on 127.0.0.1 (docs/bench.md): setup time (offer to verified open), bulk throughput and a
 burst of small messages, in the same run for our UE (imsdc on the patched werift) in its three ICE modes and for
 node-datachannel (libdatachannel). Each side of a pair is its own process (bench/dcPeer.ts).
 
-  --runs N       fresh pairs for the setup median (default 5)
+  --runs N       fresh pairs for the setup median (default 5); the first association of a pair is "cold"
+  --warm N       further associations per setup pair in the same two processes, "warm" (default 3)
+                 ours also runs N fresh pairs whose processes called prewarmDcEngine() first, "prewarmed"
   --bulk-ms MS   duration of the bulk transfer (default 5000)
   --impl LIST    implementations, in order (default ${DEFAULT_IMPLS.join(",")}):
                    ours       both UEs full ICE (WebRTC-style)
@@ -32,11 +34,13 @@ node-datachannel (libdatachannel). Each side of a pair is its own process (bench
   --burst N      messages in the burst (default 1000)
   --cpu-prof DIR every peer process writes a V8 CPU profile into DIR (summarise with bench/pcscf/profileTop.ts)
 
-One JSON line per figure and a table on stdout; progress on stderr. A full run takes about 80 s.
+One JSON line per figure, ratio lines ours / ndc with their goal (issue 17: setup <= 1, bulk >= 0.8, burst <= 2)
+and a table on stdout; progress on stderr. A full run takes about 90 s.
 `;
 
 interface Args {
   runs: number;
+  warm: number;
   bulkMs: number;
   impls: string[];
   burst: number;
@@ -46,6 +50,7 @@ interface Args {
 function parseArgs(): Args {
   const f = benchArgs(USAGE, {
     runs: "number",
+    warm: "number",
     "bulk-ms": "number",
     impl: "list",
     burst: "number",
@@ -58,7 +63,14 @@ function parseArgs(): Args {
     process.exit(2);
   }
   cpuProfDir = f["cpu-prof"];
-  return { runs: f.runs ?? 5, bulkMs: f["bulk-ms"] ?? 5000, impls, burst: f.burst ?? 1000, cpuProf: cpuProfDir };
+  return {
+    runs: f.runs ?? 5,
+    warm: f.warm ?? 3,
+    bulkMs: f["bulk-ms"] ?? 5000,
+    impls,
+    burst: f.burst ?? 1000,
+    cpuProf: cpuProfDir,
+  };
 }
 
 /** one step per fresh pair: the setup runs, the bulk pair and the burst pair of each implementation */
@@ -79,9 +91,9 @@ class Child {
   readonly cp: ChildProcess;
   private readonly queue: Msg[] = [];
   private waiters: { type: string; res: (m: Msg) => void }[] = [];
-  constructor(impl: string) {
+  constructor(impl: string, prewarm = false) {
     const prof = cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", cpuProfDir] : [];
-    this.cp = fork(PEER, [impl], {
+    this.cp = fork(PEER, prewarm ? [impl, "prewarm"] : [impl], {
       execArgv: [...prof, "--import", "tsx"],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
@@ -132,19 +144,23 @@ class Child {
   }
 }
 
-async function pair(impl: string): Promise<{ a: Child; b: Child; setupMs: number }> {
-  const a = new Child(impl);
-  const b = new Child(impl);
+/** One association between two peers that are ready: offer, answer, both open and verified. */
+async function associate(a: Child, b: Child): Promise<number> {
+  a.send({ type: "makeOffer" });
+  const offer = await a.wait("offer");
+  b.send({ type: "offer", sdp: offer.sdp });
+  const answer = await b.wait("answer");
+  a.send({ type: "answer", sdp: answer.sdp });
+  const [oa, ob] = await Promise.all([a.wait("open"), b.wait("open")]);
+  return Math.max(Number(oa.t), Number(ob.t)) - Number(offer.t0);
+}
+
+async function pair(impl: string, prewarm = false): Promise<{ a: Child; b: Child; setupMs: number }> {
+  const a = new Child(impl, prewarm);
+  const b = new Child(impl, prewarm);
   try {
     await Promise.all([a.wait("ready"), b.wait("ready")]);
-    a.send({ type: "makeOffer" });
-    const offer = await a.wait("offer");
-    b.send({ type: "offer", sdp: offer.sdp });
-    const answer = await b.wait("answer");
-    a.send({ type: "answer", sdp: answer.sdp });
-    const [oa, ob] = await Promise.all([a.wait("open"), b.wait("open")]);
-    const setupMs = Math.max(Number(oa.t), Number(ob.t)) - Number(offer.t0);
-    return { a, b, setupMs };
+    return { a, b, setupMs: await associate(a, b) };
   } catch (e) {
     // a pair that does not come up is killed, and the figure is reported as failed (NaN)
     await Promise.all([a.stop(), b.stop()]);
@@ -152,16 +168,25 @@ async function pair(impl: string): Promise<{ a: Child; b: Child; setupMs: number
   }
 }
 
+/** A warm association in the same two processes: both close their peer and make a new one (new certificate). */
+async function reassociate(p: { a: Child; b: Child }): Promise<number> {
+  p.a.send({ type: "reset" });
+  p.b.send({ type: "reset" });
+  await Promise.all([p.a.wait("ready"), p.b.wait("ready")]);
+  return associate(p.a, p.b);
+}
+
 /** runs one figure on a fresh pair; a failure is logged and yields undefined (the pair is stopped either way) */
 async function withPair<T>(
   impl: string,
   what: string,
   fn: (p: { a: Child; b: Child; setupMs: number }) => Promise<T>,
+  prewarm = false,
 ): Promise<T | undefined> {
   let p: { a: Child; b: Child; setupMs: number } | undefined;
   progress?.note(`${impl}: ${what}`);
   try {
-    p = await pair(impl);
+    p = await pair(impl, prewarm);
     return await fn(p);
   } catch (e) {
     console.error(`[${impl}] ${what} failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -178,17 +203,53 @@ const median = (xs: number[]) => {
 };
 
 async function benchImpl(impl: string, args: Args): Promise<Record<string, unknown>> {
-  const setups: number[] = [];
+  const cold: number[] = [];
+  const warm: number[] = [];
   for (let i = 0; i < args.runs; i++) {
-    const ms = await withPair(impl, `setup ${i + 1}/${args.runs}`, async (p) => p.setupMs);
-    setups.push(ms ?? Number.NaN);
+    await withPair(impl, `setup ${i + 1}/${args.runs}`, async (p) => {
+      cold.push(p.setupMs);
+      for (let w = 0; w < args.warm; w++) {
+        const ms = await reassociate(p).catch((e: unknown) => {
+          console.error(`[${impl}] warm setup failed: ${e instanceof Error ? e.message : String(e)}`);
+          return Number.NaN;
+        });
+        warm.push(ms);
+        if (Number.isNaN(ms)) break; // the pair's message queue is no longer in step: next fresh pair
+      }
+    });
+    if (cold.length < i + 1) cold.push(Number.NaN);
+  }
+  // ours only: the first association in fresh processes that ran prewarmDcEngine() at start-up
+  const prewarmed: number[] = [];
+  if (impl !== "ndc") {
+    for (let i = 0; i < args.runs; i++) {
+      const ms = await withPair(impl, `prewarmed setup ${i + 1}/${args.runs}`, async (p) => p.setupMs, true);
+      prewarmed.push(ms ?? Number.NaN);
+    }
   }
   const out: Record<string, unknown> = {
     impl,
-    setupMsMedian: +median(setups).toFixed(1),
-    setupMsRuns: setups.map((x) => +x.toFixed(1)),
+    prewarmedSetupMsMedian: prewarmed.length ? +median(prewarmed).toFixed(1) : Number.NaN,
+    prewarmedSetupMsRuns: prewarmed.map((x) => +x.toFixed(1)),
+    setupMsMedian: +median(cold).toFixed(1),
+    setupMsRuns: cold.map((x) => +x.toFixed(1)),
+    warmSetupMsMedian: +median(warm).toFixed(1),
+    warmSetupMsRuns: warm.map((x) => +x.toFixed(1)),
   };
   console.log(JSON.stringify({ figure: "setup", impl, ms_median: out.setupMsMedian, runs: out.setupMsRuns }));
+  console.log(
+    JSON.stringify({ figure: "setup_warm", impl, ms_median: out.warmSetupMsMedian, runs: out.warmSetupMsRuns }),
+  );
+  if (prewarmed.length) {
+    console.log(
+      JSON.stringify({
+        figure: "setup_prewarmed",
+        impl,
+        ms_median: out.prewarmedSetupMsMedian,
+        runs: out.prewarmedSetupMsRuns,
+      }),
+    );
+  }
 
   // bulk: 64 KiB messages for bulkMs, bufferedAmount high 1 MiB / low 256 KiB; rate = bytes / (last - first byte)
   {
@@ -227,12 +288,65 @@ async function main(): Promise<void> {
   const args = parseArgs();
   console.log(JSON.stringify({ figure: "machine", cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version }));
   const rows: Record<string, unknown>[] = [];
-  progress = new Progress("dc", { total: args.impls.length * (args.runs + 2), unit: "pairs" }).start();
+  const pairs = args.impls.reduce((n, i) => n + (i === "ndc" ? args.runs : 2 * args.runs) + 2, 0);
+  progress = new Progress("dc", { total: pairs, unit: "pairs" }).start();
   for (const impl of args.impls) rows.push(await benchImpl(impl, args));
   progress.stop();
-  console.log("\n| impl | setup ms (median) | bulk 64 KiB MB/s | burst %d msgs ms |".replace("%d", String(args.burst)));
-  console.log("|---|---|---|---|");
-  for (const r of rows) console.log(`| ${r.impl} | ${r.setupMsMedian} | ${r.bulkMBps} | ${r.burstMs} |`);
+  printRatios(rows);
+  console.log(
+    "\n| impl | setup ms, cold (median) | prewarmed | warm | bulk 64 KiB MB/s | burst %d msgs ms |".replace(
+      "%d",
+      String(args.burst),
+    ),
+  );
+  console.log("|---|---|---|---|---|---|");
+  for (const r of rows) {
+    const pre = Number.isNaN(r.prewarmedSetupMsMedian) ? "–" : r.prewarmedSetupMsMedian;
+    console.log(`| ${r.impl} | ${r.setupMsMedian} | ${pre} | ${r.warmSetupMsMedian} | ${r.bulkMBps} | ${r.burstMs} |`);
+  }
+}
+
+/** issue 17's goals, as ratios ours / libdatachannel of the same run */
+const GOALS: { metric: string; key: string; base?: string; goal: string; met: (r: number) => boolean }[] = [
+  { metric: "setup_cold_ms", key: "setupMsMedian", goal: "<= 1", met: (r) => r <= 1 },
+  { metric: "setup_warm_ms", key: "warmSetupMsMedian", goal: "<= 1", met: (r) => r <= 1 },
+  // ours after prewarmDcEngine() against libdatachannel's first association (it has nothing to warm)
+  {
+    metric: "setup_prewarmed_ms",
+    key: "prewarmedSetupMsMedian",
+    base: "setupMsMedian",
+    goal: "<= 1",
+    met: (r) => r <= 1,
+  },
+  { metric: "bulk_MBps", key: "bulkMBps", goal: ">= 0.8", met: (r) => r >= 0.8 },
+  { metric: "burst_ms", key: "burstMs", goal: "<= 2", met: (r) => r <= 2 },
+];
+
+/** one machine-readable line per figure of each of our modes: ratio = ours / ndc (same run) */
+function printRatios(rows: Record<string, unknown>[]): void {
+  const base = rows.find((r) => r.impl === "ndc");
+  if (!base) return;
+  for (const r of rows) {
+    if (r === base) continue;
+    for (const g of GOALS) {
+      const ours = Number(r[g.key]);
+      const baseline = Number(base[g.base ?? g.key]);
+      const ratio = +(ours / baseline).toFixed(2);
+      const met = Number.isFinite(ratio) ? g.met(ratio) : false;
+      console.log(
+        JSON.stringify({
+          figure: "dc.ratio",
+          metric: g.metric,
+          impl: r.impl,
+          ours,
+          baseline,
+          ratio,
+          goal: g.goal,
+          met,
+        }),
+      );
+    }
+  }
 }
 
 void main().then(

@@ -5,16 +5,18 @@
  */
 import { performance } from "node:perf_hooks";
 import type { IceMode } from "../src/ue/iceMode.ts";
+import { prewarmDcEngine } from "../src/ue/prewarm.ts";
 import { exitOnHelp } from "./cli.ts";
 import { makeNdcPeer } from "./peers/ndc.ts";
 import { makeOursPeer } from "./peers/ours.ts";
 import type { BenchPeer, ParentMsg } from "./peers/types.ts";
 
-exitOnHelp(`usage: node --import tsx bench/dcPeer.ts ours|ours-lite|ours-none|ndc
+exitOnHelp(`usage: node --import tsx bench/dcPeer.ts ours|ours-lite|ours-none|ndc [prewarm]
 
 One side of the data channel benchmark, forked by bench/dc.ts (run that instead): "ours" is the imsdc UE on the
 patched werift with full ICE, "ours-lite" the same UE as an ICE-lite agent, "ours-none" without ICE (DTLS over plain
-UDP to c=/port), "ndc" node-datachannel (libdatachannel). Signalling and commands come over IPC.
+UDP to c=/port), "ndc" node-datachannel (libdatachannel). "prewarm": ours runs prewarmDcEngine() before it reports
+ready. Signalling and commands come over IPC.
 `);
 
 const OURS: Record<string, IceMode> = { ours: "full", "ours-lite": "lite", "ours-none": "none" };
@@ -27,11 +29,27 @@ const now = () => performance.timeOrigin + performance.now();
 // the bench (parent) is gone, e.g. after an error or a timeout kill: do not linger with open sockets
 process.on("disconnect", () => process.exit(0));
 
-async function main(): Promise<void> {
+const makePeer = (): Promise<BenchPeer> => {
   const mode = OURS[impl];
-  const peer: BenchPeer = mode ? await makeOursPeer(mode) : await makeNdcPeer();
+  return mode ? makeOursPeer(mode) : makeNdcPeer();
+};
+
+async function main(): Promise<void> {
+  // "prewarm": the UE app's start-up warm-up (src/ue/prewarm.ts) runs before the process reports ready
+  const mode = OURS[impl];
+  if (mode && process.argv[3] === "prewarm") await prewarmDcEngine({ ice: mode });
+  let peer: BenchPeer = await makePeer();
   process.on("message", (raw: ParentMsg) => {
-    void handle(peer, raw).catch((e: unknown) => {
+    const step =
+      raw.type === "reset"
+        ? // a warm association: the old peer goes, a new one (new certificate, new sockets) in the same process
+          (async () => {
+            await peer.close();
+            peer = await makePeer();
+            send({ type: "ready" });
+          })()
+        : handle(peer, raw);
+    void step.catch((e: unknown) => {
       send({ type: "error", error: e instanceof Error ? e.message : String(e) });
     });
   });
@@ -125,7 +143,7 @@ async function handle(peer: BenchPeer, m: ParentMsg): Promise<void> {
       return;
     }
     case "exit":
-      await peer.close();
+      await peer.close(true);
       process.exit(0);
   }
 }

@@ -50,10 +50,11 @@ export async function makeNdcPeer(): Promise<BenchPeer> {
     setLowThreshold: (n) => dc.setBufferedAmountLowThreshold(n),
     onLow: (cb) => lowCbs.push(cb),
     onMessage: (cb) => msgCbs.push(cb),
-    async close() {
+    async close(final) {
       dc.close();
       pc.close();
-      nodeDataChannel.cleanup();
+      // the library's threads are shared by every peer of the process: released only on the way out
+      if (final) nodeDataChannel.cleanup();
     },
   };
 }

@@ -9,7 +9,8 @@ export interface BenchPeer {
   setLowThreshold(n: number): void;
   onLow(cb: () => void): void;
   onMessage(cb: (d: Buffer | string) => void): void;
-  close(): Promise<void>;
+  /** closes this peer; `final` also releases what the implementation shares between peers (process exit) */
+  close(final?: boolean): Promise<void>;
 }
 
 export type ParentMsg =
@@ -21,4 +22,5 @@ export type ParentMsg =
   | { type: "bulkExpect"; count: number }
   | { type: "burstSend"; count: number }
   | { type: "burstRecv"; count: number }
+  | { type: "reset" }
   | { type: "exit" };

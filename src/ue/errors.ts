@@ -11,6 +11,7 @@ export type UeErrorCode =
   | "E_ICE_REQUIRED" // the peer's SDP carries no ICE credentials/candidates: werift needs ICE
   | "E_DTLS_TIMEOUT"
   | "E_SCTP_TIMEOUT"
+  | "E_PREWARM_TIMEOUT" // prewarmDcEngine() did not complete its loopback association in time
   | "E_CONSENT_EXPIRED" // no consent check answered for timeouts.consentMs: the peer vanished (RFC 7675 §5.1)
   | "E_SCTP_ABORT" // the peer aborted the SCTP association without closing DTLS (RFC 9260 §9.1)
   | "E_ENGINE_UNHARDENED" // the loaded werift lacks imsdc's hardening patch: no media transport is created (fail closed)

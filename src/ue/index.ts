@@ -30,6 +30,7 @@ export {
 } from "./engine.ts";
 export { UeError, type UeErrorCode } from "./errors.ts";
 export { ICE_MODES, type IceMode, type IcePlan, isIceMode, planIce } from "./iceMode.ts";
+export { type PrewarmOptions, prewarmDcEngine } from "./prewarm.ts";
 export type { UdpPathCounters } from "./transportParams.ts";
 export { DEFAULT_MAX_CALLS, ImsUe, type ImsUeEvents, type ImsUeOptions, UeCall, type UeMediaKind } from "./ue.ts";
 export { createUeAuthenticator, type UeAkaCredentials, type UeAuthConfig, type UeDigestCredentials } from "./ueAuth.ts";
