@@ -290,6 +290,7 @@ export function ueCommand(args: string[], io: CliIo): Promise<number> {
         ...(c.ice !== undefined ? { ice: c.ice } : {}),
         ...(c.timers ? { timers: c.timers } : {}),
         ...(c.maxCalls !== undefined ? { maxCalls: c.maxCalls } : {}),
+        ...(c.prewarm !== undefined ? { prewarm: c.prewarm } : {}),
         ...(c.flowRecovery !== undefined ? { flowRecovery: c.flowRecovery } : {}),
         ...(c.acceptFrom !== undefined ? { acceptFrom: c.acceptFrom } : {}),
         ...(c.dc ? { dc: ueDcOptions(c.dc) } : {}),

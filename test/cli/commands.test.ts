@@ -190,6 +190,8 @@ describe("node configurations", () => {
       ),
     ).toMatchObject({ maxCalls: 2, flowRecovery: { baseMs: 500, maxMs: 5000 }, dc: { consentMs: 3000 } });
     expect(validateUeConfig({ ...ue, flowRecovery: false }, "u").flowRecovery).toBe(false);
+    expect(validateUeConfig({ ...ue, prewarm: true }, "u").prewarm).toBe(true);
+    expect(() => validateUeConfig({ ...ue, prewarm: "yes" }, "u")).toThrow(ConfigError);
     try {
       validatePcscfConfig({ ...base, maxSessions: 0, rateLimit: { rate: -1, key: "port" } }, "p.json");
       expect.unreachable();

@@ -28,6 +28,7 @@ export type UeConfig = Pick<
   | "autoAnswer"
   | "ice"
   | "maxCalls"
+  | "prewarm"
   | "acceptFrom"
   | "flowRecovery"
   | "timers"
@@ -69,6 +70,7 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
       autoAnswer: true,
       ice: true,
       maxCalls: true,
+      prewarm: true,
       acceptFrom: true,
       flowRecovery: true,
       dc: true,
@@ -122,6 +124,8 @@ export function validateUeConfig(v: unknown, file: string): UeConfig {
     // RFC 3261 §21.4.24: beyond maxCalls an incoming INVITE is answered 486 Busy Here
     const mc = r.int(o, "maxCalls", "", 0, 100_000);
     if (mc !== undefined) out.maxCalls = mc;
+    const pw = r.bool(o, "prewarm", "");
+    if (pw !== undefined) out.prewarm = pw;
     // TS 24.229 §5.1.1.2: initial requests only over the registration flow ("registration", default) or from "any"
     const af = r.string(o, "acceptFrom", "");
     if (af !== undefined) {
