@@ -16,6 +16,7 @@
  */
 
 import { createSocket, type Socket } from "node:dgram";
+import dns from "node:dns";
 import { isIP } from "node:net";
 import { Event } from "#werift";
 import { type Logger, silentLogger } from "../log.ts";
@@ -35,7 +36,17 @@ const UDP_SOCKET_BUFFER_SIZE = 4 * 1024 * 1024;
 
 /** A node:dgram socket of our own on `host` (port chosen by the system unless given). */
 export async function bindUdp(host: string, port = 0): Promise<DatagramBinding> {
-  const socket: Socket = createSocket(isIP(host) === 6 ? "udp6" : "udp4");
+  let bound = false;
+  const socket: Socket = createSocket({
+    type: isIP(host) === 6 ? "udp6" : "udp4",
+    // performance: once bound, an IP-literal destination is passed through synchronously (dgram's default, dns.lookup,
+    // defers every send to a nextTick); names, and bind() whose callback must stay asynchronous, go to dns.lookup
+    lookup: (hostname, options, callback) => {
+      const family = isIP(hostname);
+      if (bound && family !== 0) callback(null, hostname, family);
+      else dns.lookup(hostname, options, callback);
+    },
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once("error", reject);
     socket.bind({ address: host, port }, () => {
@@ -43,6 +54,7 @@ export async function bindUdp(host: string, port = 0): Promise<DatagramBinding> 
       resolve();
     });
   });
+  bound = true;
   socket.on("error", () => {}); // an ICMP error on send must not crash the process
   // as werift's host candidate sockets: an SCTP window arrives as a burst of datagrams; the default buffers drop them
   // on loopback and each drop costs a retransmission (the kernel caps the request at net.core.[rw]mem_max)
@@ -61,8 +73,8 @@ export async function bindUdp(host: string, port = 0): Promise<DatagramBinding> 
     address: local.address,
     port: local.port,
     send: (data, h, p) => {
-      // an unreachable destination is reported to the callback, never as an unhandled 'error' event
-      if (!closed) socket.send(data, p, h, () => {});
+      // no callback (it cost a nextTick per datagram): a send error is an 'error' event, swallowed by the listener above
+      if (!closed) socket.send(data, p, h);
     },
     listen: (fn) => {
       handler = fn;
@@ -136,6 +148,9 @@ function isClientHello(b: Buffer): boolean {
 
 const MAX_EARLY = 8;
 
+/** what `connection.send` returns once the datagram is handed to the socket (no promise per datagram) */
+const SENT: Promise<void> = Promise.resolve();
+
 export class UdpPath {
   readonly counters: UdpPathCounters = { accepted: 0, droppedOffPath: 0, droppedEarly: 0 };
   /** what werift's RTCDtlsTransport reads from its ICE transport */
@@ -161,7 +176,14 @@ export class UdpPath {
     this.log = opts.logger ?? silentLogger;
     this.connection = {
       onData: new Event<[Buffer]>(),
-      send: async (data) => this.send(data),
+      send: (data) => {
+        try {
+          this.send(data);
+          return SENT;
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      },
       close: () => this.close(),
     };
     binding.listen((data, host, port) => this.receive(data, host, port));
