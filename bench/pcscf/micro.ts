@@ -100,6 +100,9 @@ const ok = parseMessage(OK, { datagram: true });
 const offer = decideSdp(OFFER, { direction: "originating", kind: "offer", callId: "x", capabilities: caps, config });
 measure("parse INVITE", () => parseMessage(INVITE, { datagram: true }));
 measure("parse 200", () => parseMessage(OK, { datagram: true }));
+// the P-CSCF's level (RFC 3261 §16.3 item 1: only what the proxy reads)
+measure("parse INVITE proxy", () => parseMessage(INVITE, { datagram: true, validate: "proxy" }));
+measure("parse 200 proxy", () => parseMessage(OK, { datagram: true, validate: "proxy" }));
 measure("serialise INVITE", () => inv.toBytes());
 measure("serialise 200", () => ok.toBytes());
 measure("decide offer", () =>

@@ -19,10 +19,14 @@ export interface ParseOptions {
   maxMessageSize?: number;
   /**
    * "full" (default): mandatory headers (RFC 3261 §8.1.1) plus every header with a typed codec is checked;
+   * "proxy": what a proxy reads (`PROXY_CHECKS`), the other headers stay unread (RFC 3261 §16.3 item 1);
    * "mandatory": only the mandatory headers and Content-Length; "none": start line, header syntax and body only.
    */
-  validate?: "full" | "mandatory" | "none";
+  validate?: ValidateLevel | "none";
 }
+
+/** How much of a message `validateMessage` checks (see `ParseOptions.validate`). */
+export type ValidateLevel = "full" | "proxy" | "mandatory";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 /** lenient decoder for reading what we can of a malformed head (invalid bytes become U+FFFD) */
@@ -165,8 +169,56 @@ function parseStartLine(line: string, partial: PartialMessage): SipRequest | Sip
   return new SipRequest(method, uri).withParsedUri(parseUri(uri));
 }
 
-/** Checks of RFC 3261 §8.1.1 (requests) / §8.2.6 (responses) and single-valued headers (§7.3.1). */
-export function validateMessage(msg: SipMessage, level: "full" | "mandatory" = "full"): void {
+/** A typed view read for its check only (it throws SipParseError when the header is malformed). */
+type Check = readonly [key: string, read: (m: SipMessage) => unknown];
+
+/** Every header with a typed codec, in the order they are checked (the first fault found is the one reported). */
+const FULL_CHECKS: readonly Check[] = [
+  ["contact", (m) => m.contact()],
+  ["route", (m) => m.routes()],
+  ["record-route", (m) => m.recordRoutes()],
+  ["path", (m) => m.paths()],
+  ["service-route", (m) => m.serviceRoutes()],
+  ["content-type", (m) => m.contentType()],
+  ["expires", (m) => m.expires()],
+  ["min-expires", (m) => m.minExpires()],
+  ["security-client", (m) => m.securityClient()],
+  ["security-server", (m) => m.securityServer()],
+  ["security-verify", (m) => m.securityVerify()],
+  ["warning", (m) => m.warnings()],
+  ["retry-after", (m) => m.retryAfter()],
+  ["require", (m) => m.require()],
+  ["proxy-require", (m) => m.proxyRequire()],
+  ["supported", (m) => m.supported()],
+  ["unsupported", (m) => m.unsupported()],
+  ["allow", (m) => m.allow()],
+];
+
+/**
+ * What the proxy core (src/sip/proxy*.ts) and the P-CSCF read of a request other than REGISTER and of its responses,
+ * besides the mandatory headers and Content-Length: Route (routing, §16.4), Record-Route (in-dialog requests it
+ * originates), Content-Type (the IMS-ALG picks the SDP bodies), Require / Proxy-Require (§16.3 item 5). Contact is
+ * read from an INVITE and its 2xx only (the remote targets of a dialog it releases, RFC 3261 §12.1).
+ */
+const PROXY_CHECKS: readonly Check[] = FULL_CHECKS.filter(([k]) =>
+  ["route", "record-route", "content-type", "require", "proxy-require"].includes(k),
+);
+const CONTACT_CHECK = FULL_CHECKS[0] as Check;
+
+/** Whether a proxy reads the Contact of this message (an INVITE, or a 2xx to one), see `PROXY_CHECKS`. */
+function proxyReadsContact(msg: SipMessage, cseqMethod: string): boolean {
+  return msg.kind === "request"
+    ? msg.method === "INVITE"
+    : cseqMethod === "INVITE" && msg.status >= 200 && msg.status < 300;
+}
+
+/**
+ * Checks of RFC 3261 §8.1.1 (requests) / §8.2.6 (responses) and single-valued headers (§7.3.1). "proxy" checks only
+ * what a proxy reads (RFC 3261 §16.3 item 1: the components the validation and forwarding steps involve MUST be
+ * well-formed, any other SHOULD be ignored and forwarded unchanged); a REGISTER and its responses are checked in full
+ * (the P-CSCF reads Contact, Expires, Supported, Require, Path, Service-Route and Security-Client of those).
+ */
+export function validateMessage(msg: SipMessage, level: ValidateLevel = "full"): void {
   // one pass over the rows: only a header seen twice needs its count
   const seen = new Set<string>();
   const repeated = new Set<string>();
@@ -174,17 +226,29 @@ export function validateMessage(msg: SipMessage, level: "full" | "mandatory" = "
     if (seen.has(k)) repeated.add(k);
     else seen.add(k);
   }
-  for (const name of repeated.size > 0 ? SINGLE_HEADERS : []) {
-    if (repeated.has(name)) {
-      if (name === "content-length") fail("E_SIP_CONTENT_LENGTH", "more than one Content-Length", "Content-Length");
-      fail("E_SIP_HEADER", `more than one ${name} header`, name);
-    }
-  }
   // RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Max-Forwards and Via are mandatory in requests
   const mandatory =
     msg.kind === "request"
       ? ["Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards"]
       : ["Via", "From", "To", "Call-ID", "CSeq"];
+  let checks: readonly Check[] = [];
+  let cseqMethod = "";
+  if (level === "proxy") {
+    // the CSeq method tells a REGISTER response apart; the CSeq row itself is checked below
+    cseqMethod = /[ \t]([^ \t]*)[ \t]*$/.exec(msg.getHeader("CSeq") ?? "")?.[1] ?? "";
+    const register = msg.kind === "request" ? msg.method === "REGISTER" : cseqMethod === "REGISTER";
+    if (register) level = "full";
+  }
+  if (level === "full") checks = FULL_CHECKS;
+  else if (level === "proxy") checks = PROXY_CHECKS;
+  const contact = level === "proxy" && proxyReadsContact(msg, cseqMethod);
+  for (const name of repeated.size > 0 ? SINGLE_HEADERS : []) {
+    if (!repeated.has(name)) continue;
+    // RFC 3261 §16.3 item 1: a header the proxy does not read is not checked, not even for repetition
+    if (level === "proxy" && !isProxyChecked(name, checks)) continue;
+    if (name === "content-length") fail("E_SIP_CONTENT_LENGTH", "more than one Content-Length", "Content-Length");
+    fail("E_SIP_HEADER", `more than one ${name} header`, name);
+  }
   for (const h of mandatory) if (!seen.has(h.toLowerCase())) fail("E_SIP_MISSING_HEADER", `missing ${h}`, h);
   msg.vias();
   msg.from();
@@ -197,27 +261,19 @@ export function validateMessage(msg: SipMessage, level: "full" | "mandatory" = "
   if (msg.kind === "request" && cseq.method !== msg.method) {
     fail("E_SIP_CSEQ", "CSeq method does not match request method", "CSeq");
   }
-  if (level === "full") {
-    msg.contact();
-    msg.routes();
-    msg.recordRoutes();
-    msg.paths();
-    msg.serviceRoutes();
-    msg.contentType();
-    msg.expires();
-    msg.minExpires();
-    msg.securityClient();
-    msg.securityServer();
-    msg.securityVerify();
-    msg.warnings();
-    msg.retryAfter();
-    msg.require();
-    msg.proxyRequire();
-    msg.supported();
-    msg.unsupported();
-    msg.allow();
-  }
+  if (contact && seen.has("contact")) CONTACT_CHECK[1](msg);
+  // only the headers present: a view of an absent header is never built
+  for (const [key, read] of checks) if (seen.has(key)) read(msg);
 }
+
+/** The mandatory single headers and those of `checks` are checked for repetition at every level. */
+function isProxyChecked(name: string, checks: readonly Check[]): boolean {
+  if (MANDATORY_SINGLE.has(name)) return true;
+  for (const [k] of checks) if (k === name) return true;
+  return false;
+}
+
+const MANDATORY_SINGLE = new Set(["call-id", "content-length", "cseq", "from", "to", "max-forwards"]);
 
 /** Parses one complete message. Throws only SipParseError. */
 export function parseMessage(bytes: Uint8Array, opts: ParseOptions = {}): SipMessage {

@@ -71,6 +71,12 @@ export interface SipTransportLayerOptions {
   viaHost?: string;
   /** warn-agent of the Warning header in error answers (RFC 3261 §20.43); default the Via host */
   warningAgent?: string;
+  /**
+   * How much of each inbound message is validated before it is handed on (`ParseOptions.validate`): "full" (default)
+   * answers 400 to any malformed header with a typed codec; "proxy" only to those a proxy reads, the others are
+   * forwarded unchanged (RFC 3261 §16.3 item 1).
+   */
+  validate?: "full" | "proxy";
   /** RFC 3261 §18.1.2: drop responses whose top Via sent-by is not ours; default true */
   checkResponseVia?: boolean;
   logger?: Logger;
@@ -345,7 +351,7 @@ export class SipTransportLayer implements TransactionTransport {
     }
     let msg: SipMessage;
     try {
-      msg = parseMessage(bytes, { datagram });
+      msg = parseMessage(bytes, { datagram, validate: this.opts.validate ?? "full" });
     } catch (e) {
       const err = e instanceof SipParseError ? e : new SipParseError("E_SIP_HEADER", "unparseable");
       this.answerMalformed(err, err.partial, source, undefined, bytes);
