@@ -19,7 +19,8 @@ export interface ParseOptions {
   maxMessageSize?: number;
   /**
    * "full" (default): mandatory headers (RFC 3261 §8.1.1) plus every header with a typed codec is checked;
-   * "proxy": what a proxy reads (`PROXY_CHECKS`), the other headers stay unread (RFC 3261 §16.3 item 1);
+   * "proxy": what a proxy reads (`PROXY_CHECKS`, `PROXY_DIALOG_CHECKS`), the other headers stay unread (RFC 3261
+   * §16.3 item 1);
    * "mandatory": only the mandatory headers and Content-Length; "none": start line, header syntax and body only.
    */
   validate?: ValidateLevel | "none";
@@ -196,17 +197,22 @@ const FULL_CHECKS: readonly Check[] = [
 
 /**
  * What the proxy core (src/sip/proxy*.ts) and the P-CSCF read of a request other than REGISTER and of its responses,
- * besides the mandatory headers and Content-Length: Route (routing, §16.4), Record-Route (in-dialog requests it
- * originates), Content-Type (the IMS-ALG picks the SDP bodies), Require / Proxy-Require (§16.3 item 5). Contact is
- * read from an INVITE and its 2xx only (the remote targets of a dialog it releases, RFC 3261 §12.1).
+ * besides the mandatory headers and Content-Length: Route (routing, §16.4), Content-Type (the IMS-ALG picks the SDP
+ * bodies), Require / Proxy-Require (§16.3 item 5).
  */
-const PROXY_CHECKS: readonly Check[] = FULL_CHECKS.filter(([k]) =>
-  ["route", "record-route", "content-type", "require", "proxy-require"].includes(k),
+const PROXY_KEYS = ["route", "content-type", "require", "proxy-require"];
+const PROXY_CHECKS: readonly Check[] = FULL_CHECKS.filter(([k]) => PROXY_KEYS.includes(k));
+/**
+ * An INVITE and its 2xx also have their Contact and Record-Route read: the remote targets and the route set of a
+ * dialog the proxy releases itself (RFC 3261 §12.1.1 / §12.1.2 seen from the proxy; the 2xx copies the INVITE's
+ * Record-Route, so a malformed one in the INVITE is refused before it breaks the call).
+ */
+const PROXY_DIALOG_CHECKS: readonly Check[] = FULL_CHECKS.filter(([k]) =>
+  [...PROXY_KEYS, "contact", "record-route"].includes(k),
 );
-const CONTACT_CHECK = FULL_CHECKS[0] as Check;
 
-/** Whether a proxy reads the Contact of this message (an INVITE, or a 2xx to one), see `PROXY_CHECKS`. */
-function proxyReadsContact(msg: SipMessage, cseqMethod: string): boolean {
+/** Whether a proxy reads the dialog headers of this message (an INVITE, or a 2xx to one), see `PROXY_DIALOG_CHECKS`. */
+function proxyReadsDialog(msg: SipMessage, cseqMethod: string): boolean {
   return msg.kind === "request"
     ? msg.method === "INVITE"
     : cseqMethod === "INVITE" && msg.status >= 200 && msg.status < 300;
@@ -240,8 +246,7 @@ export function validateMessage(msg: SipMessage, level: ValidateLevel = "full"):
     if (register) level = "full";
   }
   if (level === "full") checks = FULL_CHECKS;
-  else if (level === "proxy") checks = PROXY_CHECKS;
-  const contact = level === "proxy" && proxyReadsContact(msg, cseqMethod);
+  else if (level === "proxy") checks = proxyReadsDialog(msg, cseqMethod) ? PROXY_DIALOG_CHECKS : PROXY_CHECKS;
   for (const name of repeated.size > 0 ? SINGLE_HEADERS : []) {
     if (!repeated.has(name)) continue;
     // RFC 3261 §16.3 item 1: a header the proxy does not read is not checked, not even for repetition
@@ -261,12 +266,11 @@ export function validateMessage(msg: SipMessage, level: ValidateLevel = "full"):
   if (msg.kind === "request" && cseq.method !== msg.method) {
     fail("E_SIP_CSEQ", "CSeq method does not match request method", "CSeq");
   }
-  if (contact && seen.has("contact")) CONTACT_CHECK[1](msg);
   // only the headers present: a view of an absent header is never built
   for (const [key, read] of checks) if (seen.has(key)) read(msg);
 }
 
-/** The mandatory single headers and those of `checks` are checked for repetition at every level. */
+/** At the proxy level, only the mandatory single headers and those of `checks` are checked for repetition. */
 function isProxyChecked(name: string, checks: readonly Check[]): boolean {
   if (MANDATORY_SINGLE.has(name)) return true;
   for (const [k] of checks) if (k === name) return true;

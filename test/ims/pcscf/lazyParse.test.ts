@@ -107,12 +107,13 @@ const FORWARDED: { name: string; method: string; line: string }[] = [
   { name: "Security-Server empty mechanism", method: "MESSAGE", line: "Security-Server: ;;" },
   { name: "Path unterminated name-addr", method: "MESSAGE", line: "Path: <sip:" },
   { name: "Contact of a MESSAGE unterminated", method: "MESSAGE", line: "Contact: <sip:alice" },
+  { name: "Record-Route of a MESSAGE unterminated", method: "MESSAGE", line: "Record-Route: <sip:" },
 ];
 
 /** Headers the proxy reads: 400 with `Warning: 399 <agent> "E_CODE: …"` (docs/sip.md), nothing downstream. */
 const REFUSED: { name: string; method: string; line: string; code: string }[] = [
   { name: "Route unterminated", method: "MESSAGE", line: "Route: <sip:", code: "E_SIP_NAME_ADDR" },
-  { name: "Record-Route unterminated", method: "INVITE", line: "Record-Route: <sip:", code: "E_SIP_NAME_ADDR" },
+  { name: "Record-Route of an INVITE", method: "INVITE", line: "Record-Route: <sip:", code: "E_SIP_NAME_ADDR" },
   { name: "Content-Type without subtype", method: "MESSAGE", line: "Content-Type: text", code: "E_SIP_CONTENT_TYPE" },
   { name: "Proxy-Require not a token", method: "OPTIONS", line: "Proxy-Require: @", code: "E_SIP_TOKEN_LIST" },
   { name: "Require not a token", method: "INVITE", line: "Require: @", code: "E_SIP_TOKEN_LIST" },
