@@ -51,6 +51,7 @@ export {
   parseRequest,
   parseResponse,
   readPartial,
+  type ValidateLevel,
   validateMessage,
 } from "./parse.ts";
 export { answerableRows, errorResponseFor, statusForParseError, warningValue } from "./reply.ts";

@@ -19,10 +19,15 @@ export interface ParseOptions {
   maxMessageSize?: number;
   /**
    * "full" (default): mandatory headers (RFC 3261 §8.1.1) plus every header with a typed codec is checked;
+   * "proxy": what a proxy reads (`PROXY_CHECKS`, `PROXY_DIALOG_CHECKS`), the other headers stay unread (RFC 3261
+   * §16.3 item 1);
    * "mandatory": only the mandatory headers and Content-Length; "none": start line, header syntax and body only.
    */
-  validate?: "full" | "mandatory" | "none";
+  validate?: ValidateLevel | "none";
 }
+
+/** How much of a message `validateMessage` checks (see `ParseOptions.validate`). */
+export type ValidateLevel = "full" | "proxy" | "mandatory";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 /** lenient decoder for reading what we can of a malformed head (invalid bytes become U+FFFD) */
@@ -165,27 +170,101 @@ function parseStartLine(line: string, partial: PartialMessage): SipRequest | Sip
   return new SipRequest(method, uri).withParsedUri(parseUri(uri));
 }
 
-/** Checks of RFC 3261 §8.1.1 (requests) / §8.2.6 (responses) and single-valued headers (§7.3.1). */
-export function validateMessage(msg: SipMessage, level: "full" | "mandatory" = "full"): void {
-  // one pass over the rows: only a header seen twice needs its count
-  const seen = new Set<string>();
-  const repeated = new Set<string>();
-  for (const k of msg.headerKeys) {
-    if (seen.has(k)) repeated.add(k);
-    else seen.add(k);
-  }
-  for (const name of repeated.size > 0 ? SINGLE_HEADERS : []) {
-    if (repeated.has(name)) {
-      if (name === "content-length") fail("E_SIP_CONTENT_LENGTH", "more than one Content-Length", "Content-Length");
-      fail("E_SIP_HEADER", `more than one ${name} header`, name);
+/** A typed view read for its check only (it throws SipParseError when the header is malformed). */
+type Check = readonly [key: string, read: (m: SipMessage) => unknown];
+
+/** Every header with a typed codec, in the order they are checked (the first fault found is the one reported). */
+const FULL_CHECKS: readonly Check[] = [
+  ["contact", (m) => m.contact()],
+  ["route", (m) => m.routes()],
+  ["record-route", (m) => m.recordRoutes()],
+  ["path", (m) => m.paths()],
+  ["service-route", (m) => m.serviceRoutes()],
+  ["content-type", (m) => m.contentType()],
+  ["expires", (m) => m.expires()],
+  ["min-expires", (m) => m.minExpires()],
+  ["security-client", (m) => m.securityClient()],
+  ["security-server", (m) => m.securityServer()],
+  ["security-verify", (m) => m.securityVerify()],
+  ["warning", (m) => m.warnings()],
+  ["retry-after", (m) => m.retryAfter()],
+  ["require", (m) => m.require()],
+  ["proxy-require", (m) => m.proxyRequire()],
+  ["supported", (m) => m.supported()],
+  ["unsupported", (m) => m.unsupported()],
+  ["allow", (m) => m.allow()],
+];
+
+/**
+ * What the proxy core (src/sip/proxy*.ts) and the P-CSCF read of a request other than REGISTER and of its responses,
+ * besides the mandatory headers and Content-Length: Route (routing, §16.4), Content-Type (the IMS-ALG picks the SDP
+ * bodies), Require / Proxy-Require (§16.3 item 5).
+ */
+const PROXY_KEYS = ["route", "content-type", "require", "proxy-require"];
+const PROXY_CHECKS: readonly Check[] = FULL_CHECKS.filter(([k]) => PROXY_KEYS.includes(k));
+/**
+ * An INVITE and its 2xx also have their Contact and Record-Route read: the remote targets and the route set of a
+ * dialog the proxy releases itself (RFC 3261 §12.1.1 / §12.1.2 seen from the proxy; the 2xx copies the INVITE's
+ * Record-Route, so a malformed one in the INVITE is refused before it breaks the call).
+ */
+const PROXY_DIALOG_CHECKS: readonly Check[] = FULL_CHECKS.filter(([k]) =>
+  [...PROXY_KEYS, "contact", "record-route"].includes(k),
+);
+
+/** Whether a proxy reads the dialog headers of this message (an INVITE, or a 2xx to one), see `PROXY_DIALOG_CHECKS`. */
+function proxyReadsDialog(msg: SipMessage, cseqMethod: string): boolean {
+  return msg.kind === "request"
+    ? msg.method === "INVITE"
+    : cseqMethod === "INVITE" && msg.status >= 200 && msg.status < 300;
+}
+
+// RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Max-Forwards and Via are mandatory in requests (§8.2.6: responses copy
+// all but Max-Forwards); [name, headerKey]
+const MANDATORY_RESPONSE: readonly (readonly [string, string])[] = [
+  ["Via", "via"],
+  ["From", "from"],
+  ["To", "to"],
+  ["Call-ID", "call-id"],
+  ["CSeq", "cseq"],
+];
+const MANDATORY_REQUEST = [...MANDATORY_RESPONSE, ["Max-Forwards", "max-forwards"] as const];
+
+/**
+ * Checks of RFC 3261 §8.1.1 (requests) / §8.2.6 (responses) and single-valued headers (§7.3.1). "proxy" checks only
+ * what a proxy reads (RFC 3261 §16.3 item 1: the components the validation and forwarding steps involve MUST be
+ * well-formed, any other SHOULD be ignored and forwarded unchanged); a REGISTER and its responses are checked in full
+ * (the P-CSCF reads Contact, Expires, Supported, Require, Path, Service-Route and Security-Client of those).
+ */
+export function validateMessage(msg: SipMessage, level: ValidateLevel = "full"): void {
+  // the rows' keys (about ten): array scans, cheaper than building two Sets per message
+  const keys = msg.headerKeys;
+  let repeated: string[] | undefined;
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string;
+    if (keys.indexOf(k) < i) {
+      repeated ??= [];
+      repeated.push(k);
     }
   }
-  // RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Max-Forwards and Via are mandatory in requests
-  const mandatory =
-    msg.kind === "request"
-      ? ["Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards"]
-      : ["Via", "From", "To", "Call-ID", "CSeq"];
-  for (const h of mandatory) if (!seen.has(h.toLowerCase())) fail("E_SIP_MISSING_HEADER", `missing ${h}`, h);
+  const mandatory = msg.kind === "request" ? MANDATORY_REQUEST : MANDATORY_RESPONSE;
+  let checks: readonly Check[] = [];
+  let cseqMethod = "";
+  if (level === "proxy") {
+    // the CSeq method tells a REGISTER response apart; the CSeq row itself is checked below
+    cseqMethod = /[ \t]([^ \t]*)[ \t]*$/.exec(msg.getHeader("CSeq") ?? "")?.[1] ?? "";
+    const register = msg.kind === "request" ? msg.method === "REGISTER" : cseqMethod === "REGISTER";
+    if (register) level = "full";
+  }
+  if (level === "full") checks = FULL_CHECKS;
+  else if (level === "proxy") checks = proxyReadsDialog(msg, cseqMethod) ? PROXY_DIALOG_CHECKS : PROXY_CHECKS;
+  for (const name of repeated ? SINGLE_HEADERS : []) {
+    if (!repeated?.includes(name)) continue;
+    // RFC 3261 §16.3 item 1: a header the proxy does not read is not checked, not even for repetition
+    if (level === "proxy" && !isProxyChecked(name, checks)) continue;
+    if (name === "content-length") fail("E_SIP_CONTENT_LENGTH", "more than one Content-Length", "Content-Length");
+    fail("E_SIP_HEADER", `more than one ${name} header`, name);
+  }
+  for (const [name, key] of mandatory) if (!keys.includes(key)) fail("E_SIP_MISSING_HEADER", `missing ${name}`, name);
   msg.vias();
   msg.from();
   msg.to();
@@ -197,27 +276,18 @@ export function validateMessage(msg: SipMessage, level: "full" | "mandatory" = "
   if (msg.kind === "request" && cseq.method !== msg.method) {
     fail("E_SIP_CSEQ", "CSeq method does not match request method", "CSeq");
   }
-  if (level === "full") {
-    msg.contact();
-    msg.routes();
-    msg.recordRoutes();
-    msg.paths();
-    msg.serviceRoutes();
-    msg.contentType();
-    msg.expires();
-    msg.minExpires();
-    msg.securityClient();
-    msg.securityServer();
-    msg.securityVerify();
-    msg.warnings();
-    msg.retryAfter();
-    msg.require();
-    msg.proxyRequire();
-    msg.supported();
-    msg.unsupported();
-    msg.allow();
-  }
+  // only the headers present: a view of an absent header is never built
+  for (const [key, read] of checks) if (keys.includes(key)) read(msg);
 }
+
+/** At the proxy level, only the mandatory single headers and those of `checks` are checked for repetition. */
+function isProxyChecked(name: string, checks: readonly Check[]): boolean {
+  if (MANDATORY_SINGLE.has(name)) return true;
+  for (const [k] of checks) if (k === name) return true;
+  return false;
+}
+
+const MANDATORY_SINGLE = new Set(["call-id", "content-length", "cseq", "from", "to", "max-forwards"]);
 
 /** Parses one complete message. Throws only SipParseError. */
 export function parseMessage(bytes: Uint8Array, opts: ParseOptions = {}): SipMessage {

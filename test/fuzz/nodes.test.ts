@@ -1,7 +1,8 @@
 /**
  * CI subset of bench/fuzz.ts for the running targets (docs/fuzz.md): mutated SIP over UDP and TCP to a real P-CSCF
  * (S-CSCF behind it, two registered UEs) and mutated SDP through DcEndpoint.acceptOffer / acceptAnswer. The P-CSCF
- * must answer 400 (with Warning) / 505 / 413 / 513 exactly where docs/sip.md says, drop the rest, answer an OPTIONS
+ * must answer 400 (with Warning) / 505 / 413 / 513 exactly where docs/sip.md says (for a proxy: only the headers it
+ * reads, RFC 3261 §16.3 item 1; the oracle parses with `validate: "proxy"`), drop the rest, answer an OPTIONS
  * probe after every input, leak nothing; the UE must reject only with typed UeErrors and close cleanly.
  */
 import fc from "fast-check";

@@ -589,3 +589,41 @@ describe("regression: fast-check seed -1256120395", () => {
     }
   });
 });
+
+describe('validate: "proxy" (RFC 3261 §16.3 item 1: what a proxy reads MUST be well-formed, the rest is ignored)', () => {
+  const req = (method: string, row: string) =>
+    `${method} sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nMax-Forwards: 70\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 ${method}\r\n${row}\r\nContent-Length: 0\r\n\r\n`;
+  const res = (status: number, method: string, row: string) =>
+    `SIP/2.0 ${status} X\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: c\r\nCSeq: 1 ${method}\r\n${row}\r\nContent-Length: 0\r\n\r\n`;
+  const code = (text: string, validate: "full" | "proxy") => {
+    try {
+      parseMessageText(text, { validate });
+      return "ok";
+    } catch (e) {
+      return e instanceof SipParseError ? e.code : "untyped";
+    }
+  };
+  // [message, full, proxy]
+  const table: [string, string, string][] = [
+    [req("INVITE", "Supported: @"), "E_SIP_TOKEN_LIST", "ok"],
+    [req("INVITE", "Expires: x"), "E_SIP_EXPIRES", "ok"],
+    [req("OPTIONS", "Expires: 1\r\nExpires: 2"), "E_SIP_HEADER", "ok"],
+    [req("MESSAGE", "Contact: <sip:a"), "E_SIP_NAME_ADDR", "ok"],
+    [req("MESSAGE", "Record-Route: <sip:a"), "E_SIP_NAME_ADDR", "ok"],
+    [req("INVITE", "Contact: <sip:a"), "E_SIP_NAME_ADDR", "E_SIP_NAME_ADDR"],
+    [req("INVITE", "Record-Route: <sip:a"), "E_SIP_NAME_ADDR", "E_SIP_NAME_ADDR"],
+    [req("MESSAGE", "Route: <sip:a"), "E_SIP_NAME_ADDR", "E_SIP_NAME_ADDR"],
+    [req("MESSAGE", "Content-Type: text"), "E_SIP_CONTENT_TYPE", "E_SIP_CONTENT_TYPE"],
+    [req("MESSAGE", "Content-Type: text/plain\r\nContent-Type: text/plain"), "E_SIP_HEADER", "E_SIP_HEADER"],
+    [req("OPTIONS", "Proxy-Require: @"), "E_SIP_TOKEN_LIST", "E_SIP_TOKEN_LIST"],
+    [req("REGISTER", "Expires: x"), "E_SIP_EXPIRES", "E_SIP_EXPIRES"],
+    [res(200, "REGISTER", "Service-Route: <sip:a"), "E_SIP_NAME_ADDR", "E_SIP_NAME_ADDR"],
+    [res(180, "INVITE", "Contact: <sip:a"), "E_SIP_NAME_ADDR", "ok"],
+    [res(200, "INVITE", "Contact: <sip:a"), "E_SIP_NAME_ADDR", "E_SIP_NAME_ADDR"],
+    [res(200, "INVITE", "Warning: junk"), "E_SIP_WARNING", "ok"],
+    [req("INVITE", "Max-Forwards: x"), "E_SIP_HEADER", "E_SIP_HEADER"],
+  ];
+  it.each(table)("%j: full %s, proxy %s", (text, full, proxy) => {
+    expect([code(text, "full"), code(text, "proxy")]).toEqual([full, proxy]);
+  });
+});

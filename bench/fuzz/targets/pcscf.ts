@@ -9,7 +9,8 @@
  * sends is captured on its transport layers (the wrapper of src/demo/network.ts), so the oracle sees every answer:
  * - a malformed request that is answerable (docs/sip.md: Via parseable, From, To, Call-ID, CSeq, not ACK) gets
  *   400 with a Warning (505 for another SIP version), 413 / 513 when too large; the expectation is computed with the
- *   codec's own public functions (parseMessage, readPartial, answerableRows, SipStreamFramer);
+ *   codec's own public functions (parseMessage at the P-CSCF's `validate: "proxy"` level, readPartial,
+ *   answerableRows, SipStreamFramer): a malformed header the proxy does not read is forwarded, not answered;
  * - anything else malformed is dropped (no error answer carrying its Call-ID);
  * - no answer leaks internals (stack traces, file paths);
  * - after `stop()` every socket and timer is gone (process.getActiveResourcesInfo()).
@@ -113,7 +114,8 @@ function expectOne(bytes: Uint8Array, datagram: boolean, out: Expectation): void
     return;
   }
   try {
-    parseMessage(bytes, { datagram });
+    // the P-CSCF's level (docs/sip.md): only the headers a proxy reads, RFC 3261 §16.3 item 1
+    parseMessage(bytes, { datagram, validate: "proxy" });
     out.codes.push("parsed");
   } catch (e) {
     if (!(e instanceof SipParseError)) throw e;

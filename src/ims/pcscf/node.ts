@@ -83,6 +83,8 @@ function layerOptions(
     ...(c.tlsConfig ? { tlsConfig: c.tlsConfig } : {}),
     ...(c.viaHost !== undefined ? { viaHost: c.viaHost } : {}),
     ...(limits ? { limits } : {}),
+    // RFC 3261 §16.3 item 1: a proxy checks what it reads; any other header is forwarded unchanged, even malformed
+    validate: "proxy",
     logger,
   };
 }

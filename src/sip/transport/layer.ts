@@ -11,7 +11,7 @@ import type { AuditEvent, Logger } from "../../log.ts";
 import { silentLogger } from "../../log.ts";
 import { type PartialMessage, SipError, SipParseError } from "../errors.ts";
 import { getParam, randomHex, setParam } from "../grammar.ts";
-import { formatVia, parseVia } from "../headers.ts";
+import { formatVia, parseVia, type Via } from "../headers.ts";
 import {
   createResponse,
   generateTag,
@@ -71,6 +71,12 @@ export interface SipTransportLayerOptions {
   viaHost?: string;
   /** warn-agent of the Warning header in error answers (RFC 3261 §20.43); default the Via host */
   warningAgent?: string;
+  /**
+   * How much of each inbound message is validated before it is handed on (`ParseOptions.validate`): "full" (default)
+   * answers 400 to any malformed header with a typed codec; "proxy" only to those a proxy reads, the others are
+   * forwarded unchanged (RFC 3261 §16.3 item 1).
+   */
+  validate?: "full" | "proxy";
   /** RFC 3261 §18.1.2: drop responses whose top Via sent-by is not ours; default true */
   checkResponseVia?: boolean;
   logger?: Logger;
@@ -79,6 +85,8 @@ export interface SipTransportLayerOptions {
   /** `node` of those audit events; default "sip" */
   auditNode?: string;
 }
+
+const ignore = (): void => undefined;
 
 export type ConnectionRefusedListener = (info: ConnectionRefusedInfo) => void;
 
@@ -345,7 +353,7 @@ export class SipTransportLayer implements TransactionTransport {
     }
     let msg: SipMessage;
     try {
-      msg = parseMessage(bytes, { datagram });
+      msg = parseMessage(bytes, { datagram, validate: this.opts.validate ?? "full" });
     } catch (e) {
       const err = e instanceof SipParseError ? e : new SipParseError("E_SIP_HEADER", "unparseable");
       this.answerMalformed(err, err.partial, source, undefined, bytes);
@@ -511,28 +519,48 @@ export class SipTransportLayer implements TransactionTransport {
     this.setFlow(transport, id, res.getHeaders("Contact").length > 0);
   }
 
-  /** Sends a request (its top Via must already be set); resolves with the flow used. */
-  async sendRequest(req: SipRequest, target: SipTarget): Promise<SipSource> {
-    return this.sendBytes(req.toBytes(), target);
+  /**
+   * Sends a request (its top Via must already be set); resolves with the flow used. Not `async`: the transport's own
+   * promise is handed back (no wrapper promise per message); a synchronous failure becomes a rejection all the same.
+   */
+  sendRequest(req: SipRequest, target: SipTarget): Promise<SipSource> {
+    try {
+      return this.sendBytes(req.toBytes(), target);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
-  async sendBytes(bytes: Uint8Array, target: SipTarget): Promise<SipSource> {
-    if (this.closed) throw new SipError("E_SIP_CLOSED", "transport layer closed");
+  sendBytes(bytes: Uint8Array, target: SipTarget): Promise<SipSource> {
+    if (this.closed) return Promise.reject(new SipError("E_SIP_CLOSED", "transport layer closed"));
     const t = this.transports.get(target.transport);
-    if (!t) throw new SipError("E_SIP_TRANSPORT", `no ${target.transport} transport configured`);
+    if (!t) return Promise.reject(new SipError("E_SIP_TRANSPORT", `no ${target.transport} transport configured`));
     return t.send(bytes, target);
   }
 
   /**
    * RFC 3261 §18.2.2: over a reliable transport the response goes back on the request's connection while it is
    * open (else a new connection to received/sent-by); over UDP to received (or sent-by) and the rport/sent-by port.
+   * Not `async` on the datagram path (one promise per response: the transport's).
    */
-  async sendResponse(res: SipResponse, source: SipSource | undefined): Promise<void> {
-    // RFC 3261 §18.2.2: only the top Via routes a response. A 400 echoes the request's Via rows (§8.2.6.2), and a
-    // malformed lower row must not stop it: read the first row only, as answerableRows (reply.ts) does.
-    const via = parseVia(res.getHeaders("Via")[0] ?? "")[0];
-    if (!via) throw new SipParseError("E_SIP_MISSING_HEADER", "missing Via", { header: "Via" });
-    if (source?.connectionId !== undefined && this.canRespond(source.transport, source.connectionId)) {
+  sendResponse(res: SipResponse, source: SipSource | undefined): Promise<void> {
+    try {
+      // RFC 3261 §18.2.2: only the top Via routes a response. A 400 echoes the request's Via rows (§8.2.6.2), and a
+      // malformed lower row must not stop it: read the first row only, as answerableRows (reply.ts) does.
+      const via = parseVia(res.getHeaders("Via")[0] ?? "")[0];
+      if (!via) throw new SipParseError("E_SIP_MISSING_HEADER", "missing Via", { header: "Via" });
+      if (source?.connectionId !== undefined || (source !== undefined && this.isReliable(source.transport))) {
+        return this.sendResponseOnFlow(res, via, source);
+      }
+      return this.sendBytes(res.toBytes(), responseTarget(via, source)).then(ignore);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** `sendResponse` toward a request that came over a connection (RFC 3261 §18.2.2). */
+  private async sendResponseOnFlow(res: SipResponse, via: Via, source: SipSource): Promise<void> {
+    if (source.connectionId !== undefined && this.canRespond(source.transport, source.connectionId)) {
       try {
         await this.sendBytes(res.toBytes(), {
           transport: source.transport,
@@ -549,7 +577,7 @@ export class SipTransportLayer implements TransactionTransport {
       }
     }
     const target = responseTarget(via, source);
-    if (source && this.isReliable(source.transport) && target.transport === source.transport) {
+    if (this.isReliable(source.transport) && target.transport === source.transport) {
       // the connection is gone: open a new one to the source address and the sent-by port (RFC 3261 §18.2.2)
       target.host = typeof getParam(via.params, "received") === "string" ? target.host : source.host;
     }

@@ -24,6 +24,9 @@ export interface UdpTransportOptions {
   logger?: Logger;
 }
 
+/** Bounded cache of `bareHost` (one lower-cased copy per peer instead of one per datagram). */
+const HOST_CACHE_MAX = 4096;
+
 export class UdpTransport implements SipTransport {
   readonly protocol = "UDP" as const;
   readonly reliable = false;
@@ -34,6 +37,7 @@ export class UdpTransport implements SipTransport {
   private readonly port: number;
   private readonly bufferSize: number;
   private readonly log: Logger;
+  private readonly hosts = new Map<string, string>();
 
   constructor(
     private readonly handlers: TransportHandlers,
@@ -58,7 +62,7 @@ export class UdpTransport implements SipTransport {
           const a = this.bound ?? { host: socket.address().address, port: socket.address().port };
           this.handlers.onMessage(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), {
             transport: "UDP",
-            host: bareHost(rinfo.address),
+            host: this.bare(rinfo.address),
             port: rinfo.port,
             localHost: a.host,
             localPort: a.port,
@@ -90,24 +94,40 @@ export class UdpTransport implements SipTransport {
     return this.bound;
   }
 
+  /** `bareHost`, cached per peer address. */
+  private bare(host: string): string {
+    let h = this.hosts.get(host);
+    if (h === undefined) {
+      if (this.hosts.size >= HOST_CACHE_MAX) this.hosts.clear();
+      h = bareHost(host);
+      this.hosts.set(host, h);
+    }
+    return h;
+  }
+
+  /**
+   * One datagram. The promise settles when `dgram` reports the send (on the next tick when the kernel took it at once):
+   * callers rely on the rejection (RFC 3261 §17.1.4: a client transaction turns it into 503; §17.2.4: a server
+   * transaction terminates), so every send keeps its callback (a send without one loses its error in `dgram`).
+   */
   send(bytes: Uint8Array, target: SipTarget): Promise<SipSource> {
     const socket = this.socket;
-    if (!socket || this.closed || !this.bound) {
+    const local = this.bound;
+    if (!socket || this.closed || !local) {
       return Promise.reject(new SipError("E_SIP_CLOSED", "UDP transport is not listening"));
     }
-    const local = this.bound;
+    const host = this.bare(target.host);
+    const port = target.port;
     return new Promise((resolve, reject) => {
-      socket.send(bytes, target.port, bareHost(target.host), (err) => {
-        if (err) reject(new SipError("E_SIP_TRANSPORT", `UDP send failed: ${err.message}`, { cause: err }));
-        else
-          resolve({
-            transport: "UDP",
-            host: bareHost(target.host),
-            port: target.port,
-            localHost: local.host,
-            localPort: local.port,
-          });
-      });
+      try {
+        socket.send(bytes, port, host, (err) => {
+          if (err) reject(new SipError("E_SIP_TRANSPORT", `UDP send failed: ${err.message}`, { cause: err }));
+          else resolve({ transport: "UDP", host, port, localHost: local.host, localPort: local.port });
+        });
+      } catch (e) {
+        // dgram throws synchronously on a bad port or a closed socket
+        reject(new SipError("E_SIP_TRANSPORT", `UDP send failed: ${(e as Error).message}`, { cause: e }));
+      }
     });
   }
 
