@@ -29,13 +29,13 @@ separate processes (bench/agw/roles.ts).
                    A B A C A D …; medians, min–max and the median of the per-pair ratios are printed (default 5)
   --legs a,b,…     idle verified TLS legs held for the memory figure (default 1000,5000,10000)
   --scopes a,b,…   certificate scopes for the memory figure: agw, termination, naive (default all three;
-                   naive is the baseline of the ratio lines)
+                   naive is the baseline of the ratio lines); with --compare also agw-b, termination-b
   --only WHAT      throughput or memory (default both)
   --chunk BYTES    client write size (default 65536)
   --verbose        also print every run of every pair
   --relays a,b,…   measured relays (default tls-relay,tcp-relay,node-tls-relay; with --compare also tls-relay-b)
-  --compare DIR    A/B in the same run: DIR is another checkout of this repository (e.g. \`git worktree add\` of the
-                   commit before a change, node_modules linked); its AGW is measured as tls-relay-b / tcp-relay-b,
+  --compare DIR    A/B in the same run: DIR is another checkout of this repository (e.g. \`git archive\` of the commit
+                   before a change, node_modules linked); its AGW is measured as tls-relay-b / tcp-relay-b,
                    each run paired with a baseline run like the others
   --cpu-prof DIR   the relay processes (AGW, plain and naive relays) write V8 CPU profiles into DIR
                    (summarise with bench/pcscf/profileTop.ts)
@@ -359,10 +359,16 @@ async function memory(a: Args): Promise<void> {
   }
 }
 
+let compareDir: string | undefined;
 async function memoryOne(n: number, scope: string): Promise<Figure> {
   {
     // "naive": a plain Node TLS server with one certificate and one listener (the floor, same run)
-    const agw = spawnRole(scope === "naive" ? ["tls-holder"] : ["agw", scope], true);
+    // "<scope>-b": the AGW of the --compare checkout, in the same run
+    const b = scope.endsWith("-b");
+    if (b && !compareDir) throw new Error(`scope ${scope} needs --compare`);
+    const roles = b ? `${compareDir}/bench/agw/roles.ts` : ROLES;
+    const base = b ? scope.slice(0, -2) : scope;
+    const agw = spawnRole(base === "naive" ? ["tls-holder"] : ["agw", base], true, roles);
     await next(agw, 20_000, "agw");
     const cli = spawnRole(["memclient"], true);
     const { fingerprint } = await next(cli, 20_000, "memclient");
@@ -487,6 +493,7 @@ async function main(): Promise<void> {
     (a.only !== "throughput" ? a.scopes.length * a.legs.length : 0);
   progress = new Progress("agw", { total: steps, unit: "steps" }).start();
   if (a.only !== "memory") await throughput(a);
+  compareDir = a.compare;
   if (a.only !== "throughput") await memory(a);
   progress.stop();
   const m1 = { ...machine(), figure: "machine-end" };
