@@ -124,6 +124,7 @@ console.log(
     legs: N,
     rssKiBPer1kLegs: Math.round((m1.rssKiB - m0.rssKiB) / (N / 1000)),
     heapUsedKiBPer1kLegs: Math.round(per1k(m0.heapUsed, m1.heapUsed)),
+    heapTotalKiBPer1kLegs: Math.round(per1k(m0.heapTotal, m1.heapTotal)),
     externalKiBPer1kLegs: Math.round(per1k(m0.external, m1.external)),
     arrayBuffersKiBPer1kLegs: Math.round(per1k(m0.arrayBuffers, m1.arrayBuffers)),
   }),

@@ -387,11 +387,11 @@ export class ImsAgw implements IqAgw {
    */
   private credentialForNewTermination(): TlsCredential {
     if (this.certificateScope === "termination") {
-      return new TlsCredential(this.certificateFactory(), this.tlsContexts);
+      return new TlsCredential(this.certificateFactory(), this.tlsContexts, true);
     }
     const now = Date.now();
     if (!this.shared || now - this.shared.created > SHARED_CERTIFICATE_LIFETIME_MS) {
-      this.shared = { credential: new TlsCredential(this.certificateFactory(), this.tlsContexts), created: now };
+      this.shared = { credential: new TlsCredential(this.certificateFactory(), this.tlsContexts, false), created: now };
     }
     return this.shared.credential;
   }

@@ -97,16 +97,26 @@ export class TlsContextPool {
  */
 export class TlsCredential {
   readonly fingerprint: Fingerprint;
-  private readonly pem: { cert: string; key: string };
+  private pem: { cert: string; key: string } | undefined;
   /** only when the pool cannot share a context: this credential's own, built at its first connection */
   private own: tls.SecureContext | undefined;
 
+  /** `owned`: the credential of one termination only (default scope), whose key material `settle()` may drop */
   constructor(
     certificate: SessionCertificate,
     private readonly pool: TlsContextPool,
+    private readonly owned: boolean,
   ) {
     this.fingerprint = certificate.fingerprint;
     this.pem = { cert: certificate.certPem, key: certificate.keyPem };
+  }
+
+  /**
+   * The owning termination accepts no further connection (its leg is ready): drop the PEM certificate and key (the
+   * live connection keeps its own copy inside OpenSSL; memory per idle leg, and one copy fewer of the private key).
+   */
+  settle(): void {
+    if (this.owned) this.pem = undefined;
   }
 
   /**
@@ -114,12 +124,15 @@ export class TlsCredential {
    * `tls.connect`) at once, in the same synchronous block, so that the connection takes this certificate and key.
    */
   contextForNewSocket(): tls.SecureContext {
+    if (this.own) return this.own;
+    const pem = this.pem;
+    if (!pem) throw new AgwError("E_AGW_INTERNAL", "credential without key material (termination settled)");
     try {
       if (this.pool.perCredential) {
-        this.own ??= this.pool.contextFor(this, this.pem);
+        this.own = this.pool.contextFor(this, pem);
         return this.own;
       }
-      return this.pool.contextFor(this, this.pem);
+      return this.pool.contextFor(this, pem);
     } catch (cause) {
       throw new AgwError("E_AGW_CERT", "the TLS certificate or key could not be loaded", { cause });
     }

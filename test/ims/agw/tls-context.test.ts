@@ -8,6 +8,7 @@ import type net from "node:net";
 import tls from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
 import { ImsAgw } from "../../../src/ims/agw/agw.ts";
+import { TlsContextPool, TlsCredential } from "../../../src/ims/agw/credential.ts";
 import type { AgwConnectionPoint } from "../../../src/ims/agw/iqTypes.ts";
 import { fingerprintOf, type SessionCertificate } from "../../../src/security/certificate.ts";
 import { EventRecorder, LOOPBACK, newCertificate, tcpConnect, ueConnect, waitFor } from "./helpers.ts";
@@ -106,5 +107,18 @@ describe("one TLS context, one certificate per termination", () => {
     expect(second.isSessionReused()).toBe(false);
     expect(presented(second)).toBe(b.localCertificateFingerprint?.value);
     expect(presented(first)).toBe(a.localCertificateFingerprint?.value);
+  });
+});
+
+describe("TlsCredential", () => {
+  it("a termination's own credential drops its key material once settled; a shared one keeps it", () => {
+    const pool = new TlsContextPool("TLSv1.2");
+    const own = new TlsCredential(newCertificate(), pool, true);
+    const shared = new TlsCredential(newCertificate(), pool, false);
+    expect(own.contextForNewSocket()).toBeDefined();
+    own.settle();
+    shared.settle();
+    expect(() => own.contextForNewSocket()).toThrow(expect.objectContaining({ code: "E_AGW_INTERNAL" }));
+    expect(shared.contextForNewSocket()).toBeDefined();
   });
 });
