@@ -29,10 +29,14 @@ separate processes (bench/agw/roles.ts).
                    A B A C A D …; medians, min–max and the median of the per-pair ratios are printed (default 5)
   --legs a,b,…     idle verified TLS legs held for the memory figure (default 1000,5000,10000)
   --scopes a,b,…   certificate scopes for the memory figure: agw, termination, naive (default all three;
-                   naive is the baseline of the ratio lines); with --compare also agw-b, termination-b
+                   naive is the baseline of the ratio lines); with --compare also agw-b, termination-b.
+                   Breakdown only: termination-pregen (certificates generated before the measurement) and
+                   naive-noticket (the naive server without session tickets, as the AGW's TLS context)
   --only WHAT      throughput or memory (default both)
   --chunk BYTES    client write size (default 65536)
   --verbose        also print every run of every pair
+  --settle-ms N    memory: a second measurement N ms after the first (3 s after the last leg), once V8's memory
+                   reducer has shrunk the heap of an idle process (default 20000; 0 = none)
   --relays a,b,…   measured relays (default tls-relay,tcp-relay,node-tls-relay; with --compare also tls-relay-b)
   --compare DIR    A/B in the same run: DIR is another checkout of this repository (e.g. \`git archive\` of the commit
                    before a change, node_modules linked); its AGW is measured as tls-relay-b / tcp-relay-b,
@@ -51,6 +55,7 @@ const FLAGS = benchArgs(USAGE, {
   only: "string",
   chunk: "number",
   verbose: "boolean",
+  "settle-ms": "number",
   relays: "list",
   compare: "string",
   "cpu-prof": "string",
@@ -67,6 +72,7 @@ interface Args {
   chunk: number;
   scopes: string[];
   verbose: boolean;
+  settleMs: number;
   relays: string[] | undefined;
   compare: string | undefined;
 }
@@ -80,6 +86,7 @@ function parseArgs(): Args {
     chunk: FLAGS.chunk ?? 65536,
     scopes: FLAGS.scopes ?? ["agw", "termination", "naive"],
     verbose: FLAGS.verbose ?? false,
+    settleMs: FLAGS["settle-ms"] ?? 20_000,
     relays: FLAGS.relays,
     compare: FLAGS.compare,
   };
@@ -337,12 +344,12 @@ async function memory(a: Args): Promise<void> {
     const byScope = new Map<string, Figure>();
     for (const scope of a.scopes) {
       progress?.note(`memory: ${n} legs, certificate scope ${scope}`);
-      byScope.set(scope, await memoryOne(n, scope));
+      byScope.set(scope, await memoryOne(n, scope, a.settleMs));
       progress?.add(1);
     }
     const naive = byScope.get("naive");
     for (const [scope, f] of byScope) {
-      if (scope === "naive") continue;
+      if (scope.startsWith("naive")) continue;
       // the machine-readable line: KiB per idle verified leg against the naive Node TLS server in the same run
       emit({
         figure: `agw.tls-leg-${scope}.kib`,
@@ -355,12 +362,26 @@ async function memory(a: Args): Promise<void> {
         baselineScenario: "naive Node TLS server, one certificate, requestCert",
         goal: 32,
       });
+      if (f.agwKiBPerLegSettled === undefined) continue;
+      // the same, measured again once the idle processes have settled (--settle-ms)
+      emit({
+        figure: `agw.tls-leg-${scope}.settled.kib`,
+        ours: f.agwKiBPerLegSettled,
+        baseline: naive?.agwKiBPerLegSettled ?? null,
+        ratio: naive ? round(Number(f.agwKiBPerLegSettled) / Number(naive.agwKiBPerLegSettled), 2) : null,
+        unit: "KiB/leg (AGW RSS)",
+        legs: n,
+        settleMs: a.settleMs,
+        certificateScope: scope,
+        baselineScenario: "naive Node TLS server, one certificate, requestCert",
+        goal: 32,
+      });
     }
   }
 }
 
 let compareDir: string | undefined;
-async function memoryOne(n: number, scope: string): Promise<Figure> {
+async function memoryOne(n: number, scope: string, settleMs: number): Promise<Figure> {
   {
     // "naive": a plain Node TLS server with one certificate and one listener (the floor, same run)
     // "<scope>-b": the AGW of the --compare checkout, in the same run
@@ -368,8 +389,11 @@ async function memoryOne(n: number, scope: string): Promise<Figure> {
     if (b && !compareDir) throw new Error(`scope ${scope} needs --compare`);
     const roles = b ? `${compareDir}/bench/agw/roles.ts` : ROLES;
     const base = b ? scope.slice(0, -2) : scope;
-    const agw = spawnRole(base === "naive" ? ["tls-holder"] : ["agw", base], true, roles);
+    const role =
+      base === "naive" ? ["tls-holder"] : base === "naive-noticket" ? ["tls-holder", "noticket"] : ["agw", base];
+    const agw = spawnRole(role, true, roles);
     await next(agw, 20_000, "agw");
+    if (base === "termination-pregen") await ask(agw, { cmd: "pregen", n }, 600_000, "pregenerate certificates");
     const cli = spawnRole(["memclient"], true);
     const { fingerprint } = await next(cli, 20_000, "memclient");
     await new Promise((r) => setTimeout(r, 500));
@@ -401,6 +425,12 @@ async function memoryOne(n: number, scope: string): Promise<Figure> {
     const a1 = await ask(agw, { cmd: "mem" }, 30_000, "agw mem");
     const c1 = await ask(cli, { cmd: "mem" }, 30_000, "client mem");
     const agwKiB = Number(a1.rssKiB) - Number(a0.rssKiB);
+    let a2: Msg | undefined;
+    if (settleMs > 0) {
+      progress?.note(`memory: ${scope}, ${n} legs, settling ${settleMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, settleMs));
+      a2 = await ask(agw, { cmd: "mem" }, 30_000, "agw mem");
+    }
     const f: Figure = {
       figure: "memory",
       certificateScope: scope,
@@ -410,6 +440,13 @@ async function memoryOne(n: number, scope: string): Promise<Figure> {
       agwRssDeltaKiB: agwKiB,
       agwKiBPerLeg: round(agwKiB / n, 2),
       agwHeapBPerLeg: Math.round((Number(a1.heapUsed) - Number(a0.heapUsed)) / n),
+      agwHeapTotalBPerLeg: Math.round((Number(a1.heapTotal) - Number(a0.heapTotal)) / n),
+      ...(a2
+        ? {
+            agwKiBPerLegSettled: round((Number(a2.rssKiB) - Number(a0.rssKiB)) / n, 2),
+            agwHeapTotalBPerLegSettled: Math.round((Number(a2.heapTotal) - Number(a0.heapTotal)) / n),
+          }
+        : {}),
       agwExternalBPerLeg: Math.round((Number(a1.external) - Number(a0.external)) / n),
       clientKiBPerConn: round((Number(c1.rssKiB) - Number(c0.rssKiB)) / n, 2),
       legsPerSecond: Math.round(n / setupSeconds),
@@ -465,7 +502,7 @@ function printTables(a: Args, m0: Figure, m1: Figure): void {
   const mem = figures.filter((f) => f.figure === "memory");
   if (mem.length) {
     console.log(
-      "\n| idle verified TLS legs held by one AGW process | legs | KiB/leg (AGW RSS) | heap B/leg | legs/s |",
+      "\n| idle verified TLS legs held by one AGW process | legs | KiB/leg (AGW RSS), 3 s / settled | heap B/leg | legs/s |",
     );
     console.log("|---|---|---|---|---|");
     for (const f of mem) {
@@ -473,7 +510,8 @@ function printTables(a: Args, m0: Figure, m1: Figure): void {
         f.certificateScope === "naive"
           ? "naive Node TLS server (baseline)"
           : `AGW, certificate per ${f.certificateScope}`;
-      console.log(`| ${what} | ${f.legs} | ${f.agwKiBPerLeg} | ${f.agwHeapBPerLeg} | ${f.legsPerSecond} |`);
+      const kib = `${f.agwKiBPerLeg} / ${f.agwKiBPerLegSettled ?? "–"}`;
+      console.log(`| ${what} | ${f.legs} | ${kib} | ${f.agwHeapBPerLeg} | ${f.legsPerSecond} |`);
     }
   }
 }
