@@ -19,6 +19,7 @@ import { benchArgs, Progress } from "./cli.ts";
 
 const USAGE = `usage: node --import tsx bench/agw.ts [--mib N] [--runs N] [--legs 1000,5000,10000] [--scopes a,b,…]
                                      [--only throughput|memory] [--chunk BYTES] [--verbose]
+                                     [--relays a,b,…] [--compare DIR] [--cpu-prof DIR]
 
 IMS-AGW benchmark (docs/agw.md), each figure against its baseline in the same run; client, relay and sink are
 separate processes (bench/agw/roles.ts).
@@ -28,10 +29,20 @@ separate processes (bench/agw/roles.ts).
                    A B A C A D …; medians, min–max and the median of the per-pair ratios are printed (default 5)
   --legs a,b,…     idle verified TLS legs held for the memory figure (default 1000,5000,10000)
   --scopes a,b,…   certificate scopes for the memory figure: agw, termination, naive (default all three;
-                   naive is the baseline of the ratio lines)
+                   naive is the baseline of the ratio lines); with --compare also agw-b, termination-b.
+                   Breakdown only: termination-pregen (certificates generated before the measurement) and
+                   naive-noticket (the naive server without session tickets, as the AGW's TLS context)
   --only WHAT      throughput or memory (default both)
   --chunk BYTES    client write size (default 65536)
   --verbose        also print every run of every pair
+  --settle-ms N    memory: a second measurement N ms after the first (3 s after the last leg), once V8's memory
+                   reducer has shrunk the heap of an idle process (default 20000; 0 = none)
+  --relays a,b,…   measured relays (default tls-relay,tcp-relay,node-tls-relay; with --compare also tls-relay-b)
+  --compare DIR    A/B in the same run: DIR is another checkout of this repository (e.g. \`git archive\` of the commit
+                   before a change, node_modules linked); its AGW is measured as tls-relay-b / tcp-relay-b,
+                   each run paired with a baseline run like the others
+  --cpu-prof DIR   the relay processes (AGW, plain and naive relays) write V8 CPU profiles into DIR
+                   (summarise with bench/pcscf/profileTop.ts)
 
 One JSON line per figure (agw.<relay>.ratio, agw.tls-leg-<scope>.kib: ours, baseline, ratio), then the machine
 (CPU model, cores, Node, load average) and the tables on stdout; progress on stderr.
@@ -44,6 +55,10 @@ const FLAGS = benchArgs(USAGE, {
   only: "string",
   chunk: "number",
   verbose: "boolean",
+  "settle-ms": "number",
+  relays: "list",
+  compare: "string",
+  "cpu-prof": "string",
 });
 
 const ROLES = fileURLToPath(new URL("./agw/roles.ts", import.meta.url));
@@ -57,6 +72,9 @@ interface Args {
   chunk: number;
   scopes: string[];
   verbose: boolean;
+  settleMs: number;
+  relays: string[] | undefined;
+  compare: string | undefined;
 }
 
 function parseArgs(): Args {
@@ -68,6 +86,9 @@ function parseArgs(): Args {
     chunk: FLAGS.chunk ?? 65536,
     scopes: FLAGS.scopes ?? ["agw", "termination", "naive"],
     verbose: FLAGS.verbose ?? false,
+    settleMs: FLAGS["settle-ms"] ?? 20_000,
+    relays: FLAGS.relays,
+    compare: FLAGS.compare,
   };
 }
 
@@ -75,9 +96,11 @@ function parseArgs(): Args {
 let progress: Progress | undefined;
 
 const children = new Set<ChildProcess>();
-function spawnRole(args: string[], gc = false): ChildProcess {
-  const cp = fork(ROLES, args, {
-    execArgv: ["--import", "tsx", ...(gc ? ["--expose-gc"] : [])],
+const CPU_PROF = FLAGS["cpu-prof"];
+function spawnRole(args: string[], gc = false, roles = ROLES, profile = false): ChildProcess {
+  const prof = profile && CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", CPU_PROF] : [];
+  const cp = fork(roles, args, {
+    execArgv: ["--import", "tsx", ...(gc ? ["--expose-gc"] : []), ...prof],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   children.add(cp);
@@ -118,6 +141,14 @@ async function stop(cp: ChildProcess): Promise<void> {
   if (cp.exitCode === null) cp.kill("SIGKILL");
 }
 
+async function disconnect(cp: ChildProcess): Promise<void> {
+  if (cp.exitCode !== null) return;
+  const exited = new Promise<void>((r) => cp.once("exit", () => r()));
+  cp.disconnect();
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+  if (cp.exitCode === null) cp.kill("SIGKILL");
+}
+
 function ticks(pid: number | undefined): number {
   if (!pid) return 0;
   const f = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -147,7 +178,7 @@ type Scenario = {
   key: string;
   name: string;
   kind: "tcp" | "tls";
-  relay: "plain-relay" | "node-tls-relay" | "agw-tcp" | "agw-tls";
+  relay: "plain-relay" | "node-tls-relay" | "agw-tcp" | "agw-tls" | "agw-b-tcp" | "agw-b-tls";
 };
 
 const BASELINE: Scenario = {
@@ -166,7 +197,17 @@ const MEASURED: Scenario[] = [
     kind: "tls",
     relay: "node-tls-relay",
   },
+  { key: "tls-relay-b", name: "IMS-AGW TLS<->TCP, --compare checkout", kind: "tls", relay: "agw-b-tls" },
+  { key: "tcp-relay-b", name: "IMS-AGW TCP<->TCP, --compare checkout", kind: "tcp", relay: "agw-b-tcp" },
 ];
+
+function measured(a: Args): Scenario[] {
+  const want = a.relays ?? ["tls-relay", ...(a.compare ? ["tls-relay-b"] : []), "tcp-relay", "node-tls-relay"];
+  const out = want.map((k) => MEASURED.find((sc) => sc.key === k));
+  if (out.some((sc) => sc === undefined)) throw new Error(`--relays: one of ${MEASURED.map((sc) => sc.key)}`);
+  if (!a.compare && out.some((sc) => sc?.relay.startsWith("agw-b"))) throw new Error("tls-relay-b needs --compare");
+  return out as Scenario[];
+}
 
 interface Run {
   MBps: number;
@@ -196,17 +237,21 @@ async function throughput(a: Args): Promise<void> {
   const total = a.mib * 1024 * 1024;
   const sink = spawnRole(["sink", String(total)]);
   const sinkPort = Number((await next(sink, 60_000, "sink")).port);
-  const plain = spawnRole(["plain-relay", String(sinkPort)]);
+  const plain = spawnRole(["plain-relay", String(sinkPort)], false, ROLES, true);
   const plainPort = Number((await next(plain, 60_000, "plain relay")).port);
-  const nodeTls = spawnRole(["node-tls-relay", String(sinkPort)]);
+  const nodeTls = spawnRole(["node-tls-relay", String(sinkPort)], false, ROLES, true);
   const nodeTlsPort = Number((await next(nodeTls, 60_000, "node tls relay")).port);
-  const agw = spawnRole(["agw"]);
+  const agw = spawnRole(["agw"], false, ROLES, true);
   await next(agw, 60_000, "agw");
+  const agwB = a.compare ? spawnRole(["agw"], false, `${a.compare}/bench/agw/roles.ts`, true) : agw;
+  if (a.compare) await next(agwB, 60_000, "agw (--compare)");
   const relayOf: Record<Scenario["relay"], ChildProcess> = {
     "plain-relay": plain,
     "node-tls-relay": nodeTls,
     "agw-tcp": agw,
     "agw-tls": agw,
+    "agw-b-tcp": agwB,
+    "agw-b-tls": agwB,
   };
 
   async function runOnce(sc: Scenario, label: string): Promise<Run> {
@@ -215,14 +260,14 @@ async function throughput(a: Args): Promise<void> {
     const fp = (await next(cl, 60_000, "client fingerprint")).fingerprint;
     let port: number;
     let contextId: string | undefined;
-    if (sc.relay === "agw-tcp" || sc.relay === "agw-tls") {
-      const r = await ask(agw, { cmd: "context", kind: sc.kind, sinkPort, fingerprint: fp }, 60_000, "context");
+    const relay = relayOf[sc.relay];
+    if (sc.relay.startsWith("agw")) {
+      const r = await ask(relay, { cmd: "context", kind: sc.kind, sinkPort, fingerprint: fp }, 60_000, "context");
       port = Number(r.port);
       contextId = String(r.contextId);
     } else {
       port = sc.relay === "plain-relay" ? plainPort : nodeTlsPort;
     }
-    const relay = relayOf[sc.relay];
     const r0 = ticks(relay.pid);
     const s0 = ticks(sink.pid);
     const result = next(cl, 300_000, label);
@@ -231,7 +276,7 @@ async function throughput(a: Args): Promise<void> {
     const seconds = Number(r.seconds);
     const relayCpuS = (ticks(relay.pid) - r0) / HZ;
     const sinkCpuS = (ticks(sink.pid) - s0) / HZ;
-    if (contextId) await ask(agw, { cmd: "release", contextId }, 60_000, "agw release");
+    if (contextId) await ask(relay, { cmd: "release", contextId }, 60_000, "agw release");
     progress?.add(1);
     await new Promise((res) => setTimeout(res, 200));
     return {
@@ -245,15 +290,16 @@ async function throughput(a: Args): Promise<void> {
     };
   }
 
-  const pairs = new Map<Scenario, { base: Run; ours: Run }[]>(MEASURED.map((sc) => [sc, []]));
+  const scenarios = measured(a);
+  const pairs = new Map<Scenario, { base: Run; ours: Run }[]>(scenarios.map((sc) => [sc, []]));
   for (let i = 0; i < a.runs; i++) {
-    for (const sc of MEASURED) {
+    for (const sc of scenarios) {
       const base = await runOnce(BASELINE, `round ${i + 1}/${a.runs}: baseline before ${sc.key}`);
       const ours = await runOnce(sc, `round ${i + 1}/${a.runs}: ${sc.name}`);
       pairs.get(sc)?.push({ base, ours });
     }
   }
-  for (const sc of MEASURED) {
+  for (const sc of scenarios) {
     const ps = pairs.get(sc) ?? [];
     const ours = stats(ps.map((p) => p.ours.MBps));
     const base = stats(ps.map((p) => p.base.MBps));
@@ -279,11 +325,14 @@ async function throughput(a: Args): Promise<void> {
       },
       ...(last?.cipher ? { protocol: last.protocol, cipher: last.cipher } : {}),
       ...(sc.key === "tls-relay" ? { goal: 0.9 } : {}),
+      ...(sc.relay.startsWith("agw-b") ? { checkout: a.compare } : {}),
     });
     if (a.verbose) emit({ figure: `agw.${sc.key}.runs`, pairs: ps });
   }
-  for (const c of [sink, plain, nodeTls]) c.kill("SIGTERM");
+  // a disconnect lets the relays exit on their own, so --cpu-prof writes their profiles (SIGTERM would not)
+  await Promise.all([sink, plain, nodeTls].map((c) => disconnect(c)));
   await stop(agw);
+  if (agwB !== agw) await stop(agwB);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -295,12 +344,12 @@ async function memory(a: Args): Promise<void> {
     const byScope = new Map<string, Figure>();
     for (const scope of a.scopes) {
       progress?.note(`memory: ${n} legs, certificate scope ${scope}`);
-      byScope.set(scope, await memoryOne(n, scope));
+      byScope.set(scope, await memoryOne(n, scope, a.settleMs));
       progress?.add(1);
     }
     const naive = byScope.get("naive");
     for (const [scope, f] of byScope) {
-      if (scope === "naive") continue;
+      if (scope.startsWith("naive")) continue;
       // the machine-readable line: KiB per idle verified leg against the naive Node TLS server in the same run
       emit({
         figure: `agw.tls-leg-${scope}.kib`,
@@ -313,15 +362,38 @@ async function memory(a: Args): Promise<void> {
         baselineScenario: "naive Node TLS server, one certificate, requestCert",
         goal: 32,
       });
+      if (f.agwKiBPerLegSettled === undefined) continue;
+      // the same, measured again once the idle processes have settled (--settle-ms)
+      emit({
+        figure: `agw.tls-leg-${scope}.settled.kib`,
+        ours: f.agwKiBPerLegSettled,
+        baseline: naive?.agwKiBPerLegSettled ?? null,
+        ratio: naive ? round(Number(f.agwKiBPerLegSettled) / Number(naive.agwKiBPerLegSettled), 2) : null,
+        unit: "KiB/leg (AGW RSS)",
+        legs: n,
+        settleMs: a.settleMs,
+        certificateScope: scope,
+        baselineScenario: "naive Node TLS server, one certificate, requestCert",
+        goal: 32,
+      });
     }
   }
 }
 
-async function memoryOne(n: number, scope: string): Promise<Figure> {
+let compareDir: string | undefined;
+async function memoryOne(n: number, scope: string, settleMs: number): Promise<Figure> {
   {
     // "naive": a plain Node TLS server with one certificate and one listener (the floor, same run)
-    const agw = spawnRole(scope === "naive" ? ["tls-holder"] : ["agw", scope], true);
+    // "<scope>-b": the AGW of the --compare checkout, in the same run
+    const b = scope.endsWith("-b");
+    if (b && !compareDir) throw new Error(`scope ${scope} needs --compare`);
+    const roles = b ? `${compareDir}/bench/agw/roles.ts` : ROLES;
+    const base = b ? scope.slice(0, -2) : scope;
+    const role =
+      base === "naive" ? ["tls-holder"] : base === "naive-noticket" ? ["tls-holder", "noticket"] : ["agw", base];
+    const agw = spawnRole(role, true, roles);
     await next(agw, 20_000, "agw");
+    if (base === "termination-pregen") await ask(agw, { cmd: "pregen", n }, 600_000, "pregenerate certificates");
     const cli = spawnRole(["memclient"], true);
     const { fingerprint } = await next(cli, 20_000, "memclient");
     await new Promise((r) => setTimeout(r, 500));
@@ -353,6 +425,12 @@ async function memoryOne(n: number, scope: string): Promise<Figure> {
     const a1 = await ask(agw, { cmd: "mem" }, 30_000, "agw mem");
     const c1 = await ask(cli, { cmd: "mem" }, 30_000, "client mem");
     const agwKiB = Number(a1.rssKiB) - Number(a0.rssKiB);
+    let a2: Msg | undefined;
+    if (settleMs > 0) {
+      progress?.note(`memory: ${scope}, ${n} legs, settling ${settleMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, settleMs));
+      a2 = await ask(agw, { cmd: "mem" }, 30_000, "agw mem");
+    }
     const f: Figure = {
       figure: "memory",
       certificateScope: scope,
@@ -362,6 +440,13 @@ async function memoryOne(n: number, scope: string): Promise<Figure> {
       agwRssDeltaKiB: agwKiB,
       agwKiBPerLeg: round(agwKiB / n, 2),
       agwHeapBPerLeg: Math.round((Number(a1.heapUsed) - Number(a0.heapUsed)) / n),
+      agwHeapTotalBPerLeg: Math.round((Number(a1.heapTotal) - Number(a0.heapTotal)) / n),
+      ...(a2
+        ? {
+            agwKiBPerLegSettled: round((Number(a2.rssKiB) - Number(a0.rssKiB)) / n, 2),
+            agwHeapTotalBPerLegSettled: Math.round((Number(a2.heapTotal) - Number(a0.heapTotal)) / n),
+          }
+        : {}),
       agwExternalBPerLeg: Math.round((Number(a1.external) - Number(a0.external)) / n),
       clientKiBPerConn: round((Number(c1.rssKiB) - Number(c0.rssKiB)) / n, 2),
       legsPerSecond: Math.round(n / setupSeconds),
@@ -395,7 +480,7 @@ function printTables(a: Args, m0: Figure, m1: Figure): void {
   console.log(`| CPU | ${m0.cpu}, ${m0.cores} cores |`);
   console.log(`| Node / OpenSSL | ${m0.node} / ${m0.openssl} |`);
   console.log(`| load average (1, 5, 15 min) at start / end | ${String(m0.loadavg)} / ${String(m1.loadavg)} |`);
-  const ratios = figures.filter((f) => /^agw\.(tls|tcp|node-tls)-relay\.ratio$/.test(f.figure));
+  const ratios = figures.filter((f) => /^agw\.(tls|tcp|node-tls)-relay(-b)?\.ratio$/.test(f.figure));
   if (ratios.length) {
     const mb = (s: unknown) => {
       const x = s as { median: number; min: number; max: number; spreadPct: number };
@@ -417,7 +502,7 @@ function printTables(a: Args, m0: Figure, m1: Figure): void {
   const mem = figures.filter((f) => f.figure === "memory");
   if (mem.length) {
     console.log(
-      "\n| idle verified TLS legs held by one AGW process | legs | KiB/leg (AGW RSS) | heap B/leg | legs/s |",
+      "\n| idle verified TLS legs held by one AGW process | legs | KiB/leg (AGW RSS), 3 s / settled | heap B/leg | legs/s |",
     );
     console.log("|---|---|---|---|---|");
     for (const f of mem) {
@@ -425,7 +510,8 @@ function printTables(a: Args, m0: Figure, m1: Figure): void {
         f.certificateScope === "naive"
           ? "naive Node TLS server (baseline)"
           : `AGW, certificate per ${f.certificateScope}`;
-      console.log(`| ${what} | ${f.legs} | ${f.agwKiBPerLeg} | ${f.agwHeapBPerLeg} | ${f.legsPerSecond} |`);
+      const kib = `${f.agwKiBPerLeg} / ${f.agwKiBPerLegSettled ?? "–"}`;
+      console.log(`| ${what} | ${f.legs} | ${kib} | ${f.agwHeapBPerLeg} | ${f.legsPerSecond} |`);
     }
   }
 }
@@ -441,10 +527,11 @@ async function main(): Promise<void> {
   const m0 = machine();
   emit(m0);
   const steps =
-    (a.only !== "memory" ? 2 * a.runs * MEASURED.length : 0) +
+    (a.only !== "memory" ? 2 * a.runs * measured(a).length : 0) +
     (a.only !== "throughput" ? a.scopes.length * a.legs.length : 0);
   progress = new Progress("agw", { total: steps, unit: "steps" }).start();
   if (a.only !== "memory") await throughput(a);
+  compareDir = a.compare;
   if (a.only !== "throughput") await memory(a);
   progress.stop();
   const m1 = { ...machine(), figure: "machine-end" };

@@ -115,6 +115,8 @@ for (let i = 0; i < 200; i++) {
   await new Promise((r) => setTimeout(r, 100));
 }
 await new Promise((r) => setTimeout(r, 2000));
+// AGW_HEAP_IDLE_MS: a longer idle time before the measurement (V8's memory reducer shrinks the heap when idle)
+await new Promise((r) => setTimeout(r, Number(process.env.AGW_HEAP_IDLE_MS ?? 0)));
 const m1 = await settle();
 const per1k = (a: number, b: number) => Math.round(((b - a) / N) * 1000) / 1024;
 console.log(
@@ -124,6 +126,7 @@ console.log(
     legs: N,
     rssKiBPer1kLegs: Math.round((m1.rssKiB - m0.rssKiB) / (N / 1000)),
     heapUsedKiBPer1kLegs: Math.round(per1k(m0.heapUsed, m1.heapUsed)),
+    heapTotalKiBPer1kLegs: Math.round(per1k(m0.heapTotal, m1.heapTotal)),
     externalKiBPer1kLegs: Math.round(per1k(m0.external, m1.external)),
     arrayBuffersKiBPer1kLegs: Math.round(per1k(m0.arrayBuffers, m1.arrayBuffers)),
   }),

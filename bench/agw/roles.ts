@@ -8,13 +8,14 @@
  *   memclient       opens and holds many idle TLS connections
  * Every role exits on "exit", on IPC disconnect, and after a hard timeout.
  */
+import { constants } from "node:crypto";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import { ImsAgw } from "../../src/ims/agw/agw.ts";
 import { AuditLog } from "../../src/log.ts";
 import type { Fingerprint } from "../../src/sdp/index.ts";
-import { generateSessionCertificate } from "../../src/security/certificate.ts";
+import { generateSessionCertificate, type SessionCertificate } from "../../src/security/certificate.ts";
 import { exitOnHelp } from "../cli.ts";
 
 exitOnHelp(`usage: node --import tsx bench/agw/roles.ts sink|plain-relay|node-tls-relay|agw|tls-holder|client|memclient [ARGS…]
@@ -44,7 +45,14 @@ async function memReport(extra: Msg = {}): Promise<Msg> {
   await new Promise((r) => setTimeout(r, 300));
   gc?.();
   const mu = process.memoryUsage();
-  return { rssKiB: rssKiB(), heapUsed: mu.heapUsed, external: mu.external, arrayBuffers: mu.arrayBuffers, ...extra };
+  return {
+    rssKiB: rssKiB(),
+    heapUsed: mu.heapUsed,
+    heapTotal: mu.heapTotal,
+    external: mu.external,
+    arrayBuffers: mu.arrayBuffers,
+    ...extra,
+  };
 }
 
 function listen(server: net.Server): Promise<number> {
@@ -85,13 +93,20 @@ async function plainRelay(sinkPort: number, useTls: boolean): Promise<void> {
   send({ ready: true, port: await listen(server) });
 }
 
-async function agwRole(scope: "termination" | "agw"): Promise<void> {
+/**
+ * `pregen`: the termination scope with certificates generated before the measurement starts (`pregen` command), so
+ * the memory figure splits into what a leg holds and what generating its certificate left behind (freed key and
+ * certificate objects that only V8's GC releases, and the allocator's high-water mark).
+ */
+async function agwRole(scope: "termination" | "agw", pregen = false): Promise<void> {
   const hwm = Number(process.env.AGW_HWM ?? 256 * 1024);
+  const certificates: SessionCertificate[] = [];
   // audit events go to a sink in production; the in-memory copy is kept small here (it would count as leg memory)
   const audit = new AuditLog({ max: Number(process.env.AGW_AUDIT_MAX ?? 100) });
   const agw = new ImsAgw({
     audit,
     certificateScope: scope,
+    ...(pregen ? { certificateFactory: () => certificates.pop() ?? generateSessionCertificate() } : {}),
     highWaterMark: hwm,
     maxContexts: 20_000,
     timers: { establishmentMs: 600_000, handshakeMs: 120_000 },
@@ -145,6 +160,9 @@ async function agwRole(scope: "termination" | "agw"): Promise<void> {
         let ready = 0;
         for (const id of legContexts) if (agw.inspectContext(id)?.terminations[0]?.state === "ready") ready++;
         send({ ready });
+      } else if (m.cmd === "pregen") {
+        for (let i = 0; i < Number(m.n); i++) certificates.push(generateSessionCertificate());
+        send({ pregenerated: certificates.length });
       } else if (m.cmd === "mem") {
         send(await memReport({ contexts: agw.contextCount }));
       } else if (m.cmd === "exit") {
@@ -159,11 +177,19 @@ async function agwRole(scope: "termination" | "agw"): Promise<void> {
 }
 
 /** Baseline for the memory figure: a plain Node TLS server (one certificate, one listener) holding connections. */
-async function tlsHolder(): Promise<void> {
+async function tlsHolder(noTicket: boolean): Promise<void> {
   const cert = generateSessionCertificate();
   const held = new Set<tls.TLSSocket>();
   const server = tls.createServer(
-    { cert: cert.certPem, key: cert.keyPem, requestCert: true, rejectUnauthorized: false, minVersion: "TLSv1.2" },
+    {
+      cert: cert.certPem,
+      key: cert.keyPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: "TLSv1.2",
+      // "naive-noticket" (breakdown only): the same without session tickets, as the AGW's TLS context
+      ...(noTicket ? { secureOptions: constants.SSL_OP_NO_TICKET } : {}),
+    },
     (s) => {
       held.add(s);
       s.on("error", () => {});
@@ -277,10 +303,10 @@ switch (role) {
     await plainRelay(Number(process.argv[3]), true);
     break;
   case "agw":
-    await agwRole(process.argv[3] === "agw" ? "agw" : "termination");
+    await agwRole(process.argv[3] === "agw" ? "agw" : "termination", process.argv[3] === "termination-pregen");
     break;
   case "tls-holder":
-    await tlsHolder();
+    await tlsHolder(process.argv[3] === "noticket");
     break;
   case "client":
     await client(String(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]));

@@ -9,7 +9,7 @@ import { AuditLog, type Logger, silentLogger } from "../../log.ts";
 import { generateSessionCertificate, type SessionCertificate } from "../../security/certificate.ts";
 import { AddressPolicy } from "./addressPolicy.ts";
 import { type AgwResources, type ContextView, DEFAULT_TIMERS, type ImsAgwOptions } from "./agwTypes.ts";
-import { TlsCredential } from "./credential.ts";
+import { TlsContextPool, TlsCredential } from "./credential.ts";
 import { AgwError } from "./iqErrors.ts";
 import type { IqEvent, IqEventListener } from "./iqEvents.ts";
 import { IqListeners } from "./iqListeners.ts";
@@ -85,6 +85,8 @@ export class ImsAgw implements IqAgw {
   private readonly certificateFactory: () => SessionCertificate;
   private readonly certificateScope: "termination" | "agw";
   private shared: { credential: TlsCredential; created: number } | undefined;
+  /** the one native TLS context of every termination, whatever its certificate (credential.ts) */
+  private readonly tlsContexts: TlsContextPool;
   private readonly addresses: AddressPolicy;
 
   constructor(options: ImsAgwOptions = {}) {
@@ -115,6 +117,7 @@ export class ImsAgw implements IqAgw {
     this.timers = { ...DEFAULT_TIMERS, ...(options.timers ?? {}) };
     this.certificateFactory = options.certificateFactory ?? (() => generateSessionCertificate());
     this.certificateScope = options.certificateScope ?? "termination";
+    this.tlsContexts = new TlsContextPool(this.opts.tlsMinVersion);
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -378,16 +381,17 @@ export class ImsAgw implements IqAgw {
    * termination keeps the credential it was reserved with, so its signalled fingerprint never changes (RFC 8842 §3).
    * Each leg is still bound to its own session by the AGW's check of the peer certificate against that termination's
    * Remote certificate fingerprint before any byte is relayed (RFC 8122 §5.1, §6.2). "termination" scope (default): a fresh
-   * ECDSA P-256 certificate and TLS context per TLS termination (sessions are not linkable by the AGW certificate,
-   * which TLS 1.2 sends in clear; about 25–50 KiB more per leg and one key generation per reservation).
+   * ECDSA P-256 certificate per TLS termination (sessions are not linkable by the AGW certificate, which TLS 1.2 sends
+   * in clear; one key generation per reservation, and a certificate and key per connection). Both scopes share one
+   * native TLS context; each connection still gets its termination's certificate (`TlsContextPool`).
    */
   private credentialForNewTermination(): TlsCredential {
     if (this.certificateScope === "termination") {
-      return new TlsCredential(this.certificateFactory(), this.opts.tlsMinVersion);
+      return new TlsCredential(this.certificateFactory(), this.tlsContexts, true);
     }
     const now = Date.now();
     if (!this.shared || now - this.shared.created > SHARED_CERTIFICATE_LIFETIME_MS) {
-      this.shared = { credential: new TlsCredential(this.certificateFactory(), this.opts.tlsMinVersion), created: now };
+      this.shared = { credential: new TlsCredential(this.certificateFactory(), this.tlsContexts, false), created: now };
     }
     return this.shared.credential;
   }

@@ -61,8 +61,8 @@ export interface ImsAgwOptions {
   /** Certificate source (tests); default: `generateSessionCertificate()` (ECDSA P-256, self-tested). */
   certificateFactory?: () => SessionCertificate;
   /**
-   * One certificate (and TLS context) per TLS termination (default: sessions not linkable by the AGW certificate, and the
-   * UE's own check tells terminations apart), or one per AGW renewed daily (25–50 KiB less per leg); see
+   * One certificate per TLS termination (default: sessions not linkable by the AGW certificate, and the UE's own check
+   * tells terminations apart), or one per AGW renewed daily (a few KiB less per leg, no key generation); see
    * `credentialForNewTermination` and docs/agw.md "Certificates".
    */
   certificateScope?: "termination" | "agw";

@@ -6,8 +6,11 @@
  * source is paused and resumed on 'drain', so at most the writable high-water mark is buffered per direction. There
  * is no inspection and no byte counting of our own; statistics come from the sockets' own counters when the relay
  * ends. One thing per chunk: a TLS source delivers its plaintext record by record (≤ 16 KiB, RFC 8446 §5.1), several
- * per TCP read; the destination is corked at the first one and uncorked on the next tick, so the records of one read
- * leave in one `writev` instead of one write system call each.
+ * per TCP read, each through its own callback into JS (which drains the nextTick queue after it). The destination is
+ * corked at the first record and uncorked in `setImmediate` (the check phase right after the poll phase that read
+ * them, no timer), so all records read in one event-loop turn leave in one `writev` instead of one write system call
+ * each. Uncorking on `process.nextTick` would flush after every record and coalesce nothing. Backpressure is
+ * unchanged: a corked `write()` still returns false past the high-water mark.
  *
  * Half-close (RFC 793 §3.5 / RFC 9293 §3.6: a FIN closes one direction only): both sockets run with
  * `allowHalfOpen`, so a FIN from one peer is forwarded as `end()` to the other while the reverse direction keeps
@@ -123,7 +126,7 @@ export class Relay {
     }
   }
 
-  /** Corks `dst` at the first chunk from `src` in a tick and uncorks it on the next tick (one writev per read). */
+  /** Corks `dst` at the first chunk from `src` in an event-loop turn and uncorks it in the check phase (one writev). */
   private coalesce(src: Socket, dst: Socket): void {
     let corked = false;
     const uncork = () => {
@@ -135,7 +138,7 @@ export class Relay {
       if (corked || dst.writableEnded) return;
       corked = true;
       dst.cork();
-      process.nextTick(uncork);
+      setImmediate(uncork);
     };
     src.on("data", onData);
     this.cleanups.push(() => src.off("data", onData));

@@ -364,6 +364,7 @@ export class Termination {
     this.dropCandidates();
     this.establishment.stop();
     this.clearEstablishmentTimer();
+    this.credential?.settle(); // no further TLS connection on this termination
     this.hooks.ready(this);
   }
 

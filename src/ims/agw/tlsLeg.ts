@@ -135,7 +135,8 @@ export class TlsLegs {
     try {
       const credential = this.cfg.credential;
       if (!credential) throw new AgwError("E_AGW_INTERNAL", "TLS termination without certificate");
-      const secureContext = credential.secureContext;
+      // the socket is created right below, in this synchronous block: it takes this termination's certificate
+      const secureContext = credential.contextForNewSocket();
       if (role === "server") {
         // RFC 8122 §6.2: the server MUST request the client certificate; self-signed ⇒ no CA check, fingerprint only
         const options: tls.TLSSocketOptions & HighWaterMark = {
