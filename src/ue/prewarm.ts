@@ -3,8 +3,8 @@
  * code in V8's interpreter: in `bench/dc.ts` it takes 3–4 × the time of the next one (docs/bench.md, "Setup: cold
  * and warm"). A test UE app that wants its first call to set up as fast as the later ones calls
  * `prewarmDcEngine()` once at start-up, off the call path: it runs one complete association between two in-process
- * endpoints on 127.0.0.1 (fresh certificates, fingerprints verified like any other call, one message each way) and
- * closes it. Nothing leaves the loopback interface and nothing is audited: no peer is involved.
+ * endpoints on 127.0.0.1 (fresh certificates, fingerprints verified like any other call, a burst of small messages
+ * each way) and closes it. Nothing leaves the loopback interface and nothing is audited: no peer is involved.
  */
 import { DcEndpoint, type DcEndpointOptions } from "./dcEndpoint.ts";
 import { UeError, withTimeout } from "./errors.ts";
@@ -15,6 +15,8 @@ export interface PrewarmOptions {
   ice?: IceMode;
   /** bound on the whole warm-up (default 5000 ms) */
   timeoutMs?: number;
+  /** small messages each end sends in one synchronous loop, to warm the message path too (default 2000) */
+  messages?: number;
 }
 
 /** Resolves with the warm-up's duration; rejects with the UeError of the stage that failed (both ends are closed). */
@@ -27,9 +29,15 @@ export async function prewarmDcEngine(opts: PrewarmOptions = {}): Promise<{ ms: 
   };
   const a = new DcEndpoint({ ...common, name: "prewarm-a" });
   const b = new DcEndpoint({ ...common, name: "prewarm-b" });
+  const n = Math.max(1, opts.messages ?? 2000);
   const received = (e: DcEndpoint) =>
     new Promise<void>((resolve) => {
-      e.on("channel", (ch) => ch.once("message", () => resolve()));
+      let got = 0;
+      e.on("channel", (ch) =>
+        ch.on("message", () => {
+          if (++got === n) resolve();
+        }),
+      );
     });
   try {
     const gotA = received(a);
@@ -42,7 +50,7 @@ export async function prewarmDcEngine(opts: PrewarmOptions = {}): Promise<{ ms: 
         const ch = e.channel(1000);
         if (!ch) throw new UeError("E_DC_CHANNEL", "prewarm: the negotiated channel did not appear");
         if (ch.readyState !== "open") await new Promise<void>((r) => ch.once("open", () => r()));
-        ch.send("prewarm");
+        for (let i = 0; i < n; i++) ch.send(`prewarm-${i}`);
       }
       await Promise.all([gotA, gotB]);
     })();
