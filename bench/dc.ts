@@ -308,7 +308,10 @@ async function main(): Promise<void> {
   console.log("|---|---|---|---|---|---|---|");
   for (const r of rows) {
     const pre = Number.isNaN(r.prewarmedSetupMsMedian) ? "–" : r.prewarmedSetupMsMedian;
-    console.log(`| ${r.impl} | ${r.setupMsMedian} | ${pre} | ${r.warmSetupMsMedian} | ${r.bulkMBps} | ${r.burstMs} |`);
+    const burstPre = r.prewarmedBurstMs ?? "–";
+    console.log(
+      `| ${r.impl} | ${r.setupMsMedian} | ${pre} | ${r.warmSetupMsMedian} | ${r.bulkMBps} | ${r.burstMs} | ${burstPre} |`,
+    );
   }
 }
 
