@@ -22,9 +22,10 @@ Data channel benchmark on 127.0.0.1 (docs/bench.md): setup time (offer to verifi
 burst of small messages, in the same run for our UE (imsdc on the patched werift) in its three ICE modes and for
 node-datachannel (libdatachannel). Each side of a pair is its own process (bench/dcPeer.ts).
 
-  --runs N       fresh pairs for the setup median (default 5); the first association of a pair is "cold"
+  --runs N       fresh pairs for the setup and burst medians (default 5); a pair's first association is "cold"
   --warm N       further associations per setup pair in the same two processes, "warm" (default 3)
-                 ours also runs N fresh pairs whose processes called prewarmDcEngine() first, "prewarmed"
+                 (ours also runs --runs fresh pairs whose processes called prewarmDcEngine() first: "prewarmed"
+                 setup and burst)
   --bulk-ms MS   duration of the bulk transfer (default 5000)
   --impl LIST    implementations, in order (default ${DEFAULT_IMPLS.join(",")}):
                    ours       both UEs full ICE (WebRTC-style)
@@ -35,7 +36,7 @@ node-datachannel (libdatachannel). Each side of a pair is its own process (bench
   --cpu-prof DIR every peer process writes a V8 CPU profile into DIR (summarise with bench/pcscf/profileTop.ts)
 
 One JSON line per figure, ratio lines ours / ndc with their goal (issue 17: setup <= 1, bulk >= 0.8, burst <= 2)
-and a table on stdout; progress on stderr. A full run takes about 90 s.
+and a table on stdout; progress on stderr. A full run takes about 2 min.
 `;
 
 interface Args {
@@ -268,24 +269,29 @@ async function benchImpl(impl: string, args: Args): Promise<Record<string, unkno
     console.log(JSON.stringify({ figure: "bulk_64KiB", impl, MBps: out.bulkMBps, messages: r?.messages ?? 0 }));
   }
 
-  // burst: N small messages sent synchronously, on a fresh pair; for ours also on a fresh prewarmed pair
+  // burst: N small messages sent synchronously, on fresh pairs (median of --runs); ours also on prewarmed pairs
   for (const prewarm of impl === "ndc" ? [false] : [false, true]) {
-    const ms = await withPair(
-      impl,
-      prewarm ? "prewarmed burst" : "burst",
-      async (p) => {
-        p.b.send({ type: "burstRecv", count: args.burst });
-        await p.b.wait("burstReady");
-        p.a.send({ type: "burstSend", count: args.burst });
-        const start = await p.a.wait("burstStart");
-        const done = await p.b.wait("burstDone", 60_000).catch(() => undefined);
-        return done ? Number(done.t) - Number(start.t) : Number.NaN;
-      },
-      prewarm,
-    );
-    out[prewarm ? "prewarmedBurstMs" : "burstMs"] = +(ms ?? Number.NaN).toFixed(1);
+    const runs: number[] = [];
+    for (let i = 0; i < args.runs; i++) {
+      const ms = await withPair(
+        impl,
+        `${prewarm ? "prewarmed burst" : "burst"} ${i + 1}/${args.runs}`,
+        async (p) => {
+          p.b.send({ type: "burstRecv", count: args.burst });
+          await p.b.wait("burstReady");
+          p.a.send({ type: "burstSend", count: args.burst });
+          const start = await p.a.wait("burstStart");
+          const done = await p.b.wait("burstDone", 60_000).catch(() => undefined);
+          return done ? Number(done.t) - Number(start.t) : Number.NaN;
+        },
+        prewarm,
+      );
+      runs.push(ms ?? Number.NaN);
+    }
+    const key = prewarm ? "prewarmedBurstMs" : "burstMs";
+    out[key] = +median(runs).toFixed(1);
     const figure = `burst_${args.burst}${prewarm ? "_prewarmed" : ""}`;
-    console.log(JSON.stringify({ figure, impl, ms: out[prewarm ? "prewarmedBurstMs" : "burstMs"] }));
+    console.log(JSON.stringify({ figure, impl, ms_median: out[key], runs: runs.map((x) => +x.toFixed(1)) }));
   }
   return out;
 }
@@ -294,7 +300,7 @@ async function main(): Promise<void> {
   const args = parseArgs();
   console.log(JSON.stringify({ figure: "machine", cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version }));
   const rows: Record<string, unknown>[] = [];
-  const pairs = args.impls.reduce((n, i) => n + (i === "ndc" ? args.runs + 2 : 2 * args.runs + 3), 0);
+  const pairs = args.impls.reduce((n, i) => n + (i === "ndc" ? 2 * args.runs + 1 : 4 * args.runs + 1), 0);
   progress = new Progress("dc", { total: pairs, unit: "pairs" }).start();
   for (const impl of args.impls) rows.push(await benchImpl(impl, args));
   progress.stop();
