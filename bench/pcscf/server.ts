@@ -3,6 +3,7 @@
  * request routed to the sipp UAS (`coreNextHop`), no registration required. Audit events are counted, not stored.
  * IPC: sends {type:"ready", port}; answers {type:"stats"} with the decision counts; exits on {type:"stop"}.
  */
+import { writeHeapSnapshot } from "node:v8";
 import { type AuditRecorder, Pcscf } from "../../src/ims/pcscf/index.ts";
 import { exitOnHelp } from "../cli.ts";
 
@@ -43,6 +44,9 @@ process.on("message", (m: { type?: string }) => {
     // with --expose-gc (PCSCF_BENCH_NODE_ARGS): the heap that is live, i.e. the transaction and dialog state held
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
+    // what the held transactions and dialogs consist of (docs/pcscf.md "Transaction state")
+    const snapshot = process.env.PCSCF_BENCH_HEAP_SNAPSHOT;
+    if (snapshot) writeHeapSnapshot(snapshot);
     process.send?.({
       type: "stats",
       counts,
