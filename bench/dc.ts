@@ -322,14 +322,35 @@ async function main(): Promise<void> {
 }
 
 /** issue 17's goals, as ratios ours / libdatachannel of the same run */
-const GOALS: { metric: string; key: string; base?: string; goal: string; met: (r: number) => boolean }[] = [
-  { metric: "setup_cold_ms", key: "setupMsMedian", goal: "<= 1", met: (r) => r <= 1 },
-  { metric: "setup_warm_ms", key: "warmSetupMsMedian", goal: "<= 1", met: (r) => r <= 1 },
+const GOALS: {
+  metric: string;
+  key: string;
+  base?: string;
+  /** the per-run figures: min of ours and of the baseline printed too (libdatachannel's setup is bimodal) */
+  runs?: [ours: string, base: string];
+  goal: string;
+  met: (r: number) => boolean;
+}[] = [
+  {
+    metric: "setup_cold_ms",
+    key: "setupMsMedian",
+    runs: ["setupMsRuns", "setupMsRuns"],
+    goal: "<= 1",
+    met: (r) => r <= 1,
+  },
+  {
+    metric: "setup_warm_ms",
+    key: "warmSetupMsMedian",
+    runs: ["warmSetupMsRuns", "warmSetupMsRuns"],
+    goal: "<= 1",
+    met: (r) => r <= 1,
+  },
   // ours after prewarmDcEngine() against libdatachannel's first association (it has nothing to warm)
   {
     metric: "setup_prewarmed_ms",
     key: "prewarmedSetupMsMedian",
     base: "setupMsMedian",
+    runs: ["prewarmedSetupMsRuns", "setupMsRuns"],
     goal: "<= 1",
     met: (r) => r <= 1,
   },
@@ -337,6 +358,11 @@ const GOALS: { metric: string; key: string; base?: string; goal: string; met: (r
   { metric: "burst_ms", key: "burstMs", goal: "<= 2", met: (r) => r <= 2 },
   { metric: "burst_prewarmed_ms", key: "prewarmedBurstMs", base: "burstMs", goal: "<= 2", met: (r) => r <= 2 },
 ];
+
+const minOf = (xs: unknown): number => {
+  const v = Array.isArray(xs) ? xs.map(Number).filter(Number.isFinite) : [];
+  return v.length ? Math.min(...v) : Number.NaN;
+};
 
 /** one machine-readable line per figure of each of our modes: ratio = ours / ndc (same run) */
 function printRatios(rows: Record<string, unknown>[]): void {
@@ -349,6 +375,7 @@ function printRatios(rows: Record<string, unknown>[]): void {
       const baseline = Number(base[g.base ?? g.key]);
       const ratio = +(ours / baseline).toFixed(2);
       const met = Number.isFinite(ratio) ? g.met(ratio) : false;
+      const mins = g.runs ? { oursMin: minOf(r[g.runs[0]]), baselineMin: minOf(base[g.runs[1]]) } : {};
       console.log(
         JSON.stringify({
           figure: "dc.ratio",
@@ -359,6 +386,7 @@ function printRatios(rows: Record<string, unknown>[]): void {
           ratio,
           goal: g.goal,
           met,
+          ...mins,
         }),
       );
     }
