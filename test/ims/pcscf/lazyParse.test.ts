@@ -3,54 +3,17 @@
  * for byte; a malformed header it reads gets 400 with a Warning naming the code (docs/sip.md). Raw UDP peers on
  * 127.0.0.1 keep the bytes as they arrived (the forwarded message would not pass a full parse).
  */
-import { createSocket, type Socket } from "node:dgram";
 import { afterEach, describe, expect, it } from "vitest";
 import { Pcscf } from "../../../src/ims/pcscf/index.ts";
 import { parseMessage, SipParseError, type SipRequest } from "../../../src/sip/index.ts";
+import { type UdpPeer, udpPeer } from "./udpPeer.ts";
 
 const TIMERS = { T1: 50, T2: 200, T4: 200, D: 200 };
 
-interface RawPeer {
-  port: number;
-  send(text: string, port: number): void;
-  /** the next datagram whose text matches */
-  next(pred: (text: string) => boolean, ms?: number): Promise<string>;
-  close(): Promise<void>;
-}
+type RawPeer = UdpPeer<string>;
 
-async function rawPeer(): Promise<RawPeer> {
-  const sock: Socket = createSocket("udp4");
-  const inbox: string[] = [];
-  const waiters: { pred: (t: string) => boolean; resolve: (t: string) => void }[] = [];
-  sock.on("message", (b) => {
-    const t = b.toString("latin1");
-    const w = waiters.findIndex((x) => x.pred(t));
-    if (w >= 0) waiters.splice(w, 1)[0]?.resolve(t);
-    else inbox.push(t);
-  });
-  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
-  return {
-    port: sock.address().port,
-    send(text, to) {
-      sock.send(Buffer.from(text, "latin1"), to, "127.0.0.1");
-    },
-    next(pred, ms = 2000) {
-      const i = inbox.findIndex(pred);
-      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0] as string);
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error("no matching datagram")), ms);
-        waiters.push({
-          pred,
-          resolve: (m) => {
-            clearTimeout(t);
-            resolve(m);
-          },
-        });
-      });
-    },
-    close: () => new Promise<void>((r) => sock.close(() => r())),
-  };
-}
+/** keeps the bytes as they arrived and sends them as written */
+const rawPeer = (): Promise<RawPeer> => udpPeer((b) => b.toString("latin1"), { crlf: false });
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -2,7 +2,6 @@
  * The P-CSCF as an RFC 3261 §16 proxy, driven with raw SIP over UDP from plain sockets (a hand-written UAC and UAS),
  * so every header on the wire can be checked.
  */
-import { createSocket, type Socket } from "node:dgram";
 import { afterEach, describe, expect, it } from "vitest";
 import { loopHash, Pcscf, type PcscfOptions, ProxyCore } from "../../../src/ims/pcscf/index.ts";
 import { AuditLog } from "../../../src/log.ts";
@@ -15,54 +14,13 @@ import {
   TransactionManager,
 } from "../../../src/sip/index.ts";
 import { activeResources, expectNoLeaks } from "../../sip/helpers.ts";
+import { type UdpPeer, udpPeer } from "./udpPeer.ts";
 
 const TIMERS = { T1: 50, T2: 200, T4: 200, D: 200 };
 
-interface Peer {
-  sock: Socket;
-  port: number;
-  inbox: SipMessage[];
-  send(text: string, port: number): void;
-  next(pred: (m: SipMessage) => boolean, ms?: number): Promise<SipMessage>;
-  close(): Promise<void>;
-}
+type Peer = UdpPeer<SipMessage>;
 
-async function peer(): Promise<Peer> {
-  const sock = createSocket("udp4");
-  const inbox: SipMessage[] = [];
-  const waiters: { pred: (m: SipMessage) => boolean; resolve: (m: SipMessage) => void }[] = [];
-  sock.on("message", (b) => {
-    const m = parseMessage(new Uint8Array(b), { datagram: true });
-    const w = waiters.findIndex((x) => x.pred(m));
-    if (w >= 0) waiters.splice(w, 1)[0]?.resolve(m);
-    else inbox.push(m);
-  });
-  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
-  const port = sock.address().port;
-  return {
-    sock,
-    port,
-    inbox,
-    send(text, to) {
-      sock.send(Buffer.from(text.replace(/\r?\n/g, "\r\n"), "latin1"), to, "127.0.0.1");
-    },
-    next(pred, ms = 2000) {
-      const i = inbox.findIndex(pred);
-      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0] as SipMessage);
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error("no matching message")), ms);
-        waiters.push({
-          pred,
-          resolve: (m) => {
-            clearTimeout(t);
-            resolve(m);
-          },
-        });
-      });
-    },
-    close: () => new Promise<void>((r) => sock.close(() => r())),
-  };
-}
+const peer = (): Promise<Peer> => udpPeer((b) => parseMessage(new Uint8Array(b), { datagram: true }));
 
 const isRes = (status: number, method?: string) => (m: SipMessage) =>
   m.kind === "response" && m.status === status && (method === undefined || m.cseq().method === method);
