@@ -166,7 +166,7 @@ export class SessionControl {
   }
 
   scheduleRelease(ptx: ProxyTransaction<TxData>, warning: string, code: string): void {
-    const key = this.releaseKey(ptx.received.callId(), ptx.received.cseq().seq);
+    const key = this.releaseKey(ptx.callId, ptx.cseq);
     if (this.releases.has(key)) return;
     const reason = `SIP;cause=488;text="${warnText(`${code}`).replace(/[\\"]/g, "")}"`;
     // the ACK of the 2xx normally passes here first; without it the release happens after 64*T1
@@ -194,7 +194,7 @@ export class SessionControl {
   private byeBothWays(ptx: ProxyTransaction<TxData>, reason: string, s: Session | undefined): void {
     const headers: SipHeader[] = [{ name: "Reason", value: reason }];
     // the AGW contexts of the dialog go with it
-    this.o.e2ae?.releaseDialog(ptx.received.callId(), undefined, undefined, `P-CSCF release: ${reason}`);
+    this.o.e2ae?.releaseDialog(ptx.callId, undefined, undefined, `P-CSCF release: ${reason}`);
     // TS 24.229 §5.2.8.1.2: the CSeq stored for that direction, incremented by one
     const proxy = this.o.proxy;
     const down = proxy.sendInDialog(ptx, "downstream", "BYE", headers, undefined, s ? s.cseqCaller + 1 : undefined);
@@ -205,7 +205,7 @@ export class SessionControl {
       event: "session-release",
       decision: "release",
       clause: "TS 24.229 §5.2.8; RFC 3326 §2",
-      callId: ptx.received.callId(),
+      callId: ptx.callId,
       reason,
       byeDownstream: down,
       byeUpstream: up,
