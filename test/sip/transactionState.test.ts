@@ -5,7 +5,13 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
-import { createRequest, createResponse, generateTag, type SipRequest, type SipResponse } from "../../src/sip/message.ts";
+import {
+  createRequest,
+  createResponse,
+  generateTag,
+  type SipRequest,
+  type SipResponse,
+} from "../../src/sip/message.ts";
 import type { ClientTransaction } from "../../src/sip/transaction/client.ts";
 import { TransactionManager } from "../../src/sip/transaction/manager.ts";
 import type { ServerTransaction } from "../../src/sip/transaction/server.ts";
