@@ -30,7 +30,13 @@ class WireTransport implements TransactionTransport {
   sent: { kind: "request" | "response"; text: string }[] = [];
   async sendRequest(req: SipRequest, target: SipTarget): Promise<SipSource> {
     this.sent.push({ kind: "request", text: dec.decode(req.toBytes()) });
-    return { transport: target.transport, host: target.host, port: target.port };
+    return {
+      transport: target.transport,
+      host: target.host,
+      port: target.port,
+      localHost: "127.0.0.1",
+      localPort: 5060,
+    };
   }
   async sendResponse(res: SipResponse): Promise<void> {
     this.sent.push({ kind: "response", text: dec.decode(res.toBytes()) });
@@ -46,7 +52,7 @@ class WireTransport implements TransactionTransport {
   }
 }
 
-const SRC: SipSource = { transport: "UDP", host: "127.0.0.1", port: 5070 };
+const SRC: SipSource = { transport: "UDP", host: "127.0.0.1", port: 5070, localHost: "127.0.0.1", localPort: 5060 };
 const UDP: SipTarget = { transport: "UDP", host: "127.0.0.1", port: 5070 };
 const SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
 
