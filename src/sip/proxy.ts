@@ -51,7 +51,7 @@ import {
 } from "./proxyTypes.ts";
 import { loopHash, preprocessRoutes, validateRequest } from "./proxyValidation.ts";
 
-export { ProxyTransaction } from "./proxyTransaction.ts";
+export { ownString, ProxyTransaction } from "./proxyTransaction.ts";
 export {
   type ForwardOutcome,
   type ProxyCoreOptions,

@@ -9,7 +9,7 @@ import type { Uri } from "./uri.ts";
  * A string that holds no reference to the message it was read from (a header value is a slice of the whole head
  * text, which it would keep alive for as long as the response context lives).
  */
-function own(s: string): string {
+export function ownString(s: string): string {
   return JSON.parse(JSON.stringify(s)) as string;
 }
 
@@ -37,7 +37,7 @@ export class ProxyTransaction<T> {
   /** Call-ID and CSeq number of the received request (they outlive it) */
   readonly callId: string;
   readonly cseq: number;
-  /** From and Contact rows of the received request: the dialog's caller side, for `sendInDialog` */
+  /** From and Contact rows of the received INVITE: the dialog's caller side, for `sendInDialog` ("" / none else) */
   readonly from: string;
   private readonly contactRows: readonly string[];
   private okMsg: SipResponse | undefined;
@@ -49,10 +49,12 @@ export class ProxyTransaction<T> {
     readonly ingress: ProxyInterface,
   ) {
     const r = stx.request;
-    this.callId = own(r.callId());
+    this.callId = ownString(r.callId());
     this.cseq = r.cseq().seq;
-    this.from = own(r.getHeader("From") ?? "");
-    this.contactRows = r.getHeaders("Contact").map(own);
+    // only an INVITE's context can be asked for a request in its dialog (`sendInDialog`)
+    const invite = r.method === "INVITE";
+    this.from = invite ? ownString(r.getHeader("From") ?? "") : "";
+    this.contactRows = invite ? r.getHeaders("Contact").map(ownString) : [];
   }
 
   /** The request as received: held by the server transaction until its final response (then E_SIP_TRANSACTION). */
@@ -108,7 +110,9 @@ export class ProxyTransaction<T> {
     this.forwarded = undefined;
     this.data = undefined;
     const ok = this.okMsg;
-    if (ok !== undefined) {
+    // only an INVITE's 2xx is retransmitted (RFC 6026 §8.4) or opens a dialog; a non-INVITE's is not needed
+    if (ok !== undefined && this.stx.method !== "INVITE") this.okMsg = undefined;
+    else if (ok !== undefined) {
       this.okTag = ok.toTag();
       this.okBytes = ok.toBytes();
       this.okMsg = undefined;

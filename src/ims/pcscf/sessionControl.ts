@@ -7,13 +7,14 @@
  */
 import type { AuditEvent, Logger } from "../../log.ts";
 import type { SipHeader, SipRequest } from "../../sip/index.ts";
-import type {
-  ProxyCore,
-  ProxyInterface,
-  ProxyRequest,
-  ProxyTransaction,
-  ReplyOutcome,
-  RouteOutcome,
+import {
+  ownString,
+  type ProxyCore,
+  type ProxyInterface,
+  type ProxyRequest,
+  type ProxyTransaction,
+  type ReplyOutcome,
+  type RouteOutcome,
 } from "../../sip/proxy.ts";
 import { type Admission, warningReply } from "./admission.ts";
 import type { E2aeAnchor } from "./e2ae.ts";
@@ -69,9 +70,10 @@ export class SessionControl {
   track(pr: ProxyRequest, ptx: ProxyTransaction<TxData>, o: RouteOutcome<TxData>): RouteOutcome<TxData> {
     if (o.kind !== "forward" || !o.data) return o;
     const req = pr.req;
+    // strings of their own: a header value would keep the whole INVITE head alive as long as the session
     const s: Session = {
-      callId: req.callId(),
-      fromTag: req.fromTag() ?? "",
+      callId: ptx.callId,
+      fromTag: ownString(req.fromTag() ?? ""),
       ptx,
       state: "early",
       createdAt: Date.now(),
