@@ -51,7 +51,7 @@ import {
 } from "./proxyTypes.ts";
 import { loopHash, preprocessRoutes, validateRequest } from "./proxyValidation.ts";
 
-export { ProxyTransaction } from "./proxyTransaction.ts";
+export { ownString, ProxyTransaction } from "./proxyTransaction.ts";
 export {
   type ForwardOutcome,
   type ProxyCoreOptions,
@@ -165,11 +165,9 @@ export class ProxyCore<T> {
     }
     let ptx: ProxyTransaction<T> | undefined;
     if (stx instanceof InviteServerTransaction) {
-      ptx = new ProxyTransaction<T>(stx, iface);
+      ptx = this.context(stx, iface);
       this.byStx.set(stx, ptx);
       this.active.add(ptx);
-      const p = ptx;
-      stx.onTerminated(() => this.release(p));
     }
     const pr: ProxyRequest = { req, received, iface, source: stx.source, popped, stx, ptx };
     let outcome: RouteOutcome<T> | Promise<RouteOutcome<T>>;
@@ -208,13 +206,17 @@ export class ProxyCore<T> {
       this.reply(stx, o);
       return;
     }
-    let tx = ptx;
-    if (!tx) {
-      const t = new ProxyTransaction<T>(stx, pr.iface);
-      stx.onTerminated(() => this.release(t));
-      tx = t;
-    }
-    this.forward(pr, o, tx);
+    this.forward(pr, o, ptx ?? this.context(stx, pr.iface));
+  }
+
+  /**
+   * A new response context, released with its server transaction. Built here and not inline: a closure shares its
+   * function's context, and the terminated hook (alive for 64*T1) would keep every message of the caller alive.
+   */
+  private context(stx: ServerTransaction, iface: ProxyInterface): ProxyTransaction<T> {
+    const ptx = new ProxyTransaction<T>(stx, iface);
+    stx.onTerminated(() => this.release(ptx));
+    return ptx;
   }
 
   /** Answers a request with a response generated here (RFC 3261 §8.2.6: To tag added on non-100 responses). */
@@ -297,13 +299,14 @@ export class ProxyCore<T> {
   }
 
   /**
-   * A final response went upstream: nothing can cancel the context any more, and the policy's data is dropped so
-   * that the transactions the RFC keeps alive for a while (Timer L/M: 64*T1) hold as little as possible.
+   * A final response goes upstream: nothing can cancel the context any more; the forwarded request and the policy's
+   * data are dropped and the 2xx is kept as bytes (`ProxyTransaction.settle`), so that the transactions the RFC
+   * keeps alive for a while (Timer L/M: 64*T1) hold as little as possible.
    */
   private settled(ptx: ProxyTransaction<T>): void {
     this.active.delete(ptx);
     if (this.byStx.get(ptx.stx) === ptx) this.byStx.delete(ptx.stx);
-    ptx.data = undefined;
+    ptx.settle();
   }
 
   /** Sends a final response generated here and marks the context final. */
@@ -311,6 +314,7 @@ export class ProxyCore<T> {
     if (ptx.finalSent !== undefined) return;
     ptx.finalSent = o.status;
     this.clearTimers(ptx);
+    this.settled(ptx);
     this.reply(ptx.stx, o);
   }
 
@@ -356,13 +360,14 @@ export class ProxyCore<T> {
     if (s < 300) {
       if (ptx.finalSent !== undefined && (ptx.finalSent < 200 || ptx.finalSent >= 300)) {
         // a 2xx after we already sent a non-2xx final upstream: the dialog is ended toward its sender
-        ptx.ok ??= res;
+        ptx.setOk(res);
         if (this.policy.onLate2xx) this.policy.onLate2xx(res, ptx);
         else this.endLate2xx(ptx, res);
+        ptx.settle();
         return;
       }
-      const first = ptx.ok === undefined;
-      ptx.ok ??= res;
+      const first = !ptx.hasOk;
+      ptx.setOk(res);
       ptx.finalSent = s;
       if (first) {
         this.policy.onResponse?.(res, ptx);
@@ -370,8 +375,7 @@ export class ProxyCore<T> {
       }
       // §16.7 step 5/10 and RFC 6026 §7.1: every 2xx (and its retransmissions) is forwarded; a retransmission of the
       // first 2xx (same To tag) goes out as that 2xx did, i.e. with what the policy changed in it (a rewritten body)
-      const ok = ptx.ok;
-      this.relay(ptx, !first && ok.toTag() === res.toTag() ? ok : res);
+      this.relay(ptx, (!first && ptx.okToTag === res.toTag() ? ptx.ok : undefined) ?? res);
       return;
     }
     if (ptx.finalSent !== undefined) return;
@@ -417,7 +421,7 @@ export class ProxyCore<T> {
   private onCancel(stx: ServerTransaction, invite: InviteServerTransaction): void {
     // RFC 3261 §16.10: the CANCEL is answered 200 at once (same To tag as the INVITE's responses, §9.2)
     try {
-      stx.reply(200, undefined, { toTag: invite.lastResponse?.toTag() ?? generateTag() });
+      stx.reply(200, undefined, { toTag: invite.lastToTag ?? generateTag() });
     } catch (e) {
       this.log.info({ err: e }, "proxy: 200 to CANCEL not sent");
     }

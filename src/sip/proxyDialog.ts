@@ -8,7 +8,6 @@ import {
   formatNameAddr,
   type NameAddr,
   type SipHeader,
-  type SipRequest,
   type SipResponse,
   type SipTarget,
   type Uri,
@@ -41,8 +40,8 @@ export function sendInDialog<T>(
   response?: SipResponse,
   cseqOverride?: number,
 ): boolean {
+  // the received INVITE is gone once its final went upstream: the context kept its Call-ID, CSeq, From and Contact
   const ok = response ?? ptx.ok;
-  const invite = ptx.received;
   if (!ok) return false;
   try {
     const rr = ok.recordRoutes();
@@ -54,7 +53,7 @@ export function sendInDialog<T>(
         last = i;
       }
     });
-    const contactOf = (m: SipRequest | SipResponse): Uri | undefined => {
+    const contactOf = (m: SipResponse): Uri | undefined => {
       const c = m.contact();
       return c === "*" ? undefined : c[0]?.uri;
     };
@@ -71,18 +70,18 @@ export function sendInDialog<T>(
       iface = ptx.egress ?? ptx.ingress;
       const t = ptx.target ?? { transport: ptx.source.transport, host: ptx.source.host, port: ptx.source.port };
       fallback = { ...t, connectionId: ptx.client?.flow?.connectionId ?? t.connectionId };
-      from = invite.getHeader("From") ?? "";
+      from = ptx.from;
       to = ok.getHeader("To") ?? "";
-      cseq = invite.cseq().seq + (method === "ACK" ? 0 : 1);
+      cseq = ptx.cseq + (method === "ACK" ? 0 : 1);
     } else {
       if (method === "ACK") return false;
       routes = last < 0 ? [] : rr.slice(last + 1);
-      ruri = contactOf(invite);
+      ruri = ptx.contactUri();
       iface = ptx.ingress;
       const s = ptx.source;
       fallback = { transport: s.transport, host: s.host, port: s.port, connectionId: s.connectionId };
       from = ok.getHeader("To") ?? "";
-      to = invite.getHeader("From") ?? "";
+      to = ptx.from;
       cseq = 1;
     }
     if (!ruri) return false;
@@ -93,7 +92,7 @@ export function sendInDialog<T>(
       uri: ruri,
       from,
       to,
-      callId: invite.callId(),
+      callId: ptx.callId,
       // RFC 3261 §12.2.1.1: in sequence with what that UA has seen from its peer (the caller tracks it)
       cseq: cseqOverride ?? cseq,
       maxForwards: 70,

@@ -401,7 +401,7 @@ export class SipUserAgent extends TypedEmitter<UserAgentEvents> {
       return;
     }
     // RFC 3261 §9.2: the CANCEL itself is answered 200; the INVITE gets 487 if still unanswered
-    txn.reply(200, undefined, { toTag: target.lastResponse?.toTag() ?? generateTag() });
+    txn.reply(200, undefined, { toTag: target.lastToTag ?? generateTag() });
     this.byInvite.get(target)?.onCancel();
   }
 

@@ -115,7 +115,7 @@ export class OfferAnchoring {
     const stx = pr.stx;
     if (!stx) return;
     const check = () => {
-      const status = stx.lastResponse?.status;
+      const status = stx.lastStatus;
       if (status !== undefined && status >= 200 && status < 300) return;
       if (status === undefined || status >= 300 || stx.state === "terminated")
         void this.o.e2ae?.release(

@@ -7,13 +7,14 @@
  */
 import type { AuditEvent, Logger } from "../../log.ts";
 import type { SipHeader, SipRequest } from "../../sip/index.ts";
-import type {
-  ProxyCore,
-  ProxyInterface,
-  ProxyRequest,
-  ProxyTransaction,
-  ReplyOutcome,
-  RouteOutcome,
+import {
+  ownString,
+  type ProxyCore,
+  type ProxyInterface,
+  type ProxyRequest,
+  type ProxyTransaction,
+  type ReplyOutcome,
+  type RouteOutcome,
 } from "../../sip/proxy.ts";
 import { type Admission, warningReply } from "./admission.ts";
 import type { E2aeAnchor } from "./e2ae.ts";
@@ -69,9 +70,10 @@ export class SessionControl {
   track(pr: ProxyRequest, ptx: ProxyTransaction<TxData>, o: RouteOutcome<TxData>): RouteOutcome<TxData> {
     if (o.kind !== "forward" || !o.data) return o;
     const req = pr.req;
+    // strings of their own: a header value would keep the whole INVITE head alive as long as the session
     const s: Session = {
-      callId: req.callId(),
-      fromTag: req.fromTag() ?? "",
+      callId: ptx.callId,
+      fromTag: ownString(req.fromTag() ?? ""),
       ptx,
       state: "early",
       createdAt: Date.now(),
@@ -166,7 +168,7 @@ export class SessionControl {
   }
 
   scheduleRelease(ptx: ProxyTransaction<TxData>, warning: string, code: string): void {
-    const key = this.releaseKey(ptx.received.callId(), ptx.received.cseq().seq);
+    const key = this.releaseKey(ptx.callId, ptx.cseq);
     if (this.releases.has(key)) return;
     const reason = `SIP;cause=488;text="${warnText(`${code}`).replace(/[\\"]/g, "")}"`;
     // the ACK of the 2xx normally passes here first; without it the release happens after 64*T1
@@ -194,7 +196,7 @@ export class SessionControl {
   private byeBothWays(ptx: ProxyTransaction<TxData>, reason: string, s: Session | undefined): void {
     const headers: SipHeader[] = [{ name: "Reason", value: reason }];
     // the AGW contexts of the dialog go with it
-    this.o.e2ae?.releaseDialog(ptx.received.callId(), undefined, undefined, `P-CSCF release: ${reason}`);
+    this.o.e2ae?.releaseDialog(ptx.callId, undefined, undefined, `P-CSCF release: ${reason}`);
     // TS 24.229 §5.2.8.1.2: the CSeq stored for that direction, incremented by one
     const proxy = this.o.proxy;
     const down = proxy.sendInDialog(ptx, "downstream", "BYE", headers, undefined, s ? s.cseqCaller + 1 : undefined);
@@ -205,7 +207,7 @@ export class SessionControl {
       event: "session-release",
       decision: "release",
       clause: "TS 24.229 §5.2.8; RFC 3326 §2",
-      callId: ptx.received.callId(),
+      callId: ptx.callId,
       reason,
       byeDownstream: down,
       byeUpstream: up,

@@ -4,6 +4,7 @@
  * transaction acknowledges non-2xx finals itself (§17.1.1.3); the ACK for 2xx is the TU's (§13.2.2.4).
  */
 import type { Logger } from "../../log.ts";
+import { SipError } from "../errors.ts";
 import { createRequest, createResponse, type SipRequest, type SipResponse } from "../message.ts";
 import type { TransactionTransport } from "../transport/layer.ts";
 import type { SipSource, SipTarget } from "../transport/types.ts";
@@ -26,13 +27,19 @@ export abstract class ClientTransaction {
   localFailure: "timeout" | "transport-error" | undefined;
   /** the flow the request left on (connection, local address) once sent */
   flow: SipSource | undefined;
+  /** the last response passed up while the transaction runs; undefined once it waits (Completed / Accepted) */
   lastResponse: SipResponse | undefined;
+  /** status of the last response passed up (kept when the response itself is released) */
+  lastStatus: number | undefined;
+  /** the request's method (kept when the request itself is released) */
+  readonly method: string;
   protected readonly timers = new TimerBag();
   private readonly terminatedHooks: (() => void)[] = [];
+  private req: SipRequest | undefined;
 
   constructor(
     readonly key: string,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly target: SipTarget,
     protected readonly transport: TransactionTransport,
     protected readonly t: SipTimerConfig,
@@ -41,14 +48,32 @@ export abstract class ClientTransaction {
     initial: ClientTransactionState,
   ) {
     this.state = initial;
+    this.req = request;
+    this.method = request.method;
+  }
+
+  /**
+   * The request. Released once a final response arrived (the waiting states keep only what they need, see
+   * docs/sip.md "Transactions"): reading it then is a programming error, E_SIP_TRANSACTION.
+   */
+  get request(): SipRequest {
+    if (this.req === undefined) {
+      throw new SipError(
+        "E_SIP_TRANSACTION",
+        `the ${this.method} of transaction ${this.key} was released (${this.state})`,
+      );
+    }
+    return this.req;
   }
 
   get reliable(): boolean {
     return this.transport.isReliable(this.target.transport);
   }
 
-  get method(): string {
-    return this.request.method;
+  /** Enters a waiting state (Completed / Accepted): the request and the last response are dropped. */
+  protected shed(): void {
+    this.req = undefined;
+    this.lastResponse = undefined;
   }
 
   /** Sends the request and starts the timers. */
@@ -87,6 +112,7 @@ export abstract class ClientTransaction {
 
   protected deliver(res: SipResponse): void {
     this.lastResponse = res;
+    this.lastStatus = res.status;
     try {
       this.tu.onResponse(res, this);
     } catch (e) {
@@ -148,6 +174,8 @@ export class InviteClientTransaction extends ClientTransaction {
         this.timers.clear("B");
         this.timers.set("M", 64 * this.t.T1, () => this.terminate());
         this.deliver(res);
+        // RFC 6026 §8.4: Accepted passes 2xx retransmissions to the TU: the key and the TU are all it needs
+        this.shed();
       } else {
         // RFC 3261 §17.1.1.2: a 300-699 moves to Completed, is acknowledged, and passed up
         this.state = "completed";
@@ -155,6 +183,8 @@ export class InviteClientTransaction extends ClientTransaction {
         this.timers.clear("B");
         this.sendAck(res);
         this.deliver(res);
+        // RFC 3261 §17.1.1.3: Completed re-sends the ACK built above for each retransmitted final: not the request
+        this.shed();
         // RFC 3261 §17.1.1.2: Timer D (≥32 s unreliable, 0 reliable) absorbs retransmitted finals
         const d = this.reliable ? 0 : this.t.D;
         if (d === 0) this.terminate();
@@ -236,6 +266,8 @@ export class NonInviteClientTransaction extends ClientTransaction {
     this.timers.clear("E");
     this.timers.clear("F");
     this.deliver(res);
+    // RFC 3261 §17.1.2.2: Completed only absorbs response retransmissions: the key is all it needs
+    this.shed();
     const k = this.reliable ? 0 : this.t.T4;
     if (k === 0) this.terminate();
     else this.timers.set("K", k, () => this.terminate());

@@ -74,7 +74,8 @@ export function serverKey(req: SipRequest, methodOverride?: string): string {
   const branch = viaBranch(v);
   const method = methodOverride ?? (req.method === "ACK" ? "INVITE" : req.method);
   if (branch?.startsWith(MAGIC_COOKIE)) {
-    return `${branch}|${bareHost(v.host)}:${v.port ?? ""}|${method}`;
+    // joined, not a template: the key lives as long as the transaction and must not hold the Via it was read from
+    return [branch, "|", bareHost(v.host), ":", v.port ?? "", "|", method].join("");
   }
   return `2543|${req.uri}|${req.fromTag() ?? ""}|${req.callId()}|${req.cseq().seq}|${formatVia({ ...v, params: v.params.filter((p) => p.name.toLowerCase() === "branch") })}|${method}`;
 }

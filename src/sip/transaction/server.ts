@@ -5,6 +5,7 @@
 import type { Logger } from "../../log.ts";
 import { SipError } from "../errors.ts";
 import { createResponse, type SipRequest, type SipResponse } from "../message.ts";
+import { parseResponse } from "../parse.ts";
 import type { TransactionTransport } from "../transport/layer.ts";
 import type { SipSource } from "../transport/types.ts";
 import { type SipTimerConfig, TimerBag } from "./timers.ts";
@@ -13,15 +14,24 @@ export type ServerTransactionState = "trying" | "proceeding" | "completed" | "ac
 
 export abstract class ServerTransaction {
   state: ServerTransactionState;
-  lastResponse: SipResponse | undefined;
+  /** the request's method (kept when the request itself is released) */
+  readonly method: string;
+  /** status of the last response sent (kept when the response itself is released) */
+  lastStatus: number | undefined;
   /** for a CANCEL: the INVITE server transaction it matches (RFC 3261 §9.2), if any */
   cancelTarget: InviteServerTransaction | undefined;
   protected readonly timers = new TimerBag();
   private readonly terminatedHooks: (() => void)[] = [];
+  private req: SipRequest | undefined;
+  private last: SipResponse | undefined;
+  /** the last response's bytes, in the waiting states that retransmit it (Completed) */
+  private lastBytes: Uint8Array | undefined;
+  /** an INVITE's final To tag, kept in the waiting states for the 200 to a CANCEL (RFC 3261 §9.2) */
+  private shedToTag: string | undefined;
 
   constructor(
     readonly key: string,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly source: SipSource,
     protected readonly transport: TransactionTransport,
     protected readonly t: SipTimerConfig,
@@ -29,10 +39,32 @@ export abstract class ServerTransaction {
     initial: ServerTransactionState,
   ) {
     this.state = initial;
+    this.req = request;
+    this.method = request.method;
   }
 
-  get method(): string {
-    return this.request.method;
+  /**
+   * The request. Released once a final response is sent (the waiting states keep only what they need, see
+   * docs/sip.md "Transactions"): reading it then is a programming error, E_SIP_TRANSACTION.
+   */
+  get request(): SipRequest {
+    if (this.req === undefined) {
+      throw new SipError(
+        "E_SIP_TRANSACTION",
+        `the ${this.method} of transaction ${this.key} was released (${this.state})`,
+      );
+    }
+    return this.req;
+  }
+
+  /** The last response sent while it is held: undefined once the transaction waits (Accepted / Completed). */
+  get lastResponse(): SipResponse | undefined {
+    return this.last;
+  }
+
+  /** The To tag of the last response sent (the final's, in the waiting states of an INVITE). */
+  get lastToTag(): string | undefined {
+    return this.last !== undefined ? this.last.toTag() : this.shedToTag;
   }
 
   get reliable(): boolean {
@@ -41,7 +73,43 @@ export abstract class ServerTransaction {
 
   /** True once a final response has been sent. */
   get finalSent(): boolean {
-    return this.lastResponse !== undefined && this.lastResponse.status >= 200;
+    return this.lastStatus !== undefined && this.lastStatus >= 200;
+  }
+
+  /** Records the response sent last (a provisional or the final, before the wait). */
+  protected setLast(res: SipResponse): void {
+    this.last = res;
+    this.lastStatus = res.status;
+  }
+
+  /**
+   * Enters a waiting state: the request and the response objects are dropped; `keepBytes` keeps the final
+   * response's bytes for the states that answer a retransmission with it (RFC 3261 §17.2.1 Completed, §17.2.2).
+   */
+  protected shed(keepBytes: boolean): void {
+    const last = this.last;
+    if (last !== undefined && this.method === "INVITE") this.shedToTag = last.toTag();
+    this.lastBytes = keepBytes && last !== undefined ? last.toBytes() : undefined;
+    this.last = undefined;
+    this.req = undefined;
+  }
+
+  /** Sends the last response again: the held message, or the bytes kept in a waiting state (byte-identical). */
+  protected resendLast(): void {
+    if (this.last !== undefined) this.send(this.last);
+    else if (this.lastBytes !== undefined) {
+      try {
+        this.send(parseResponse(this.lastBytes));
+      } catch (e) {
+        // our own serialisation always parses back; never let a timer throw
+        this.log.error({ err: e }, "sip txn: kept response unreadable");
+      }
+    }
+  }
+
+  /** True while a last response can be sent again. */
+  protected get hasLast(): boolean {
+    return this.last !== undefined || this.lastBytes !== undefined;
   }
 
   /** Sends a response from the TU. */
@@ -90,30 +158,36 @@ export class InviteServerTransaction extends ServerTransaction {
 
   /** RFC 3261 §17.2.1: the transaction answers 100 Trying unless the TU answers within 200 ms; we answer at once. */
   trying(): void {
-    if (this.state === "proceeding" && !this.lastResponse) this.reply(100);
+    if (this.state === "proceeding" && this.lastStatus === undefined) this.reply(100);
   }
 
   respond(res: SipResponse): void {
     const s = res.status;
     if (this.state === "proceeding") {
-      this.lastResponse = res;
+      this.setLast(res);
       if (s < 200) {
         this.send(res);
       } else if (s < 300) {
-        // RFC 6026 §7.1: a 2xx moves to Accepted; Timer L = 64*T1
+        // RFC 6026 §7.1: a 2xx moves to Accepted; Timer L = 64*T1. Accepted absorbs INVITE retransmissions, the TU
+        // retransmits the 2xx itself and the ACK goes to the TU (§8.7 of RFC 6026): only the key is needed
         this.state = "accepted";
         this.send(res);
+        this.shed(false);
         this.timers.set("L", 64 * this.t.T1, () => this.terminate());
       } else {
         // RFC 3261 §17.2.1: a 300-699 moves to Completed; Timer G (unreliable) retransmits, Timer H waits for ACK
         this.state = "completed";
         this.send(res);
+        const callId = res.getHeader("Call-ID");
+        // RFC 3261 §17.2.1: Completed retransmits the final (Timer G, INVITE retransmissions) and waits for the ACK,
+        // matched by the key (§17.2.3): the final's bytes are all it needs
+        this.shed(true);
         if (!this.reliable) {
           this.interval = this.t.T1;
           this.timers.set("G", this.interval, () => this.timerG());
         }
         this.timers.set("H", 64 * this.t.T1, () => {
-          this.log.info({ callId: this.request.getHeader("Call-ID") }, "sip txn: no ACK (Timer H)");
+          this.log.info({ callId }, "sip txn: no ACK (Timer H)");
           this.terminate();
           this.onAckTimeout?.();
         });
@@ -129,8 +203,8 @@ export class InviteServerTransaction extends ServerTransaction {
   }
 
   private timerG(): void {
-    if (this.state !== "completed" || !this.lastResponse) return;
-    this.send(this.lastResponse);
+    if (this.state !== "completed" || !this.hasLast) return;
+    this.resendLast();
     // RFC 3261 §17.2.1: Timer G doubles up to T2
     this.interval = Math.min(2 * this.interval, this.t.T2);
     this.timers.set("G", this.interval, () => this.timerG());
@@ -141,6 +215,8 @@ export class InviteServerTransaction extends ServerTransaction {
       if (this.state === "completed") {
         // RFC 3261 §17.2.1: ACK → Confirmed; Timer I (T4 unreliable, 0 reliable) absorbs further ACKs
         this.state = "confirmed";
+        // RFC 3261 §17.2.1: Confirmed only absorbs ACKs: the key is all it needs
+        this.shed(false);
         this.timers.clear("G");
         this.timers.clear("H");
         const i = this.reliable ? 0 : this.t.T4;
@@ -151,7 +227,7 @@ export class InviteServerTransaction extends ServerTransaction {
     }
     // a retransmitted INVITE: RFC 3261 §17.2.1 resend the last provisional (Proceeding) or final (Completed);
     // RFC 6026 §7.1 absorbs it in Accepted
-    if ((this.state === "proceeding" || this.state === "completed") && this.lastResponse) this.send(this.lastResponse);
+    if (this.state === "proceeding" || this.state === "completed") this.resendLast();
   }
 }
 
@@ -160,21 +236,23 @@ export class NonInviteServerTransaction extends ServerTransaction {
     if (this.state === "completed" || this.state === "terminated") {
       throw new SipError("E_SIP_TRANSACTION", `cannot send ${res.status} in state ${this.state}`);
     }
-    this.lastResponse = res;
+    this.setLast(res);
     this.send(res);
     if (res.status < 200) {
       this.state = "proceeding";
       return;
     }
-    // RFC 3261 §17.2.2: a final moves to Completed; Timer J = 64*T1 unreliable, 0 reliable
+    // RFC 3261 §17.2.2: a final moves to Completed; Timer J = 64*T1 unreliable, 0 reliable. Completed answers a
+    // retransmitted request with the final: its bytes are all it keeps
     this.state = "completed";
     const j = this.reliable ? 0 : 64 * this.t.T1;
+    this.shed(j !== 0);
     if (j === 0) this.terminate();
     else this.timers.set("J", j, () => this.terminate());
   }
 
   receive(_req: SipRequest): void {
     // RFC 3261 §17.2.2: retransmissions are absorbed in Trying, answered with the last response afterwards
-    if ((this.state === "proceeding" || this.state === "completed") && this.lastResponse) this.send(this.lastResponse);
+    if (this.state === "proceeding" || this.state === "completed") this.resendLast();
   }
 }

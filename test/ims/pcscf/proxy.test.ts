@@ -13,6 +13,7 @@ import {
   SipTransportLayer,
   TransactionManager,
 } from "../../../src/sip/index.ts";
+import type { ProxyTransaction } from "../../../src/sip/proxy.ts";
 import { activeResources, expectNoLeaks } from "../../sip/helpers.ts";
 import { type UdpPeer, udpPeer } from "./udpPeer.ts";
 
@@ -369,10 +370,14 @@ describe("ProxyCore: 2xx retransmissions (RFC 3261 §16.7 step 10, RFC 6026 §7.
     const layer = new SipTransportLayer({ host: "127.0.0.1", udp: { port: 0 } });
     await layer.start();
     const iface = { name: "one", layer, txm: new TransactionManager(layer, { timers: TIMERS }) };
+    let ptx: ProxyTransaction<undefined> | undefined;
     const proxy = new ProxyCore<undefined>({
       interfaces: [iface],
       policy: {
-        route: () => ({ kind: "forward", iface, target: { transport: "UDP", host: "127.0.0.1", port: uas.port } }),
+        route: (pr) => {
+          ptx ??= pr.ptx as ProxyTransaction<undefined> | undefined;
+          return { kind: "forward", iface, target: { transport: "UDP", host: "127.0.0.1", port: uas.port } };
+        },
         onResponse: (res) => {
           if (res.status === 200) res.setBody(new TextEncoder().encode("rewritten by the policy"));
           return undefined;
@@ -395,5 +400,13 @@ describe("ProxyCore: 2xx retransmissions (RFC 3261 §16.7 step 10, RFC 6026 §7.
     uas.send(ok, port); // the UAS retransmits its 2xx (RFC 3261 §13.3.1.4)
     const again = await uac.next(isRes(200, "INVITE"));
     for (const r of [first, again]) expect(Buffer.from(r.body).toString("latin1")).toBe("rewritten by the policy");
+    expect(Buffer.from(again.toBytes()).equals(Buffer.from(first.toBytes()))).toBe(true);
+    // the context settled: the messages are released, what the dialog needs is kept (docs/sip.md "Transactions")
+    expect(ptx?.forwarded).toBeUndefined();
+    expect(() => ptx?.received).toThrow(expect.objectContaining({ code: "E_SIP_TRANSACTION" }));
+    expect(ptx?.stx.state).toBe("accepted");
+    expect(ptx?.callId).toBe(first.callId());
+    expect(ptx?.okToTag).toBe(first.toTag());
+    expect(Buffer.from(ptx?.ok?.body ?? []).toString("latin1")).toBe("rewritten by the policy");
   });
 });
