@@ -4,10 +4,10 @@
  * transaction acknowledges non-2xx finals itself (§17.1.1.3); the ACK for 2xx is the TU's (§13.2.2.4).
  */
 import type { Logger } from "../../log.ts";
-import { SipError } from "../errors.ts";
 import { createRequest, createResponse, type SipRequest, type SipResponse } from "../message.ts";
 import type { TransactionTransport } from "../transport/layer.ts";
 import type { SipSource, SipTarget } from "../transport/types.ts";
+import { heldRequest } from "./held.ts";
 import { type SipTimerConfig, TimerBag } from "./timers.ts";
 
 export type ClientTransactionState = "calling" | "trying" | "proceeding" | "completed" | "accepted" | "terminated";
@@ -57,13 +57,7 @@ export abstract class ClientTransaction {
    * docs/sip.md "Transactions"): reading it then is a programming error, E_SIP_TRANSACTION.
    */
   get request(): SipRequest {
-    if (this.req === undefined) {
-      throw new SipError(
-        "E_SIP_TRANSACTION",
-        `the ${this.method} of transaction ${this.key} was released (${this.state})`,
-      );
-    }
-    return this.req;
+    return heldRequest(this.req, this);
   }
 
   get reliable(): boolean {

@@ -8,6 +8,7 @@ import { createResponse, type SipRequest, type SipResponse } from "../message.ts
 import { parseResponse } from "../parse.ts";
 import type { TransactionTransport } from "../transport/layer.ts";
 import type { SipSource } from "../transport/types.ts";
+import { heldRequest } from "./held.ts";
 import { type SipTimerConfig, TimerBag } from "./timers.ts";
 
 export type ServerTransactionState = "trying" | "proceeding" | "completed" | "accepted" | "confirmed" | "terminated";
@@ -48,13 +49,7 @@ export abstract class ServerTransaction {
    * docs/sip.md "Transactions"): reading it then is a programming error, E_SIP_TRANSACTION.
    */
   get request(): SipRequest {
-    if (this.req === undefined) {
-      throw new SipError(
-        "E_SIP_TRANSACTION",
-        `the ${this.method} of transaction ${this.key} was released (${this.state})`,
-      );
-    }
-    return this.req;
+    return heldRequest(this.req, this);
   }
 
   /** The last response sent while it is held: undefined once the transaction waits (Accepted / Completed). */
