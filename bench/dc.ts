@@ -35,7 +35,7 @@ node-datachannel (libdatachannel). Each side of a pair is its own process (bench
   --burst N      messages in the burst (default 1000)
   --cpu-prof DIR every peer process writes a V8 CPU profile into DIR (summarise with bench/pcscf/profileTop.ts)
 
-One JSON line per figure, ratio lines ours / ndc with their goal (issue 17: setup <= 1, bulk >= 0.8, burst <= 2)
+One JSON line per figure, ratio lines ours / ndc with their goal (setup <= 1, bulk >= 0.8, burst <= 2)
 and a table on stdout; progress on stderr. A full run takes about 2 min.
 `;
 
@@ -321,7 +321,7 @@ async function main(): Promise<void> {
   }
 }
 
-/** issue 17's goals, as ratios ours / libdatachannel of the same run */
+/** the performance goals, as ratios ours / libdatachannel of the same run */
 const GOALS: {
   metric: string;
   key: string;
