@@ -5,9 +5,11 @@ import {
   generateTag,
   type SipMessage,
   type SipRequest,
+  type SipResponse,
 } from "../../src/sip/message.ts";
-import type { SipTransportLayer } from "../../src/sip/transport/layer.ts";
-import type { SipSource, SipTransportProtocol } from "../../src/sip/transport/types.ts";
+import { parseMessage } from "../../src/sip/parse.ts";
+import type { SipTransportLayer, TransactionTransport } from "../../src/sip/transport/layer.ts";
+import type { SipSource, SipTarget, SipTransportProtocol } from "../../src/sip/transport/types.ts";
 
 /** Resolves when `pred` holds (polling), rejects after `ms`. */
 export async function waitFor(pred: () => boolean, ms = 3000, what = "condition"): Promise<void> {
@@ -77,4 +79,36 @@ export function options(
     ],
     headers: extra.map(([name, value]) => ({ name, value })),
   });
+}
+
+/**
+ * A transport for the transaction layer alone, recording what it sends as the wire would carry it: the bytes as
+ * text, the message parsed back from them, and the time since construction. UDP is unreliable unless `reliable`.
+ */
+export class RecordingTransport implements TransactionTransport {
+  sent: { kind: "request" | "response"; text: string; msg: SipMessage; at: number }[] = [];
+  readonly t0 = Date.now();
+  constructor(private readonly reliable = false) {}
+  private record(kind: "request" | "response", bytes: Uint8Array): void {
+    this.sent.push({ kind, text: new TextDecoder().decode(bytes), msg: parseMessage(bytes), at: Date.now() - this.t0 });
+  }
+  async sendRequest(req: SipRequest, target: SipTarget): Promise<SipSource> {
+    this.record("request", req.toBytes());
+    return {
+      transport: target.transport,
+      host: target.host,
+      port: target.port,
+      localHost: "127.0.0.1",
+      localPort: 5060,
+    };
+  }
+  async sendResponse(res: SipResponse): Promise<void> {
+    this.record("response", res.toBytes());
+  }
+  localVia(t: SipTransportProtocol) {
+    return { transport: t, host: "127.0.0.1", port: 5060 };
+  }
+  isReliable(t: SipTransportProtocol): boolean {
+    return this.reliable || t !== "UDP";
+  }
 }

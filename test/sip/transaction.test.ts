@@ -6,36 +6,13 @@ import type { ClientTransaction } from "../../src/sip/transaction/client.ts";
 import { TransactionManager } from "../../src/sip/transaction/manager.ts";
 import type { InviteServerTransaction, ServerTransaction } from "../../src/sip/transaction/server.ts";
 import { SipTransportLayer, type TransactionTransport } from "../../src/sip/transport/layer.ts";
-import type { SipSource, SipTarget, SipTransportProtocol } from "../../src/sip/transport/types.ts";
-import { activeResources, expectNoLeaks, sleep, waitFor } from "./helpers.ts";
+import type { SipSource, SipTarget } from "../../src/sip/transport/types.ts";
+import { activeResources, expectNoLeaks, RecordingTransport, sleep, waitFor } from "./helpers.ts";
 
 const T = { T1: 20, T2: 80, T4: 100, D: 200 };
 
-/** A fake transport recording what the transaction layer sends. */
-class FakeTransport implements TransactionTransport {
-  sent: { kind: "request" | "response"; msg: SipRequest | SipResponse; at: number }[] = [];
-  readonly t0 = Date.now();
-  constructor(private readonly reliable = false) {}
-  async sendRequest(req: SipRequest, target: SipTarget): Promise<SipSource> {
-    // copy through the codec, as the wire would
-    this.sent.push({ kind: "request", msg: parseMessage(req.toBytes()) as SipRequest, at: Date.now() - this.t0 });
-    return {
-      transport: target.transport,
-      host: target.host,
-      port: target.port,
-      localHost: "127.0.0.1",
-      localPort: 5060,
-    };
-  }
-  async sendResponse(res: SipResponse): Promise<void> {
-    this.sent.push({ kind: "response", msg: parseMessage(res.toBytes()) as SipResponse, at: Date.now() - this.t0 });
-  }
-  localVia(t: SipTransportProtocol) {
-    return { transport: t, host: "127.0.0.1", port: 5060 };
-  }
-  isReliable(t: SipTransportProtocol): boolean {
-    return this.reliable || t !== "UDP";
-  }
+/** The recording transport with lookups by method and status. */
+class FakeTransport extends RecordingTransport {
   requests(method: string): SipRequest[] {
     return this.sent
       .filter((s) => s.kind === "request" && (s.msg as SipRequest).method === method)

@@ -16,37 +16,16 @@ import type { ClientTransaction } from "../../src/sip/transaction/client.ts";
 import { TransactionManager } from "../../src/sip/transaction/manager.ts";
 import type { ServerTransaction } from "../../src/sip/transaction/server.ts";
 import type { TransactionTransport } from "../../src/sip/transport/layer.ts";
-import type { SipSource, SipTarget, SipTransportProtocol } from "../../src/sip/transport/types.ts";
-import { sleep } from "./helpers.ts";
+import type { SipSource, SipTarget } from "../../src/sip/transport/types.ts";
+import { RecordingTransport, sleep } from "./helpers.ts";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
 const T = { T1: 20, T2: 80, T4: 100, D: 200 };
-const dec = new TextDecoder();
 
-/** Records the bytes of everything sent (what the wire would carry). */
-class WireTransport implements TransactionTransport {
-  sent: { kind: "request" | "response"; text: string }[] = [];
-  async sendRequest(req: SipRequest, target: SipTarget): Promise<SipSource> {
-    this.sent.push({ kind: "request", text: dec.decode(req.toBytes()) });
-    return {
-      transport: target.transport,
-      host: target.host,
-      port: target.port,
-      localHost: "127.0.0.1",
-      localPort: 5060,
-    };
-  }
-  async sendResponse(res: SipResponse): Promise<void> {
-    this.sent.push({ kind: "response", text: dec.decode(res.toBytes()) });
-  }
-  localVia(t: SipTransportProtocol) {
-    return { transport: t, host: "127.0.0.1", port: 5060 };
-  }
-  isReliable(t: SipTransportProtocol): boolean {
-    return t !== "UDP";
-  }
+/** The recording transport with a lookup of the texts sent by start line. */
+class WireTransport extends RecordingTransport {
   texts(kind: "request" | "response", startLine: string): string[] {
     return this.sent.filter((s) => s.kind === kind && s.text.startsWith(startLine)).map((s) => s.text);
   }
